@@ -1,0 +1,3 @@
+from culturesim.cli import main
+
+main()

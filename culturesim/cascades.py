@@ -1,0 +1,141 @@
+"""Bullying cascades: perpetrator episodes linked by 'bullied become bullies' conversions.
+
+An episode starts when a person bullies after W weeks without bullying. If they were bullied
+by staff in the W weeks before, the episode is a conversion, child of the episode of whoever
+bullied them last; otherwise it is a root. A cascade is a root with all its descendants.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+import numpy as np
+import pandas as pd
+
+
+class EpisodeLog:
+    """Grows the table of episodes as the run goes; arrays double in size when full."""
+
+    columns = ("parent", "root", "generation", "post", "person_id", "start_week", "offspring")
+
+    def __init__(self, window_weeks: int, capacity: int = 1024) -> None:
+        self.window_weeks = window_weeks
+        self.count = 0
+        self._arrays = {name: np.zeros(capacity, dtype=np.int64) for name in self.columns}
+        self._new_by_week: deque[int] = deque(maxlen=2 * window_weeks)
+        self._conversions_by_week: deque[int] = deque(maxlen=window_weeks)
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self._arrays[name][: self.count]
+
+    def start(
+        self, parent: np.ndarray, post: np.ndarray, person_id: np.ndarray, week: int
+    ) -> np.ndarray:
+        """Open new episodes (parent -1 for a root); returns their ids."""
+        n = len(parent)
+        while self.count + n > len(self._arrays["parent"]):
+            for name, values in self._arrays.items():
+                self._arrays[name] = np.concatenate([values, np.zeros_like(values)])
+        ids = np.arange(self.count, self.count + n)
+        converted = parent >= 0
+        arrays = self._arrays
+        arrays["parent"][ids] = parent
+        arrays["root"][ids] = np.where(converted, arrays["root"][np.maximum(parent, 0)], ids)
+        arrays["generation"][ids] = np.where(
+            converted, arrays["generation"][np.maximum(parent, 0)] + 1, 0
+        )
+        arrays["post"][ids] = post
+        arrays["person_id"][ids] = person_id
+        arrays["start_week"][ids] = week
+        arrays["offspring"][ids] = 0
+        np.add.at(arrays["offspring"], parent[converted], 1)
+        self.count += n
+        self._new_by_week.append(n)
+        self._conversions_by_week.append(int(converted.sum()))
+        return ids
+
+    def reproduction_number(self) -> float:
+        """Renewal estimate of R: conversions in the last W weeks / episodes begun W weeks before.
+
+        A conversion happens within W weeks of its parent's act, so the episodes that could
+        have caused this window's conversions are mostly those begun in the window before.
+        """
+        w = self.window_weeks
+        if len(self._new_by_week) < 2 * w:
+            return float("nan")
+        earlier = sum(list(self._new_by_week)[:w])
+        return sum(self._conversions_by_week) / earlier if earlier else float("nan")
+
+    def frame(self) -> pd.DataFrame:
+        table = pd.DataFrame({name: self[name] for name in self.columns})
+        table.insert(0, "episode", np.arange(self.count))
+        return table
+
+
+def cascade_sizes(episodes: pd.DataFrame) -> pd.DataFrame:
+    """One row per cascade: its root, size (episodes), depth (generations) and start week."""
+    if episodes.empty:
+        return pd.DataFrame(columns=["root", "size", "depth", "start_week"])
+    grouped = episodes.groupby("root")
+    return pd.DataFrame(
+        {
+            "size": grouped.size(),
+            "depth": grouped["generation"].max(),
+            "start_week": grouped["start_week"].min(),
+        }
+    ).reset_index()
+
+
+def reproduction_by_period(
+    episodes: pd.DataFrame, steps: int, window_weeks: int, period_weeks: int = 13
+) -> pd.DataFrame:
+    """Mean conversions per episode (R) for episodes begun in each period.
+
+    Episodes begun in the last W weeks are left out: their conversions may not have happened.
+    """
+    observed = episodes[(episodes.start_week >= 0) & (episodes.start_week < steps - window_weeks)]
+    period = observed.start_week // period_weeks
+    grouped = observed.groupby(period)["offspring"]
+    return pd.DataFrame(
+        {
+            "from_week": grouped.mean().index * period_weeks,
+            "episodes": grouped.size().to_numpy(),
+            "reproduction_number": grouped.mean().to_numpy(),
+        }
+    )
+
+
+def cascade_statistics(episodes: pd.DataFrame, steps: int, window_weeks: int) -> dict:
+    """Headline cascade figures of a run, over cascades rooted during the recorded weeks."""
+    cascades = cascade_sizes(episodes)
+    cascades = cascades[cascades.start_week >= 0]
+    observed = episodes[(episodes.start_week >= 0) & (episodes.start_week < steps - window_weeks)]
+    recorded = episodes[episodes.start_week >= 0]
+    return {
+        "cascades": int(len(cascades)),
+        "cascade_mean_size": float(cascades["size"].mean()) if len(cascades) else 0.0,
+        "cascade_max_size": int(cascades["size"].max()) if len(cascades) else 0,
+        "cascade_max_depth": int(cascades["depth"].max()) if len(cascades) else 0,
+        "conversions": int((recorded.parent >= 0).sum()),
+        "perpetrator_episodes": int(len(recorded)),
+        "reproduction_number": float(observed.offspring.mean()) if len(observed) else float("nan"),
+    }
+
+
+def largest_cascade(episodes: pd.DataFrame, window_weeks: int) -> pd.DataFrame:
+    """The episodes of the biggest cascade, preferring those still growing in the last W weeks."""
+    if episodes.empty:
+        return episodes
+    sizes = cascade_sizes(episodes)
+    latest = episodes.groupby("root")["start_week"].max()
+    recent = latest[latest >= episodes.start_week.max() - window_weeks].index
+    candidates = sizes[sizes.root.isin(recent)] if len(recent) else sizes
+    root = candidates.sort_values(["size", "root"], ascending=[False, True]).root.iloc[0]
+    return episodes[episodes.root == root]
+
+
+def size_ccdf(sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Complementary CDF: for each distinct size s, the share of cascades of size >= s."""
+    values, counts = np.unique(np.asarray(sizes), return_counts=True)
+    at_least = counts[::-1].cumsum()[::-1] / counts.sum()
+    return values, at_least

@@ -1,0 +1,190 @@
+"""The command line: thin wrappers over the Python API, with one-line errors and exit status 2."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from culturesim.scenario import ScenarioError
+
+EXIT_BAD_INPUT = 2
+
+
+def friendly_errors(command: Callable) -> Callable:
+    """Turn the errors a user can fix into `error: ...` on stderr and exit status 2."""
+    from culturesim.outputs import OutputError
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except (ScenarioError, OutputError) as error:
+            click.echo(f"error: {error}", err=True)
+            sys.exit(EXIT_BAD_INPUT)
+
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="culturesim")
+def main() -> None:
+    """culturesim: simulate how organisational culture moves through a health system.
+
+    Start with `culturesim scenarios`, then `culturesim run baseline`.
+    """
+
+
+@main.command()
+@click.argument("scenario")
+@click.option("--seed", type=click.IntRange(0, 2**63 - 1), help="Override the scenario's seed.")
+@click.option("--steps", type=click.IntRange(1, 5200), help="Override the number of weeks.")
+@click.option(
+    "--out", type=click.Path(path_type=Path), help="Run folder (default runs/NAME-seedN)."
+)
+@click.option("--overwrite", is_flag=True, help="Replace an existing run folder.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary.")
+@friendly_errors
+def run(
+    scenario: str,
+    seed: int | None,
+    steps: int | None,
+    out: Path | None,
+    overwrite: bool,
+    quiet: bool,
+) -> None:
+    """Run SCENARIO (a file or a bundled name) and write its run folder."""
+    from culturesim.run import run_to_folder, settle
+    from culturesim.scenario import load_scenario
+
+    resolved = settle(load_scenario(scenario), seed, steps)
+    if quiet:
+        folder, result = run_to_folder(resolved, out, overwrite=overwrite)
+    else:
+        with click.progressbar(
+            length=resolved.run.steps,
+            label=f"{resolved.name}: weeks",
+            file=sys.stderr,
+            show_eta=True,
+            show_pos=True,
+        ) as bar:
+            folder, result = run_to_folder(resolved, out, overwrite=overwrite, progress=bar.update)
+        click.echo(format_summary(result.summary))
+    click.echo(f"run folder: {folder}")
+
+
+def format_summary(summary: dict) -> str:
+    """The headline figures as a short aligned table."""
+
+    def pct(key: str) -> str:
+        return f"{100 * summary[key]:5.1f}%"
+
+    tenure = summary["ceo_median_tenure_years"]
+    rows = [
+        ("bullied in last 12 months, by patients/public", pct("bullied_by_public")),
+        ("                           by colleagues", pct("bullied_by_colleagues")),
+        ("                           by managers", pct("bullied_by_managers")),
+        (
+            "compassion climate (share of compassionate acts)",
+            f"{summary['compassion_climate']:.2f}",
+        ),
+        ("mean strain", f"{summary['mean_strain']:.2f}"),
+        ("leaver rate per year", pct("leaver_rate")),
+        ("vacancy rate", pct("vacancy_rate")),
+        (
+            "chief executive median tenure",
+            f"{tenure:.1f} years"
+            if tenure is not None
+            else f"no exits in {summary['ceo_years_in_post']:.0f} CEO-years",
+        ),
+        ("care quality (last year, 0-1)", f"{summary['care_quality']:.3f}"),
+        ("harm events per 1,000 staff a year", f"{summary['harm_per_1000_staff_year']:.1f}"),
+        (
+            "cascades / largest / deepest",
+            f"{summary['cascades']} / {summary['cascade_max_size']} / "
+            f"{summary['cascade_max_depth']}",
+        ),
+        ("conversions (bullied became bullies)", f"{summary['conversions']}"),
+        ("reproduction number R", _number(summary["reproduction_number"])),
+    ]
+    width = max(len(label) for label, _ in rows)
+    return "\n".join(f"{label:<{width}}  {value}" for label, value in rows)
+
+
+def _number(value: float | None) -> str:
+    return "n/a" if value is None or value != value else f"{value:.2f}"
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True)
+@friendly_errors
+def validate(files: tuple[str, ...]) -> None:
+    """Check scenario files; report the first problem in each."""
+    from culturesim.scenario import load_scenario
+
+    failures = 0
+    for file in files:
+        try:
+            load_scenario(file)
+            click.echo(f"ok: {file}")
+        except ScenarioError as error:
+            failures += 1
+            click.echo(f"error: {error}", err=True)
+    if failures:
+        sys.exit(EXIT_BAD_INPUT)
+
+
+@main.command()
+def scenarios() -> None:
+    """List the bundled scenarios and the question each asks."""
+    from culturesim.scenario import SCENARIO_DIR, bundled_scenarios
+
+    listed = bundled_scenarios()
+    width = max(len(name) for name, _ in listed)
+    for name, question in listed:
+        click.echo(f"{name:<{width}}  {question}")
+    click.echo(f"\n(files in {SCENARIO_DIR}; run one with `culturesim run NAME`)")
+
+
+@main.command()
+@click.argument("scenario")
+@click.option(
+    "--format", "form", type=click.Choice(["toml", "json"]), default="toml", show_default=True
+)
+@friendly_errors
+def show(scenario: str, form: str) -> None:
+    """Print SCENARIO fully resolved, every default filled in."""
+    from culturesim.outputs import resolved_toml
+    from culturesim.scenario import load_scenario
+
+    resolved = load_scenario(scenario)
+    if form == "json":
+        click.echo(json.dumps(resolved.model_dump(mode="json"), indent=2))
+    else:
+        click.echo(resolved_toml(resolved), nl=False)
+
+
+@main.command()
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.option(
+    "--plot",
+    type=click.Path(path_type=Path),
+    help="Where to draw the size distribution (default RUN_DIR/figures/cascade_sizes.png).",
+)
+@friendly_errors
+def cascades(run_dir: Path, plot: Path | None) -> None:
+    """Print a run's cascade statistics and draw its size distribution (CCDF, log-log)."""
+    from culturesim.outputs import cascade_report
+
+    report, figure_path = cascade_report(run_dir, plot)
+    click.echo(report)
+    click.echo(f"size distribution: {figure_path}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,559 @@
+"""Experiment files: a base scenario, the parameters to vary, a design, replicates and outputs.
+
+An experiment is read and checked in full before anything runs, with the same one-line errors
+as scenario files: every varied path is tried on the base scenario at both ends of its range, so
+an unknown path or an out-of-bounds value is reported with the file and the field that holds it.
+
+Designs all start from the unit hypercube (one column per varied parameter, values in [0, 1])
+and map it onto each parameter's range, levels or categories:
+
+- ``grid``: full factorial over each parameter's ``values`` or ``levels`` points of ``range``;
+- ``lhs``: Latin hypercube (`scipy.stats.qmc.LatinHypercube`), ``samples`` points;
+- ``sobol``: Saltelli's scheme for Sobol indices (`SALib.sample.sobol`), ``samples`` = N, a
+  power of 2, giving N (D + 2) points, or N (2D + 2) with ``second_order = true``;
+- ``morris``: elementary-effect trajectories (`SALib.sample.morris`), ``trajectories`` of D + 1
+  points each on a ``levels``-level grid.
+
+Seeds: every random choice of a sweep comes from the experiment's ``seed`` through
+`numpy.random.SeedSequence`: child 0 draws the design, child 1 is split into one child per run
+(``SeedSequence(seed).spawn(2)[1].spawn(n_runs)[run_id]``, computed directly from the spawn key).
+With ``common_random_numbers = true`` the runs' seeds depend on the replicate only, so every
+design point sees the same random draws and their differences are the parameters, not noise.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import itertools
+import json
+import math
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from culturesim.scenario import (
+    Scenario,
+    ScenarioError,
+    deep_merge,
+    read_scenario_table,
+    read_toml,
+    resolve_scenario_path,
+    set_dotted,
+    validate_scenario,
+)
+
+DESIGN_KINDS = ("grid", "lhs", "sobol", "morris")
+EXPERIMENT_DIR = Path(__file__).resolve().parent.parent / "experiments"
+MAX_RUNS = 10_000_000
+
+
+class ExperimentError(ScenarioError):
+    """An experiment file that cannot be used; the message is one line for the user."""
+
+
+def is_experiment_table(raw: dict) -> bool:
+    """Whether a TOML table is an experiment (it has a `base` or a `[design]`), not a scenario."""
+    return "base" in raw or "design" in raw
+
+
+# --- the schema ------------------------------------------------------------------------------
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+Level = float | int | bool | str
+
+
+class Parameter(Section):
+    """One varied parameter: its dotted path in the scenario and the values it may take."""
+
+    path: str = Field(description="Dotted path in the scenario, e.g. drivers.funding.value.")
+    range: list[float] | None = Field(
+        None, description="[low, high] for a numeric parameter (grid: with `levels`)."
+    )
+    levels: int | None = Field(
+        None, ge=2, le=10_000, description="Grid only: evenly spaced points over `range`."
+    )
+    values: list[Level] | None = Field(
+        None, min_length=1,
+        description="Explicit values: grid levels, or the categories a sampler picks among.",
+    )
+    scale: Literal["linear", "log"] = Field(
+        "linear", description="Spacing over `range`: linear, or log for rates spanning decades."
+    )
+
+    @field_validator("range")
+    @classmethod
+    def _nonempty(cls, bounds: list[float] | None) -> list[float] | None:
+        if bounds is None:
+            return bounds
+        if len(bounds) != 2:
+            raise ValueError("must be [low, high]")
+        low, high = bounds
+        if not (math.isfinite(low) and math.isfinite(high)) or not low < high:
+            raise ValueError("empty range; must be [low, high] with low < high")
+        return bounds
+
+    @field_validator("values")
+    @classmethod
+    def _distinct(cls, values: list | None) -> list | None:
+        if values is not None and len(set(map(repr, values))) != len(values):
+            raise ValueError("values repeat")
+        return values
+
+    @model_validator(mode="after")
+    def _one_way(self) -> Parameter:
+        if self.range is not None and self.values is not None:
+            raise ValueError("give either range = [low, high] or values = [...], not both")
+        if self.range is None and self.values is None:
+            raise ValueError("give a range = [low, high] or a list of values = [...]")
+        if self.scale == "log" and self.range is not None and self.range[0] <= 0:
+            raise ValueError(f"range = {self.range}: a log scale needs low > 0")
+        if self.levels is not None and self.range is None:
+            raise ValueError("levels needs a range = [low, high]")
+        return self
+
+
+class Design(Section):
+    kind: str = Field(description="grid, lhs, sobol or morris.")
+    samples: int | None = Field(
+        None, ge=1, le=MAX_RUNS, description="lhs: points; sobol: base sample N (a power of 2)."
+    )
+    second_order: bool = Field(False, description="sobol: also estimate second-order indices.")
+    trajectories: int | None = Field(None, ge=2, le=100_000, description="morris: trajectories.")
+    levels: int = Field(4, ge=2, le=100, description="morris: levels of the grid (even).")
+
+    @field_validator("kind")
+    @classmethod
+    def _known_kind(cls, kind: str) -> str:
+        if kind not in DESIGN_KINDS:
+            raise ValueError(f"must be one of {', '.join(DESIGN_KINDS)}")
+        return kind
+
+    @field_validator("samples")
+    @classmethod
+    def _power_of_two(cls, samples: int | None, info: ValidationInfo) -> int | None:
+        if info.data.get("kind") == "sobol" and samples is not None and samples & (samples - 1):
+            raise ValueError("a sobol design needs a power of 2 (e.g. 64, 128, 256)")
+        return samples
+
+    @field_validator("levels")
+    @classmethod
+    def _even(cls, levels: int) -> int:
+        if levels % 2:
+            raise ValueError("a morris design needs an even number of levels")
+        return levels
+
+    @model_validator(mode="after")
+    def _fits_kind(self) -> Design:
+        needs = {"lhs": "samples", "sobol": "samples", "morris": "trajectories"}.get(self.kind)
+        if needs and getattr(self, needs) is None:
+            raise ValueError(f"a {self.kind} design needs {needs} = N")
+        unused = {"grid": ("samples", "trajectories"), "lhs": ("trajectories",),
+                  "sobol": ("trajectories",), "morris": ("samples",)}[self.kind]
+        for name in unused:
+            if getattr(self, name) is not None:
+                raise ValueError(f"{name} is not used by a {self.kind} design")
+        return self
+
+
+class Outputs(Section):
+    summary: list[str] | None = Field(
+        None, description="Summary measures kept for every run (default: all of them)."
+    )
+    timeseries: list[str] = Field(
+        default_factory=list, description="Measures kept as time series (default: none)."
+    )
+    every: int = Field(
+        4, ge=1, le=5200, description="Weeks between the time-series rows kept (week 0, K, 2K...)."
+    )
+
+
+class Executor(Section):
+    """Where the runs happen. Not part of the experiment's hash: it never changes a result."""
+
+    workers: int | None = Field(None, ge=1, le=100_000, description="Local processes (cores).")
+    scheduler: str | None = Field(None, description="A Dask scheduler, e.g. tcp://host:8786.")
+    in_flight: int | None = Field(
+        None, ge=1, le=1_000_000, description="Runs submitted at once (default 2 per worker)."
+    )
+    shard_runs: int = Field(500, ge=1, le=1_000_000, description="Runs per Parquet shard.")
+    shard_seconds: float = Field(
+        300.0, gt=0, description="Commit a shard at least this often (seconds)."
+    )
+
+
+class ExperimentSpec(Section):
+    """An experiment file as written."""
+
+    name: str = Field("unnamed", description="Short name used for the results folder.")
+    question: str = Field("", description="The question the experiment asks (one line).")
+    base: str = Field(description="Base scenario: a path (relative to this file) or a name.")
+    scenario: dict[str, Any] = Field(
+        default_factory=dict, description="Fixed changes to the base, as a partial scenario."
+    )
+    seed: int = Field(1, ge=0, le=2**63 - 1, description="Seed of the design and of every run.")
+    replicates: int = Field(1, ge=1, le=100_000, description="Runs per design point.")
+    common_random_numbers: bool = Field(
+        False, description="Same seeds at every design point (replicate r always gets seed r)."
+    )
+    parameters: list[Parameter] = Field(min_length=1, description="The varied parameters.")
+    design: Design
+    outputs: Outputs = Field(default_factory=Outputs)
+    executor: Executor = Field(default_factory=Executor)
+
+    @model_validator(mode="after")
+    def _distinct_paths(self) -> ExperimentSpec:
+        paths = [p.path for p in self.parameters]
+        for index, path in enumerate(paths):
+            if path in paths[:index]:
+                raise ValueError(f"parameters.{index}.path = {path!r}: varied twice")
+        for index, parameter in enumerate(self.parameters):
+            if self.design.kind == "grid" and parameter.range is not None and not parameter.levels:
+                raise ValueError(
+                    f"parameters.{index}: a grid needs levels = N with a range (or give values)"
+                )
+            if self.design.kind != "grid" and parameter.levels is not None:
+                raise ValueError(
+                    f"parameters.{index}.levels: only a grid design uses levels "
+                    f"(this is a {self.design.kind} design)"
+                )
+        if self.design.kind == "morris" and len(self.parameters) < 2:
+            raise ValueError("parameters: a morris design needs at least 2 varied parameters")
+        return self
+
+
+# --- errors, in the scenario files' style ----------------------------------------------------
+
+
+def _model_fields_at(loc: tuple) -> list[str]:
+    model: Any = ExperimentSpec
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        info = getattr(model, "model_fields", {}).get(part)
+        if info is None:
+            return []
+        annotation = info.annotation
+        candidates = (annotation, *getattr(annotation, "__args__", ()))
+        model = next(
+            (a for a in candidates if isinstance(a, type) and issubclass(a, BaseModel)), None
+        )
+        for arg in getattr(annotation, "__args__", ()):  # list[Parameter]
+            for inner in (arg, *getattr(arg, "__args__", ())):
+                if isinstance(inner, type) and issubclass(inner, BaseModel):
+                    model = inner
+    return list(getattr(model, "model_fields", {}))
+
+
+def _describe(error: dict, origin: str) -> str:
+    loc = tuple(error["loc"])
+    dotted = ".".join(str(p) for p in loc)
+    if error["type"] == "extra_forbidden":
+        known = _model_fields_at(loc[:-1])
+        close = difflib.get_close_matches(str(loc[-1]), known, n=1, cutoff=0.5)
+        hint = f"; did you mean '{close[0]}'?" if close else f"; allowed: {', '.join(known)}"
+        return f"{origin}: unknown key '{dotted}'{hint}"
+    if error["type"] == "missing":
+        return f"{origin}: {dotted} is missing"
+    message = error["msg"].removeprefix("Value error, ")
+    value = error.get("input")
+    if isinstance(value, dict) and error["type"] == "value_error":
+        return f"{origin}: {dotted + ': ' if dotted else ''}{message}"
+    return f"{origin}: {dotted or 'experiment'} = {value!r}: {message}"
+
+
+# --- the loaded experiment -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ParameterMap:
+    """How a unit value in [0, 1] becomes a value of one varied parameter."""
+
+    path: str
+    kind: Literal["float", "int", "bool", "str"]
+    range: tuple[float, float] | None
+    values: tuple | None
+    scale: str
+
+    def from_unit(self, unit: np.ndarray) -> list:
+        """Sampler designs: a range is spanned (then rounded for whole numbers); values picked."""
+        if self.values is not None:
+            index = np.minimum((unit * len(self.values)).astype(int), len(self.values) - 1)
+            return [self.values[i] for i in index]
+        low, high = self.range
+        if self.scale == "log":
+            raw = np.exp(np.log(low) + unit * (np.log(high) - np.log(low)))
+        else:
+            raw = low + unit * (high - low)
+        return self.cast(raw)
+
+    def grid_levels(self, levels: int | None) -> list:
+        if self.values is not None:
+            return list(self.values)
+        low, high = self.range
+        if self.scale == "log":
+            return self.cast(np.geomspace(low, high, levels))
+        return self.cast(np.linspace(low, high, levels))
+
+    def cast(self, raw: np.ndarray) -> list:
+        if self.kind == "int":
+            return [int(v) for v in np.rint(raw)]
+        return [float(v) for v in raw]
+
+
+@dataclass
+class Experiment:
+    """A validated experiment: its spec, its base scenario (with fixed changes) and its design."""
+
+    spec: ExperimentSpec
+    base: Scenario
+    origin: str
+    text: str = ""
+    maps: list[ParameterMap] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def paths(self) -> list[str]:
+        return [p.path for p in self.spec.parameters]
+
+    @cached_property
+    def design(self) -> pd.DataFrame:
+        """One row per design point: `point`, each varied path's value, and (samplers) `u.PATH`."""
+        return make_design(self)
+
+    @property
+    def n_points(self) -> int:
+        return len(self.design)
+
+    @property
+    def n_runs(self) -> int:
+        return self.n_points * self.spec.replicates
+
+    def run_seed(self, run_id: int) -> int:
+        """The seed of one run: a child of the experiment's SeedSequence (see module docstring)."""
+        key = run_id % self.spec.replicates if self.spec.common_random_numbers else run_id
+        sequence = np.random.SeedSequence(self.spec.seed, spawn_key=(1, key))
+        return int(sequence.generate_state(1, np.uint64)[0] >> np.uint64(1))
+
+    def locate(self, run_id: int) -> tuple[int, int]:
+        """(design point, replicate) of a run; runs are numbered point by point."""
+        return divmod(run_id, self.spec.replicates)
+
+    @cached_property
+    def hash(self) -> str:
+        """What the results depend on: the experiment (not where it runs) and the base scenario."""
+        content = {
+            "experiment": self.spec.model_dump(mode="json", exclude={"executor"}),
+            "base_scenario": self.base.model_dump(mode="json"),
+        }
+        blob = json.dumps(content, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(blob.encode()).hexdigest()
+
+    def describe(self) -> str:
+        """One line: what the experiment runs."""
+        kind = self.spec.design.kind
+        return (
+            f"experiment '{self.name}': {kind} design over {len(self.paths)} parameter(s), "
+            f"{self.n_points} points x {self.spec.replicates} replicates = {self.n_runs} runs"
+        )
+
+
+def _value_at(raw: Any, path: str) -> Any:
+    for part in path.split("."):
+        raw = raw[int(part)] if isinstance(raw, list) else raw[part]
+    return raw
+
+
+def _parameter_map(index: int, parameter: Parameter, base: Scenario, origin: str) -> ParameterMap:
+    """Check a varied parameter against the base scenario and work out how to set it."""
+    where = f"{origin}: parameters.{index}"
+    # Unknown paths are refused here, with a 'did you mean' hint, by the scenario's own setter.
+    try:
+        set_dotted(base.model_dump(mode="python"), parameter.path, None, f"{where}.path")
+    except ScenarioError as error:
+        raise ExperimentError(str(error)) from None
+    current = _value_at(base.model_dump(mode="python"), parameter.path)
+    if isinstance(current, bool):
+        kind = "bool"
+    elif isinstance(current, int):
+        kind = "int"
+    elif isinstance(current, float):
+        kind = "float"
+    elif isinstance(current, str):
+        kind = "str"
+    else:
+        raise ExperimentError(
+            f"{where}.path = {parameter.path!r}: not a single number, true/false or name; "
+            f"vary one item (e.g. '{parameter.path}.0') or a numeric field"
+        )
+    if parameter.range is not None:
+        if kind in ("bool", "str"):
+            raise ExperimentError(
+                f"{where}.range: {parameter.path} is "
+                f"{'true/false' if kind == 'bool' else 'a name'}; give values = [...] instead"
+            )
+        low, high = parameter.range
+        if kind == "int" and (low != int(low) or high != int(high)):
+            raise ExperimentError(
+                f"{where}.range = {parameter.range}: {parameter.path} is a whole number; "
+                f"give whole-number ends"
+            )
+        for end in (low, high):
+            _try(base, parameter.path, int(end) if kind == "int" else float(end), f"{where}.range")
+        values = None
+    else:
+        values = tuple(parameter.values)
+        for position, value in enumerate(values):
+            _try(base, parameter.path, value, f"{where}.values.{position}")
+    mapping = ParameterMap(
+        parameter.path, kind, tuple(parameter.range) if parameter.range else None, values,
+        parameter.scale,
+    )
+    if parameter.levels is not None:
+        levels = mapping.grid_levels(parameter.levels)
+        if len(set(levels)) != len(levels):
+            raise ExperimentError(
+                f"{where}.levels = {parameter.levels}: {parameter.path} is a whole number and "
+                f"{parameter.range} holds fewer than {parameter.levels}; use fewer levels"
+            )
+    return mapping
+
+
+def _try(base: Scenario, path: str, value: Any, origin: str) -> None:
+    """Set one value on the base scenario, raising the scenario's own error if it is refused."""
+    try:
+        base.with_overrides({path: value}, origin)
+    except ScenarioError as error:
+        raise ExperimentError(str(error)) from None
+
+
+def experiment_from_table(
+    raw: dict, origin: str, relative_to: Path | None = None, text: str = ""
+) -> Experiment:
+    """Validate a raw experiment table (as read from TOML) into an Experiment."""
+    if not isinstance(raw.get("design"), dict) and "design" in raw:
+        raise ExperimentError(f"{origin}: design must be a table: [design] kind = \"grid\"")
+    try:
+        spec = ExperimentSpec.model_validate(raw)
+    except ValidationError as error:
+        raise ExperimentError(_describe(error.errors()[0], origin)) from None
+
+    base_path = resolve_scenario_path(spec.base, relative_to)
+    if not base_path.is_file():
+        raise ExperimentError(f"{origin}: base = {spec.base!r}: no such scenario file or name")
+    try:
+        table = read_scenario_table(base_path)
+        table.setdefault("name", base_path.stem)
+        table = deep_merge(table, spec.scenario)
+        base = validate_scenario(table, f"{origin} [scenario over {spec.base}]")
+    except ExperimentError:
+        raise
+    except ScenarioError as error:
+        raise ExperimentError(str(error)) from None
+
+    experiment = Experiment(spec=spec, base=base, origin=origin, text=text)
+    experiment.maps = [
+        _parameter_map(i, p, base, origin) for i, p in enumerate(spec.parameters)
+    ]
+    if experiment.n_runs > MAX_RUNS:
+        raise ExperimentError(
+            f"{origin}: design gives {experiment.n_runs} runs; at most {MAX_RUNS} are allowed"
+        )
+    return experiment
+
+
+def resolve_experiment_path(name: str | Path) -> Path:
+    """A path as given, else a bundled experiment's name (`pressure-funding`)."""
+    path = Path(name)
+    candidates = [path, EXPERIMENT_DIR / path, EXPERIMENT_DIR / f"{path}.toml"]
+    return next((c for c in candidates if c.is_file()), path)
+
+
+def load_experiment(path: str | Path) -> Experiment:
+    """Read and validate an experiment file (or a bundled experiment's name)."""
+    resolved = resolve_experiment_path(path)
+    raw = read_toml(resolved)
+    raw.setdefault("name", resolved.stem)
+    text = resolved.read_text(encoding="utf-8")
+    return experiment_from_table(raw, str(path), resolved.parent, text)
+
+
+# --- designs ---------------------------------------------------------------------------------
+
+
+def _design_rng(experiment: Experiment) -> np.random.Generator:
+    return np.random.default_rng(np.random.SeedSequence(experiment.spec.seed, spawn_key=(0,)))
+
+
+def _salib_seed(experiment: Experiment) -> int:
+    return int(_design_rng(experiment).integers(0, 2**31 - 1))
+
+
+def unit_sample(experiment: Experiment) -> np.ndarray:
+    """The sampler's points in the unit hypercube, one column per varied parameter."""
+    spec = experiment.spec
+    dims = len(spec.parameters)
+    kind = spec.design.kind
+    problem = {"num_vars": dims, "names": experiment.paths, "bounds": [[0.0, 1.0]] * dims}
+    if kind == "lhs":
+        from scipy.stats import qmc
+
+        return qmc.LatinHypercube(d=dims, rng=_design_rng(experiment)).random(spec.design.samples)
+    if kind == "sobol":
+        from SALib.sample import sobol
+
+        return sobol.sample(
+            problem, spec.design.samples, calc_second_order=spec.design.second_order,
+            seed=_salib_seed(experiment),
+        )
+    if kind == "morris":
+        from SALib.sample import morris
+
+        return morris.sample(
+            problem, spec.design.trajectories, num_levels=spec.design.levels,
+            seed=_salib_seed(experiment),
+        )
+    raise ValueError(f"{kind} designs are not sampled")
+
+
+def make_design(experiment: Experiment) -> pd.DataFrame:
+    """The design table: one row per point, in run order."""
+    spec = experiment.spec
+    if spec.design.kind == "grid":
+        levels = [m.grid_levels(p.levels) for m, p in zip(experiment.maps, spec.parameters,
+                                                          strict=True)]
+        rows = list(itertools.product(*levels))
+        columns = {m.path: [row[i] for row in rows] for i, m in enumerate(experiment.maps)}
+        table = pd.DataFrame(columns)
+    else:
+        unit = unit_sample(experiment)
+        columns = {m.path: m.from_unit(unit[:, i]) for i, m in enumerate(experiment.maps)}
+        columns |= {f"u.{m.path}": unit[:, i] for i, m in enumerate(experiment.maps)}
+        table = pd.DataFrame(columns)
+    table.insert(0, "point", np.arange(len(table), dtype=np.int64))
+    return table
+
+
+def salib_problem(paths: list[str]) -> dict:
+    """The SALib problem the unit samples were drawn for (for the analysers)."""
+    return {"num_vars": len(paths), "names": list(paths), "bounds": [[0.0, 1.0]] * len(paths)}

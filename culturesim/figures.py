@@ -1,0 +1,128 @@
+"""Figures of one run for the run folder: dashboard, cascade sizes, teams heatmap."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from culturesim.cascades import cascade_sizes, size_ccdf  # noqa: E402
+
+DASHBOARD_PANELS = (
+    (
+        "Bullied in the last 12 months (share of staff)",
+        {
+            "bullied_by_public": "by patients/public",
+            "bullied_by_colleagues": "by colleagues",
+            "bullied_by_managers": "by managers",
+        },
+    ),
+    (
+        "Compassion climate and strain",
+        {"compassion_climate": "compassionate acts (share)", "mean_strain": "mean strain"},
+    ),
+    ("Workforce", {"leaver_rate": "leaver rate (per year)", "vacancy_rate": "vacancy rate"}),
+    ("Care quality", {"care_quality": "care quality (0-1)"}),
+    ("Cascade reproduction number R", {"reproduction_number": "R (renewal estimate)"}),
+    (
+        "Drivers",
+        {
+            "regulator_pressure": "regulator pressure",
+            "funding": "funding",
+            "demand": "demand",
+            "stance": "regulator stance",
+        },
+    ),
+)
+
+
+def dashboard(timeseries: pd.DataFrame, title: str) -> plt.Figure:
+    """The main time series, one panel per question a reader asks of a run."""
+    figure, axes = plt.subplots(2, 3, figsize=(15, 8), sharex=True, layout="constrained")
+    for axis, (panel_title, columns) in zip(axes.flat, DASHBOARD_PANELS, strict=True):
+        for column, label in columns.items():
+            axis.plot(timeseries.week, timeseries[column], label=label)
+        axis.set_title(panel_title, fontsize=10)
+        axis.legend(fontsize=8, loc="best")
+        axis.grid(alpha=0.3)
+        if "reproduction_number" in columns:
+            axis.axhline(1.0, color="grey", linestyle="--", linewidth=1)
+    for axis in axes[1]:
+        axis.set_xlabel("week")
+    figure.suptitle(title)
+    return figure
+
+
+def cascade_ccdf(episodes: pd.DataFrame, title: str) -> plt.Figure:
+    """Cascade size distribution as a complementary CDF on log-log axes."""
+    figure, axis = plt.subplots(figsize=(6, 4.5), layout="constrained")
+    sizes = cascade_sizes(episodes[episodes.start_week >= 0])["size"].to_numpy()
+    if len(sizes):
+        values, share = size_ccdf(sizes)
+        axis.loglog(values, share, marker="o", linestyle="-", markersize=4)
+    axis.set_xlabel("cascade size (perpetrator episodes)")
+    axis.set_ylabel("share of cascades of at least this size")
+    axis.set_title(f"{title}: {len(sizes)} cascades", fontsize=10)
+    axis.grid(alpha=0.3, which="both")
+    return figure
+
+
+def team_heatmap(
+    events: pd.DataFrame, team: np.ndarray, team_size: np.ndarray, steps: int, limit: int = 60
+) -> plt.Figure:
+    """Share of each team bullied by staff per quarter, for the teams with most bullying."""
+    staff_acts = events[events.perpetrator >= 0]
+    quarters = max(1, -(-steps // 13))
+    teams = team[staff_acts.victim.to_numpy()]
+    victims = pd.DataFrame(
+        {
+            "team": teams,
+            "quarter": staff_acts.week.to_numpy() // 13,
+            "victim": staff_acts.victim_person.to_numpy(),
+        }
+    ).drop_duplicates()
+    counts = victims.groupby(["team", "quarter"]).size().unstack(fill_value=0)
+    counts = counts.reindex(columns=range(quarters), fill_value=0)
+    share = counts.div(team_size[counts.index], axis=0).clip(upper=1)
+    share = share.loc[share.mean(axis=1).sort_values(ascending=False).index[:limit]]
+    figure, axis = plt.subplots(figsize=(10, max(3, 0.16 * len(share) + 1.5)), layout="constrained")
+    image = axis.imshow(
+        share.to_numpy(), aspect="auto", cmap="magma_r", vmin=0, interpolation="nearest"
+    )
+    axis.set_yticks(range(len(share)), [f"team {t}" for t in share.index], fontsize=6)
+    axis.set_xlabel("quarter")
+    axis.set_title(
+        f"Share of team bullied by staff, per quarter ({len(share)} teams with most)", fontsize=10
+    )
+    figure.colorbar(image, ax=axis, label="share of team bullied")
+    return figure
+
+
+def save_run_figures(
+    folder: Path,
+    timeseries: pd.DataFrame,
+    events: pd.DataFrame,
+    episodes: pd.DataFrame,
+    team: np.ndarray,
+    team_size: np.ndarray,
+    title: str,
+) -> list[Path]:
+    """Draw and save every figure of a run; returns their paths."""
+    folder.mkdir(exist_ok=True)
+    drawn = {
+        "dashboard.png": dashboard(timeseries, title),
+        "cascade_sizes.png": cascade_ccdf(episodes, title),
+    }
+    if len(events):
+        drawn["team_heatmap.png"] = team_heatmap(events, team, team_size, len(timeseries))
+    paths = []
+    for name, figure in drawn.items():
+        figure.savefig(folder / name, dpi=110)
+        plt.close(figure)
+        paths.append(folder / name)
+    return paths

@@ -1,0 +1,171 @@
+"""The organisation as arrays: trusts, a hierarchy of posts, teams and colleague ties.
+
+A post is a position in a trust (chief executive, director, manager, team leader, frontline).
+Posts never move; people come and go through them. Each post's reports are a contiguous block
+of later posts, so a leader's team is `first_report[m] : first_report[m] + n_reports[m]`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from culturesim.scenario import ROLES
+from culturesim.scenario import Organisation as OrganisationSettings
+
+LEVEL_NAMES = ROLES
+FRONTLINE = len(ROLES) - 1
+PATIENT_FACING_FROM = FRONTLINE - 1
+
+
+@dataclass(frozen=True)
+class Organisation:
+    trust: np.ndarray  # int32 per post
+    level: np.ndarray  # int8 per post, 0 chief executive .. 4 frontline
+    manager: np.ndarray  # int64 per post, -1 for a chief executive
+    first_report: np.ndarray  # int64 per post
+    n_reports: np.ndarray  # int32 per post
+    peers: sp.csr_matrix  # symmetric colleague ties, float32 ones
+    trust_start: np.ndarray  # int64, n_trusts + 1 boundaries of each trust's posts
+    trust_funding: np.ndarray  # float per trust, relative to the national level
+
+    level_names = LEVEL_NAMES
+
+    @property
+    def n_posts(self) -> int:
+        return len(self.level)
+
+    @property
+    def n_trusts(self) -> int:
+        return len(self.trust_start) - 1
+
+    @property
+    def team(self) -> np.ndarray:
+        """A post's team is its manager's post; a chief executive leads (and is in) the board."""
+        return np.where(self.manager >= 0, self.manager, np.arange(self.n_posts))
+
+    @property
+    def is_leader(self) -> np.ndarray:
+        return self.n_reports > 0
+
+    @property
+    def peer_degree(self) -> np.ndarray:
+        return np.diff(self.peers.indptr)
+
+
+def level_counts(posts: int, spans: list[int]) -> list[int]:
+    """Posts at each level for a trust of `posts`, built up from the frontline by span of control."""
+    frontline = posts
+    for _ in range(20):
+        counts = [frontline]
+        for span in reversed(spans[1:]):
+            counts.append(max(1, math.ceil(counts[-1] / span)))
+        counts[-1] = min(counts[-1], spans[0])
+        counts.append(1)
+        upper = sum(counts[1:])
+        if frontline == posts - upper:
+            break
+        frontline = max(1, posts - upper)
+    return list(reversed(counts))
+
+
+def trust_sizes(settings: OrganisationSettings, rng: np.random.Generator) -> np.ndarray:
+    """Posts per trust: all equal, or log-normal around the mean when a spread is given."""
+    mean = settings.staff_per_trust
+    if settings.trust_size_spread == 0 or settings.trusts == 1:
+        return np.full(settings.trusts, mean, dtype=np.int64)
+    sigma = settings.trust_size_spread
+    sizes = rng.lognormal(math.log(mean) - sigma**2 / 2, sigma, settings.trusts)
+    return np.clip(np.round(sizes), 50, 50000).astype(np.int64)
+
+
+def build_organisation(settings: OrganisationSettings, rng: np.random.Generator) -> Organisation:
+    """Lay out every trust's hierarchy and tie colleagues inside and across teams."""
+    sizes = trust_sizes(settings, rng)
+    trust, level, manager, level_start_blocks = [], [], [], []
+    offset = 0
+    for index, size in enumerate(sizes):
+        counts = level_counts(int(size), settings.spans_of_control)
+        starts = offset + np.concatenate([[0], np.cumsum(counts)[:-1]])
+        for depth, count in enumerate(counts):
+            trust.append(np.full(count, index, dtype=np.int32))
+            level.append(np.full(count, depth, dtype=np.int8))
+            if depth == 0:
+                manager.append(np.full(count, -1, dtype=np.int64))
+            else:
+                above = counts[depth - 1]
+                manager.append(starts[depth - 1] + np.arange(count) * above // count)
+            level_start_blocks.append((index, depth, starts[depth], count))
+        offset += sum(counts)
+    trust_arr = np.concatenate(trust)
+    level_arr = np.concatenate(level)
+    manager_arr = np.concatenate(manager).astype(np.int64)
+    n_posts = offset
+
+    n_reports = np.bincount(manager_arr[manager_arr >= 0], minlength=n_posts).astype(np.int32)
+    first_report = np.full(n_posts, -1, dtype=np.int64)
+    has_manager = np.flatnonzero(manager_arr >= 0)
+    first_report[manager_arr[has_manager[::-1]]] = has_manager[::-1]
+
+    peers = _colleague_ties(settings, rng, manager_arr, first_report, n_reports, level_start_blocks)
+    trust_start = np.concatenate([[0], np.cumsum(np.bincount(trust_arr, minlength=len(sizes)))])
+    trust_funding = np.clip(
+        1 + settings.trust_funding_spread * rng.standard_normal(len(sizes)), 0.3, 2.0
+    )
+    return Organisation(
+        trust_arr,
+        level_arr,
+        manager_arr,
+        first_report,
+        n_reports,
+        peers,
+        trust_start.astype(np.int64),
+        trust_funding,
+    )
+
+
+def _colleague_ties(
+    settings: OrganisationSettings,
+    rng: np.random.Generator,
+    manager: np.ndarray,
+    first_report: np.ndarray,
+    n_reports: np.ndarray,
+    level_blocks: list[tuple[int, int, int, int]],
+) -> sp.csr_matrix:
+    """Each person ties to `peer_ties` random teammates and to a few same-level posts elsewhere."""
+    n_posts = len(manager)
+    with_team = np.flatnonzero(manager >= 0)
+    boss = manager[with_team]
+    team_size = n_reports[boss]
+    has_mates = team_size > 1
+    source = np.repeat(with_team[has_mates], settings.peer_ties)
+    boss_r = np.repeat(boss[has_mates], settings.peer_ties)
+    size_r = np.repeat(team_size[has_mates], settings.peer_ties)
+    own_slot = source - first_report[boss_r]
+    slot = np.floor(rng.random(len(source)) * (size_r - 1)).astype(np.int64)
+    slot += slot >= own_slot
+    target = first_report[boss_r] + slot
+
+    cross_counts = rng.poisson(settings.cross_team_ties / 2, n_posts)
+    cross_source = np.repeat(np.arange(n_posts), cross_counts)
+    block_start = np.empty(n_posts, dtype=np.int64)
+    block_size = np.empty(n_posts, dtype=np.int64)
+    for _, _, start, count in level_blocks:
+        block_start[start : start + count] = start
+        block_size[start : start + count] = count
+    cross_target = block_start[cross_source] + np.floor(
+        rng.random(len(cross_source)) * block_size[cross_source]
+    ).astype(np.int64)
+
+    rows = np.concatenate([source, target, cross_source, cross_target])
+    cols = np.concatenate([target, source, cross_target, cross_source])
+    keep = rows != cols
+    ties = sp.csr_matrix(
+        (np.ones(keep.sum(), dtype=np.float32), (rows[keep], cols[keep])), shape=(n_posts, n_posts)
+    )
+    ties.sum_duplicates()
+    ties.data[:] = 1.0
+    return ties

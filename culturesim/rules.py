@@ -1,0 +1,271 @@
+"""The model's rules: one short vectorised function per mechanism of docs/ODD.md.
+
+Each function is pure: it reads arrays of the state at week t and returns new arrays; the
+model commits them all at the end of the step (synchronous updating). Equation numbers refer
+to docs/ODD.md section 7 (Submodels).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from culturesim.scenario import (
+    Aggression,
+    Behaviour,
+    Pressure,
+    Quality,
+    Regulator,
+    Strain,
+    Targets,
+    Turnover,
+)
+from culturesim.state import BULLYING, COMPASSIONATE, NEUTRAL
+
+MANAGER_TO_REPORT, COLLEAGUE, REPORT_TO_MANAGER, PUBLIC = 0, 1, 2, 3
+RELATIONS = ("manager", "colleague", "report", "public")
+
+
+def logistic(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def neighbour_mean(
+    value: np.ndarray,
+    peers: sp.csr_matrix,
+    manager: np.ndarray,
+    occupied: np.ndarray,
+    leader_weight: float,
+) -> np.ndarray:
+    """Eq. 1: what a person sees around them, (1 - w) x colleagues' mean + w x their manager's.
+
+    Vacant posts are not counted. With nobody around, a person sees only themselves.
+    """
+    present = occupied.astype(float)
+    peer_count = peers @ present
+    peer_mean = (peers @ (value * present)) / np.maximum(peer_count, 1)
+    has_manager = manager >= 0
+    boss = np.where(has_manager, manager, 0)
+    boss_present = has_manager & occupied[boss]
+    w_peer = (1 - leader_weight) * (peer_count > 0)
+    w_boss = leader_weight * boss_present
+    total = w_peer + w_boss
+    seen = w_peer * peer_mean + w_boss * value[boss]
+    return np.where(total > 0, seen / np.where(total > 0, total, 1), value)
+
+
+def workload(demand: float, trust_funding: np.ndarray, staffed_share: np.ndarray) -> np.ndarray:
+    """Eq. 2: workload = demand / (funding x staffed share of one's team); 1 is sustainable."""
+    return demand / (trust_funding * np.maximum(staffed_share, 0.2))
+
+
+def felt_pressure(
+    board_pressure: np.ndarray,
+    last_pressure: np.ndarray,
+    manager: np.ndarray,
+    compassion: np.ndarray,
+    occupied: np.ndarray,
+    p: Pressure,
+) -> np.ndarray:
+    """Eq. 3: the board feels the regulator; each leader passes last week's pressure down.
+
+    pressure_i = transmission x pressure_m(t-1) x (1 - leader_buffering x compassion_m),
+    where m is i's manager (an empty manager's post buffers nothing).
+    """
+    boss = np.maximum(manager, 0)
+    shield = compassion[boss] * occupied[boss]
+    passed = p.transmission * last_pressure[boss] * (1 - p.leader_buffering * shield)
+    return np.where(manager >= 0, passed, board_pressure)
+
+
+def suffer_aggression(
+    exposure: np.ndarray,
+    level_of_aggression: float,
+    demand: float,
+    a: Aggression,
+    uniform: np.ndarray,
+) -> np.ndarray:
+    """Eq. 4: patient and public aggression, a Poisson event at rate x aggression x demand."""
+    chance = 1 - np.exp(-a.weekly_rate * level_of_aggression * demand * exposure)
+    return uniform < chance
+
+
+def update_strain(
+    strain: np.ndarray,
+    workload_now: np.ndarray,
+    pressure: np.ndarray,
+    bullied: np.ndarray,
+    aggressed: np.ndarray,
+    support: np.ndarray,
+    resilience: np.ndarray,
+    s: Strain,
+) -> np.ndarray:
+    """Eq. 5: strain moves a step towards a target set by load, mistreatment and support."""
+    target = logistic(
+        s.baseline_logit
+        + s.workload_weight * (workload_now - 1)
+        + s.pressure_weight * pressure
+        + s.bullied_weight * bullied
+        + s.aggression_weight * aggressed
+        - s.support_weight * support
+        - s.resilience_weight * (resilience - 0.5)
+    )
+    return strain + (target - strain) / s.time_constant_weeks
+
+
+def choose_behaviour(
+    strain: np.ndarray,
+    compassion: np.ndarray,
+    victimised: np.ndarray,
+    support: np.ndarray,
+    bullying_seen: np.ndarray,
+    compassion_seen: np.ndarray,
+    newness: np.ndarray,
+    is_leader: np.ndarray,
+    b: Behaviour,
+    uniform: np.ndarray,
+) -> np.ndarray:
+    """Eq. 6-7: bully with p_b; otherwise act compassionately with p_c; else neutrally."""
+    learning = 1 + b.newcomer_norm_boost * newness
+    p_bully = logistic(
+        b.bullying_baseline_logit
+        + b.leader_logit_offset * is_leader
+        + b.strain_weight * strain
+        + b.victimisation_weight * victimised
+        + b.norm_weight * learning * bullying_seen
+        - b.compassion_weight * (compassion - 0.5)
+        - b.support_weight * support
+    )
+    p_kind = logistic(
+        b.compassion_baseline_logit
+        + b.compassion_disposition_weight * (compassion - 0.5)
+        - b.compassion_strain_weight * strain
+        + b.compassion_norm_weight * learning * (compassion_seen - 0.5)
+    )
+    behaviour = np.full(len(strain), NEUTRAL, dtype=np.int8)
+    behaviour[uniform < p_bully + (1 - p_bully) * p_kind] = COMPASSIONATE
+    behaviour[uniform < p_bully] = BULLYING
+    return behaviour
+
+
+def pick_targets(
+    perpetrators: np.ndarray,
+    manager: np.ndarray,
+    first_report: np.ndarray,
+    n_reports: np.ndarray,
+    peers: sp.csr_matrix,
+    t: Targets,
+    uniform_relation: np.ndarray,
+    uniform_person: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Eq. 8: each bully picks a report, a colleague or their manager, then one person in it.
+
+    A relation is chosen with probability proportional to its weight, among the relations the
+    bully has (reports, colleague ties, a manager). Power makes downward weight the largest.
+    """
+    degree = np.diff(peers.indptr)[perpetrators]
+    weights = np.stack(
+        [
+            t.downward_weight * (n_reports[perpetrators] > 0),
+            t.sideways_weight * (degree > 0),
+            t.upward_weight * (manager[perpetrators] >= 0),
+        ],
+        axis=1,
+    )
+    total = weights.sum(axis=1)
+    cumulative = np.cumsum(weights, axis=1) / np.where(total > 0, total, 1)[:, None]
+    relation = (uniform_relation[:, None] >= cumulative).sum(axis=1).astype(np.int8)
+    relation[total == 0] = -1
+
+    victim = np.full(len(perpetrators), -1, dtype=np.int64)
+    down = relation == MANAGER_TO_REPORT
+    boss = perpetrators[down]
+    victim[down] = first_report[boss] + (uniform_person[down] * n_reports[boss]).astype(np.int64)
+    side = relation == COLLEAGUE
+    start = peers.indptr[perpetrators[side]]
+    victim[side] = peers.indices[start + (uniform_person[side] * degree[side]).astype(np.int64)]
+    up = relation == REPORT_TO_MANAGER
+    victim[up] = manager[perpetrators[up]]
+    return victim, relation
+
+
+def socialise(
+    compassion: np.ndarray, compassion_around: np.ndarray, pull: np.ndarray
+) -> np.ndarray:
+    """Eq. 9: disposition drifts towards that of one's colleagues and manager."""
+    return compassion + pull * (compassion_around - compassion)
+
+
+def team_quality(
+    staffed_share: np.ndarray,
+    mean_strain: np.ndarray,
+    bullied_share: np.ndarray,
+    compassion_climate: np.ndarray,
+    q: Quality,
+) -> np.ndarray:
+    """Eq. 10: a team's care quality from staffing, strain, rudeness and compassion."""
+    quality = (
+        staffed_share**q.staffing_exponent
+        * (1 - q.strain_penalty * mean_strain)
+        * (1 - q.rudeness_penalty * bullied_share)
+        * (1 + q.compassion_gain * (compassion_climate - 0.5))
+    )
+    return np.clip(quality, 0.0, 1.0)
+
+
+def leave_probability(
+    strain: np.ndarray,
+    bullied_recently: np.ndarray,
+    newness: np.ndarray,
+    is_chief_executive: np.ndarray,
+    u: Turnover,
+) -> np.ndarray:
+    """Eq. 11: the weekly chance of leaving rises with strain, bullying and newness."""
+    return logistic(
+        u.baseline_logit
+        + u.ceo_logit_offset * is_chief_executive
+        + u.strain_weight * strain
+        + u.bullied_weight * bullied_recently
+        + u.newcomer_weight * newness
+    )
+
+
+def hiring_probability(
+    trust_funding: np.ndarray, trust_bullying: np.ndarray, u: Turnover
+) -> np.ndarray:
+    """Eq. 12: a vacancy fills faster with money and slower in a trust known for bullying."""
+    return np.clip(
+        u.weekly_hiring_rate
+        * np.minimum(trust_funding, 1.5)
+        * np.exp(-u.reputation_penalty * trust_bullying),
+        0.0,
+        1.0,
+    )
+
+
+def regulator_feedback(
+    trust_quality: np.ndarray,
+    extra_pressure: np.ndarray,
+    extra_support: np.ndarray,
+    stance: float,
+    r: Regulator,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Eq. 13: at each rating, shortfall becomes pressure (punitive) or support (supportive).
+
+    Returns the new extra pressure, the new extra support (a share of funding) and each
+    trust's chance that its chief executive is removed.
+    """
+    shortfall = np.maximum(r.quality_target - trust_quality, 0.0)
+    pressure = r.feedback_decay * extra_pressure + r.pressure_gain * (1 - stance) * shortfall
+    support = r.feedback_decay * extra_support + r.support_gain * stance * shortfall
+    removal = np.where(
+        trust_quality < r.inadequate_quality, r.ceo_removal_probability * (1 - stance), 0.0
+    )
+    return pressure, support, removal
+
+
+def board_pressure(
+    regulator_pressure: float, extra_pressure: np.ndarray, stance: float, r: Regulator
+) -> np.ndarray:
+    """Eq. 14: what a board feels: targets plus feedback, softened by a supportive stance."""
+    return (regulator_pressure + extra_pressure) * (1 - r.stance_buffering * stance)

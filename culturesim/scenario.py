@@ -1,0 +1,834 @@
+"""The scenario schema: the one source of truth for every parameter.
+
+Each parameter is declared once, with its default, unit, allowed range and source. Validation,
+`culturesim show`, the page's sliders, the sweep's allowed paths and the ODD's parameter table
+are all generated from these declarations.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import tomllib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+ROLES = ("chief_executive", "director", "manager", "team_leader", "frontline")
+SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
+
+
+class ScenarioError(ValueError):
+    """A scenario or experiment file that cannot be used; the message is one line for the user."""
+
+
+def param(
+    default: Any,
+    lo: float | None = None,
+    hi: float | None = None,
+    *,
+    unit: str = "",
+    source: str,
+    doc: str,
+) -> Any:
+    """Declare a parameter with everything a user, a validator and the ODD need to know."""
+    return Field(
+        default,
+        ge=lo,
+        le=hi,
+        description=doc,
+        json_schema_extra={"unit": unit, "source": source},
+    )
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+# --- run settings ----------------------------------------------------------------------------
+
+
+class RunSettings(Section):
+    steps: int = param(260, 1, 5200, unit="weeks", source="design", doc="Weeks to simulate.")
+    seed: int = param(1, 0, 2**63 - 1, source="design", doc="Seed of all random draws.")
+    snapshot_every: int = param(
+        0,
+        0,
+        5200,
+        unit="weeks",
+        source="design",
+        doc="Write every person's state every K weeks to agents.parquet (0: final state only).",
+    )
+    record_events: bool = param(True, source="design", doc="Record every bullying act.")
+    figures: bool = param(True, source="design", doc="Draw the run folder's figures.")
+
+
+# --- organisation ----------------------------------------------------------------------------
+
+
+class Organisation(Section):
+    trusts: int = param(1, 1, 1000, source="design", doc="Number of trusts (organisations).")
+    staff_per_trust: int = param(
+        2000,
+        20,
+        50000,
+        unit="posts",
+        source="NHS acute trusts employ 2,000-15,000 staff",
+        doc="Mean number of posts in a trust.",
+    )
+    trust_size_spread: float = param(
+        0.0,
+        0.0,
+        1.5,
+        source="assumption",
+        doc="Log-normal spread (sigma of log size) of trust sizes around staff_per_trust.",
+    )
+    spans_of_control: list[int] = param(
+        [7, 5, 6, 12],
+        unit="reports",
+        source="NHS structures: boards of 6-8 executives, wards of 10-30",
+        doc="Direct reports per chief executive, director, manager and team leader.",
+    )
+    peer_ties: int = param(
+        4,
+        0,
+        30,
+        unit="ties",
+        source="assumption; burnout clusters in units (Bakker 2005)",
+        doc="Colleague ties each person makes inside their own team.",
+    )
+    cross_team_ties: float = param(
+        0.5,
+        0.0,
+        10.0,
+        unit="ties",
+        source="assumption",
+        doc="Mean number of ties each person has to same-level colleagues in other teams.",
+    )
+    trust_funding_spread: float = param(
+        0.05,
+        0.0,
+        0.5,
+        source="assumption; spread of trust financial positions",
+        doc="Standard deviation of each trust's funding relative to the national level.",
+    )
+
+    @field_validator("spans_of_control")
+    @classmethod
+    def _four_spans(cls, spans: list[int]) -> list[int]:
+        if len(spans) != len(ROLES) - 1 or min(spans) < 1 or max(spans) > 100:
+            raise ValueError(f"must be {len(ROLES) - 1} whole numbers from 1 to 100")
+        return spans
+
+
+class Traits(Section):
+    compassion_mean: float = param(
+        0.6,
+        0.0,
+        1.0,
+        source="assumption; most staff enter caring professions with high compassion",
+        doc="Mean compassion disposition (0 none, 1 highest).",
+    )
+    compassion_sd: float = param(0.15, 0.0, 0.5, source="assumption", doc="Its spread.")
+    resilience_mean: float = param(
+        0.5, 0.0, 1.0, source="assumption; scale midpoint", doc="Mean personal resilience (0-1)."
+    )
+    resilience_sd: float = param(0.15, 0.0, 0.5, source="assumption", doc="Its spread.")
+
+
+class Population(Section):
+    chief_executive: Traits = Traits()
+    director: Traits = Traits()
+    manager: Traits = Traits()
+    team_leader: Traits = Traits()
+    frontline: Traits = Traits()
+
+
+# --- drivers ---------------------------------------------------------------------------------
+
+
+class Change(Section):
+    week: int = param(0, 0, 5200, unit="week", source="design", doc="When the change starts.")
+    value: float = param(1.0, source="design", doc="Value reached.")
+    over_weeks: int = param(
+        0, 0, 5200, unit="weeks", source="design", doc="0 for a step, else a linear ramp's length."
+    )
+
+
+class Schedule(Section):
+    """A driver over time: a starting value, then steps or linear ramps at given weeks."""
+
+    value: float = param(1.0, source="design", doc="Value at week 0.")
+    changes: list[Change] = Field(default_factory=list)
+
+    def values(self, steps: int) -> np.ndarray:
+        """The driver's value in each week 0..steps-1."""
+        series = np.full(steps, self.value, dtype=float)
+        for change in sorted(self.changes, key=lambda c: c.week):
+            if change.week >= steps:
+                continue
+            before = series[change.week]
+            span = max(change.over_weeks, 1)
+            ramp = before + (change.value - before) * np.minimum(
+                np.arange(1, steps - change.week + 1) / span, 1.0
+            )
+            series[change.week :] = ramp
+        return series
+
+
+DRIVER_RANGES = {
+    "regulator_pressure": (0.0, 3.0),
+    "funding": (0.3, 2.0),
+    "demand": (0.3, 3.0),
+    "public_aggression": (0.0, 5.0),
+}
+
+
+def driver(default: float, doc: str, source: str) -> Any:
+    return Field(
+        default_factory=lambda: Schedule(value=default),
+        description=doc,
+        json_schema_extra={"source": source},
+    )
+
+
+class Drivers(Section):
+    regulator_pressure: Schedule = driver(
+        0.5,
+        "Intensity of targets, inspection and media scrutiny felt by a trust's board (0-3).",
+        "scale; 0.5 a typical year (assumption)",
+    )
+    funding: Schedule = driver(
+        1.0, "Funding relative to demand (1 funds the establishment to meet demand).", "scale"
+    )
+    demand: Schedule = driver(
+        1.0, "Patient demand relative to the establishment's capacity.", "scale"
+    )
+    public_aggression: Schedule = driver(
+        1.0, "Aggression from patients and the public, relative to the calibrated rate.", "scale"
+    )
+
+    @model_validator(mode="after")
+    def _in_range(self) -> Drivers:
+        for name, (lo, hi) in DRIVER_RANGES.items():
+            schedule: Schedule = getattr(self, name)
+            for where, value in [("value", schedule.value)] + [
+                (f"changes.{i}.value", c.value) for i, c in enumerate(schedule.changes)
+            ]:
+                if not lo <= value <= hi:
+                    raise ValueError(f"{name}.{where} = {value}: must be from {lo} to {hi}")
+        return self
+
+
+# --- mechanisms ------------------------------------------------------------------------------
+
+
+class Strain(Section):
+    baseline_logit: float = param(
+        -1.2,
+        -6,
+        6,
+        source="assumption: resting strain about 0.25",
+        doc="Strain's target at rest (logit).",
+    )
+    workload_weight: float = param(
+        3.0,
+        0,
+        20,
+        source="Homer 1985 burnout dynamics; assumption",
+        doc="Logit rise of target strain per unit of workload above 1.",
+    )
+    pressure_weight: float = param(
+        1.5, 0, 20, source="assumption", doc="Logit rise per unit of pressure felt from above."
+    )
+    bullied_weight: float = param(
+        2.5,
+        0,
+        20,
+        source="Nielsen & Einarsen 2012: bullying strongly predicts strain",
+        doc="Logit rise in a week the person is bullied by staff.",
+    )
+    aggression_weight: float = param(
+        1.0, 0, 20, source="assumption", doc="Logit rise in a week of patient or public aggression."
+    )
+    support_weight: float = param(
+        1.5,
+        0,
+        20,
+        source="social support buffers strain (Bakker 2005); assumption",
+        doc="Logit fall per unit of compassion received.",
+    )
+    resilience_weight: float = param(
+        2.0, 0, 20, source="assumption", doc="Logit fall per unit of resilience above 0.5."
+    )
+    time_constant_weeks: float = param(
+        6.0,
+        1,
+        104,
+        unit="weeks",
+        source="assumption: strain follows load over about 6 weeks",
+        doc="Weeks for strain to close 63% of the gap to its target.",
+    )
+
+
+class Pressure(Section):
+    transmission: float = param(
+        0.9,
+        0,
+        1,
+        source="trickle-down (Mawritz et al. 2012); assumption",
+        doc="Share of a leader's felt pressure passed to each report.",
+    )
+    leader_buffering: float = param(
+        0.5,
+        0,
+        1,
+        source="compassionate leadership buffers (West et al.); assumption",
+        doc="Share of pressure a fully compassionate leader absorbs instead of passing down.",
+    )
+
+
+class Behaviour(Section):
+    bullying_baseline_logit: float = param(
+        -5.5,
+        -15,
+        5,
+        source="calibrated (experiments/calibrate.py)",
+        doc="Logit of bullying in a week for an average, unstrained person.",
+    )
+    leader_logit_offset: float = param(
+        0.5,
+        -5,
+        5,
+        source="calibrated (experiments/calibrate.py)",
+        doc="Added to the bullying logit of people who lead a team (power).",
+    )
+    strain_weight: float = param(
+        3.0,
+        0,
+        20,
+        source="frustration-aggression; Baillien et al. 2009",
+        doc="Logit rise of bullying per unit of strain.",
+    )
+    victimisation_weight: float = param(
+        1.5,
+        0,
+        20,
+        source="Hauge et al. 2009: being a target is the strongest predictor",
+        doc="Logit rise of bullying while bullied within the conversion window.",
+    )
+    norm_weight: float = param(
+        6.0,
+        0,
+        50,
+        source="social learning; Harrison & Carroll 1991",
+        doc="Logit rise per unit of local bullying norm (neighbours' recent bullying share).",
+    )
+    compassion_weight: float = param(
+        3.0,
+        0,
+        20,
+        source="assumption",
+        doc="Logit fall per unit of compassion disposition above 0.5.",
+    )
+    support_weight: float = param(
+        1.0, 0, 20, source="assumption", doc="Logit fall per unit of compassion received."
+    )
+    compassion_baseline_logit: float = param(
+        -0.2, -10, 10, source="assumption", doc="Logit of acting compassionately (if not bullying)."
+    )
+    compassion_disposition_weight: float = param(
+        4.0, 0, 20, source="assumption", doc="Its rise per unit of disposition above 0.5."
+    )
+    compassion_strain_weight: float = param(
+        2.0, 0, 20, source="compassion fatigue; assumption", doc="Its fall per unit of strain."
+    )
+    compassion_norm_weight: float = param(
+        2.0, 0, 20, source="assumption", doc="Its rise per unit of local compassion norm above 0.5."
+    )
+    norm_memory_weeks: float = param(
+        8.0,
+        1,
+        104,
+        unit="weeks",
+        source="assumption",
+        doc="Memory of the exponentially weighted behaviour shares that make local norms.",
+    )
+    newcomer_norm_boost: float = param(
+        1.0,
+        0,
+        10,
+        source="socialisation is fastest early (Harrison & Carroll 1991)",
+        doc="Extra weight on local norms for a newcomer, fading with tenure.",
+    )
+
+
+class Targets(Section):
+    downward_weight: float = param(
+        0.6,
+        0,
+        1,
+        source="bullying runs mostly downwards (Carter et al. 2013)",
+        doc="Weight a bully with reports gives to picking one of them.",
+    )
+    sideways_weight: float = param(
+        0.35, 0, 1, source="assumption", doc="Weight given to picking a colleague (peer tie)."
+    )
+    upward_weight: float = param(
+        0.05, 0, 1, source="assumption", doc="Weight given to picking one's own manager."
+    )
+
+
+class Aggression(Section):
+    weekly_rate: float = param(
+        0.007,
+        0,
+        0.5,
+        unit="per person per week",
+        source="calibrated (experiments/calibrate.py)",
+        doc="Rate of patient and public aggression on a patient-facing person at demand 1.",
+    )
+    non_patient_facing_exposure: float = param(
+        0.2, 0, 1, source="assumption", doc="Relative exposure of directors and executives."
+    )
+
+
+class Turnover(Section):
+    baseline_logit: float = param(
+        -6.8,
+        -15,
+        0,
+        source="calibrated (experiments/calibrate.py)",
+        doc="Logit of leaving in a week for an unstrained, settled person.",
+    )
+    strain_weight: float = param(
+        2.5,
+        0,
+        20,
+        source="burnout predicts turnover intention; assumption",
+        doc="Logit rise per unit of strain.",
+    )
+    bullied_weight: float = param(
+        1.0,
+        0,
+        20,
+        source="bullied staff leave more (Hogh et al. 2011)",
+        doc="Logit rise while bullied in the last 12 weeks.",
+    )
+    newcomer_weight: float = param(
+        1.0,
+        0,
+        10,
+        source="1 in 4 nurses leave within 3 years (Nuffield Trust)",
+        doc="Logit rise for a newcomer, fading with tenure (socialisation.newcomer_weeks).",
+    )
+    ceo_logit_offset: float = param(
+        1.0,
+        -5,
+        5,
+        source="calibrated (experiments/calibrate.py); King's Fund 2018",
+        doc="Added to a chief executive's logit of leaving (career moves, exposure).",
+    )
+    bullied_memory_weeks: int = param(
+        12,
+        1,
+        104,
+        unit="weeks",
+        source="assumption",
+        doc="How long being bullied counts as 'recently bullied' for leaving and care quality.",
+    )
+    weekly_hiring_rate: float = param(
+        0.025,
+        0,
+        1,
+        unit="per vacancy per week",
+        source="calibrated (experiments/calibrate.py)",
+        doc="Chance a vacancy is filled in a week at funding 1.",
+    )
+    reputation_penalty: float = param(
+        2.0, 0, 10, source="assumption", doc="Fall in hiring per unit of the trust's bullying norm."
+    )
+
+
+class Socialisation(Section):
+    rate: float = param(
+        0.002,
+        0,
+        1,
+        unit="per week",
+        source="Harrison & Carroll 1991; assumption",
+        doc="Weekly pull of a settled person's disposition towards their neighbours'.",
+    )
+    newcomer_rate: float = param(
+        0.02,
+        0,
+        1,
+        unit="per week",
+        source="Harrison & Carroll 1991; assumption",
+        doc="Extra pull for a newcomer, fading with tenure.",
+    )
+    newcomer_weeks: float = param(
+        26.0,
+        1,
+        260,
+        unit="weeks",
+        source="assumption: the first months",
+        doc="Tenure over which every newcomer effect fades (e-folding time).",
+    )
+    leader_weight: float = param(
+        0.5,
+        0,
+        1,
+        source="leaders shape culture (West et al.); assumption",
+        doc="Weight of one's manager among the neighbours one is socialised by.",
+    )
+
+
+class Quality(Section):
+    staffing_exponent: float = param(
+        1.0,
+        0,
+        5,
+        source="nurse staffing and outcomes (Griffiths et al. 2018); assumption",
+        doc="Elasticity of care quality to the team's staffed share.",
+    )
+    strain_penalty: float = param(
+        0.4,
+        0,
+        1,
+        source="burnout and patient safety (Hall et al. 2016); assumption",
+        doc="Quality lost per unit of the team's mean strain.",
+    )
+    rudeness_penalty: float = param(
+        0.15,
+        0,
+        1,
+        source="Riskin et al. 2015: rudeness cut team performance 10-20%",
+        doc="Quality lost when all of a team were recently bullied.",
+    )
+    compassion_gain: float = param(
+        0.15,
+        0,
+        1,
+        source="engagement modestly predicts quality (West & Dawson); assumption",
+        doc="Quality gained per unit of compassion climate above 0.5.",
+    )
+    harm_rate: float = param(
+        0.01,
+        0,
+        1,
+        unit="per post per week",
+        source="scale",
+        doc="Harm events per frontline post per week at quality 0 and demand 1.",
+    )
+
+
+class Regulator(Section):
+    stance: float = param(
+        0.5, 0, 1, source="scenario", doc="0 punitive (blame, removal) to 1 supportive (help)."
+    )
+    stance_buffering: float = param(
+        0.5,
+        0,
+        1,
+        source="assumption",
+        doc="Share of target pressure a fully supportive stance takes out of the blame felt.",
+    )
+    inspection_weeks: int = param(
+        13,
+        1,
+        260,
+        unit="weeks",
+        source="quarterly oversight (NHS Oversight Framework)",
+        doc="Weeks between ratings of every trust.",
+    )
+    quality_target: float = param(
+        0.75, 0, 1, source="assumption", doc="Care quality the regulator expects."
+    )
+    inadequate_quality: float = param(
+        0.65, 0, 1, source="assumption", doc="Quality below which a trust is rated inadequate."
+    )
+    pressure_gain: float = param(
+        4.0,
+        0,
+        50,
+        source="assumption",
+        doc="Extra pressure per unit of quality shortfall at a fully punitive stance.",
+    )
+    support_gain: float = param(
+        2.0,
+        0,
+        50,
+        source="assumption",
+        doc="Extra resources (share of funding) per unit of shortfall at a fully supportive stance.",
+    )
+    feedback_decay: float = param(
+        0.7,
+        0,
+        1,
+        source="assumption",
+        doc="Share of extra pressure or support kept at each rating.",
+    )
+    ceo_removal_probability: float = param(
+        0.3,
+        0,
+        1,
+        source="HSJ 2017: chief executives of inadequate trusts leave sooner",
+        doc="Chance an inadequate trust's chief executive is removed, at a fully punitive stance.",
+    )
+
+
+class Cascades(Section):
+    conversion_window_weeks: int = param(
+        12,
+        1,
+        104,
+        unit="weeks",
+        source="assumption; Vranjes et al. 2021 time lags",
+        doc="A victim who starts bullying within this many weeks is a conversion (W).",
+    )
+
+
+# --- interventions ---------------------------------------------------------------------------
+
+
+class LeadershipProgramme(Section):
+    kind: Literal["leadership_programme"]
+    week: int = param(52, 0, 5200, unit="week", source="design", doc="Start week.")
+    share_of_leaders: float = param(
+        0.5, 0, 1, source="design", doc="Share of leaders (people with reports) trained."
+    )
+    strength: float = param(
+        0.5,
+        0,
+        1,
+        source="design",
+        doc="Share of the gap to full compassion disposition the training closes.",
+    )
+
+
+class FundingChange(Section):
+    kind: Literal["funding_change"]
+    week: int = param(104, 0, 5200, unit="week", source="design", doc="When it takes effect.")
+    factor: float = param(0.9, 0.3, 2.0, source="design", doc="Multiplies funding from then on.")
+
+
+class StanceChange(Section):
+    kind: Literal["stance_change"]
+    week: int = param(104, 0, 5200, unit="week", source="design", doc="When it takes effect.")
+    stance: float = param(0.5, 0, 1, source="design", doc="The regulator's new stance.")
+
+
+Intervention = Annotated[
+    LeadershipProgramme | FundingChange | StanceChange, Field(discriminator="kind")
+]
+INTERVENTION_KINDS = {
+    "leadership_programme": LeadershipProgramme,
+    "funding_change": FundingChange,
+    "stance_change": StanceChange,
+}
+
+
+# --- the scenario ----------------------------------------------------------------------------
+
+
+class Scenario(Section):
+    name: str = Field("unnamed", description="Short name used in output folders.")
+    question: str = Field("", description="The question this scenario asks (one line).")
+    run: RunSettings = RunSettings()
+    organisation: Organisation = Organisation()
+    population: Population = Population()
+    drivers: Drivers = Field(default_factory=Drivers)
+    regulator: Regulator = Regulator()
+    strain: Strain = Strain()
+    pressure: Pressure = Pressure()
+    behaviour: Behaviour = Behaviour()
+    targets: Targets = Targets()
+    aggression: Aggression = Aggression()
+    turnover: Turnover = Turnover()
+    socialisation: Socialisation = Socialisation()
+    quality: Quality = Quality()
+    cascades: Cascades = Cascades()
+    interventions: list[Intervention] = Field(default_factory=list)
+
+    def with_overrides(self, overrides: dict[str, Any], origin: str = "override") -> Scenario:
+        """A copy with values replaced by dotted path, validated like a file."""
+        raw = self.model_dump(mode="python")
+        for path, value in overrides.items():
+            set_dotted(raw, path, value, origin)
+        return validate_scenario(raw, origin)
+
+
+# --- loading and errors ----------------------------------------------------------------------
+
+
+def _model_at(path: tuple) -> type[BaseModel] | None:
+    """The schema class that a location in a scenario refers to, for 'did you mean' hints."""
+    model: Any = Scenario
+    for part in path:
+        if part in INTERVENTION_KINDS:
+            model = INTERVENTION_KINDS[part]
+            continue
+        if isinstance(part, int) or model is None:
+            continue
+        fields = getattr(model, "model_fields", {})
+        if part not in fields:
+            return None
+        annotation = fields[part].annotation
+        args = getattr(annotation, "__args__", ())
+        model = next(
+            (a for a in (annotation, *args) if isinstance(a, type) and issubclass(a, BaseModel)),
+            None,
+        )
+    return model
+
+
+def _describe(error: dict, origin: str) -> str:
+    loc = tuple(p for p in error["loc"] if p not in INTERVENTION_KINDS)
+    dotted = ".".join(str(p) for p in loc)
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        parent = _model_at(tuple(error["loc"])[:-1])
+        known = list(getattr(parent, "model_fields", {}))
+        close = difflib.get_close_matches(str(loc[-1]), known, n=1, cutoff=0.5)
+        hint = f"; did you mean '{close[0]}'?" if close else f"; allowed: {', '.join(known)}"
+        return f"{origin}: unknown key '{dotted}'{hint}"
+    value = error.get("input")
+    message = error["msg"]
+    if kind in ("union_tag_invalid", "union_tag_not_found"):
+        message = f"kind must be one of {', '.join(INTERVENTION_KINDS)}"
+    message = message.removeprefix("Value error, ")
+    if isinstance(value, dict):
+        return f"{origin}: {dotted + '.' if dotted else ''}{message}"
+    return f"{origin}: {dotted or 'scenario'} = {value!r}: {message}"
+
+
+def validate_scenario(raw: dict, origin: str) -> Scenario:
+    """Validate a raw scenario table, raising ScenarioError with the first problem, clearly."""
+    for index, item in enumerate(raw.get("interventions", []) or []):
+        if isinstance(item, dict) and item.get("kind") not in INTERVENTION_KINDS:
+            raise ScenarioError(
+                f"{origin}: interventions.{index}.kind = {item.get('kind')!r}: must be one of "
+                f"{', '.join(INTERVENTION_KINDS)}"
+            )
+    try:
+        return Scenario.model_validate(raw)
+    except ValidationError as error:
+        problems = [_describe(e, origin) for e in error.errors()]
+        raise ScenarioError(problems[0]) from None
+
+
+def read_toml(path: Path) -> dict:
+    """Read a TOML file; syntax errors name the file, line and column."""
+    if not path.is_file():
+        raise ScenarioError(f"{path}: no such file")
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as error:
+        raise ScenarioError(f"{path}: TOML syntax error: {error}") from None
+    except UnicodeDecodeError:
+        raise ScenarioError(f"{path}: not a UTF-8 text file") from None
+
+
+def deep_merge(base: dict, changes: dict) -> dict:
+    """Tables merge key by key; any other value (arrays included) replaces the base's."""
+    merged = copy.deepcopy(base)
+    for key, value in changes.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def resolve_scenario_path(name: str | Path, relative_to: Path | None = None) -> Path:
+    """A path as given, else relative to the including file, else a bundled scenario's name."""
+    path = Path(name)
+    candidates = [path]
+    if relative_to is not None and not path.is_absolute():
+        candidates.insert(0, relative_to / path)
+    candidates += [SCENARIO_DIR / path, SCENARIO_DIR / f"{path}.toml"]
+    return next((c for c in candidates if c.is_file()), path)
+
+
+def read_scenario_table(path: Path, _seen: tuple[Path, ...] = ()) -> dict:
+    """The raw table of a scenario file with its `extends` chain merged in."""
+    path = path.resolve() if path.exists() else path
+    if path in _seen:
+        raise ScenarioError(
+            f"{path}: extends itself (through {' -> '.join(p.name for p in _seen)})"
+        )
+    raw = read_toml(path)
+    parent = raw.pop("extends", None)
+    if parent is None:
+        return raw
+    if not isinstance(parent, str):
+        raise ScenarioError(f"{path}: extends = {parent!r}: must be a file name (string)")
+    parent_path = resolve_scenario_path(parent, path.parent)
+    if not parent_path.is_file():
+        raise ScenarioError(f"{path}: extends = {parent!r}: no such scenario file")
+    base = read_scenario_table(parent_path, (*_seen, path))
+    if "name" not in raw:
+        base.pop("name", None)
+    if "question" not in raw:
+        base.pop("question", None)
+    return deep_merge(base, raw)
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read, merge (`extends`) and validate a scenario file or a bundled scenario's name."""
+    resolved = resolve_scenario_path(path)
+    raw = read_scenario_table(resolved)
+    raw.setdefault("name", resolved.stem)
+    return validate_scenario(raw, str(path))
+
+
+def set_dotted(raw: dict, path: str, value: Any, origin: str) -> None:
+    """Set `a.b.c` in a nested table, refusing paths the schema does not have."""
+    parts = path.split(".")
+    table = raw
+    for depth, part in enumerate(parts):
+        key: Any = int(part) if part.isdigit() and isinstance(table, list) else part
+        last = depth == len(parts) - 1
+        if isinstance(table, dict) and key not in table:
+            close = difflib.get_close_matches(part, [str(k) for k in table], n=1, cutoff=0.5)
+            hint = f"; did you mean '{'.'.join(parts[:depth] + [close[0]])}'?" if close else ""
+            raise ScenarioError(f"{origin}: unknown parameter path '{path}'{hint}")
+        if isinstance(table, list) and not (isinstance(key, int) and key < len(table)):
+            raise ScenarioError(f"{origin}: unknown parameter path '{path}' (no item {part})")
+        if last:
+            table[key] = value
+        else:
+            table = table[key]
+
+
+def iter_parameters(model: type[BaseModel] = Scenario, prefix: str = "") -> Iterator[tuple]:
+    """Every scalar parameter as (dotted path, field info), for docs, `show` and sweeps."""
+    for name, info in model.model_fields.items():
+        path = f"{prefix}{name}"
+        annotation = info.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            yield from iter_parameters(annotation, f"{path}.")
+        elif annotation in (int, float, bool, str) or name == "spans_of_control":
+            yield path, info
+
+
+def parameter_bounds(info: Any) -> tuple[float | None, float | None]:
+    """The (min, max) a field allows, from its declaration."""
+    lo = hi = None
+    for rule in info.metadata:
+        lo = getattr(rule, "ge", lo)
+        hi = getattr(rule, "le", hi)
+    return lo, hi
+
+
+def bundled_scenarios() -> list[tuple[str, str]]:
+    """(name, question) of each scenario shipped in scenarios/."""
+    found = []
+    for path in sorted(SCENARIO_DIR.glob("*.toml")):
+        question = read_toml(path).get("question", "")
+        found.append((path.stem, question))
+    return found
