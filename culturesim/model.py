@@ -100,6 +100,7 @@ class CultureModel(mesa.Model):
         self.org = build_organisation(scenario.organisation, self.rng_streams["organisation"])
         self.people = initial_people(scenario, self.org, self.rng_streams["traits"])
         self.next_person_id = self.org.n_posts
+        self._start_with_settled_vacancies()
         self.episodes_log = EpisodeLog(scenario.cascades.conversion_window_weeks)
 
         n_trusts = self.org.n_trusts
@@ -127,6 +128,21 @@ class CultureModel(mesa.Model):
         if self.org.n_posts <= EAGER_AGENT_LIMIT:
             for post in range(self.org.n_posts):
                 self.person(post)
+
+    def _start_with_settled_vacancies(self) -> None:
+        """Leave posts empty with the steady-state chance h / (h + q) of a resting workforce.
+
+        h is the weekly leaving chance at resting strain, q the hiring chance at funding 1, so
+        the run does not spend its first year filling up an unrealistically full establishment.
+        """
+        p, s = self.people, self.scenario
+        leaving = rules.leave_probability(
+            p.strain, np.zeros(self.org.n_posts), np.zeros(self.org.n_posts),
+            self.org.level == 0, s.turnover,
+        )
+        hiring = rules.hiring_probability(np.ones(1), np.zeros(1), s.turnover)[0]
+        empty = self.rng_streams["turnover"].random(self.org.n_posts) < leaving / (leaving + hiring)
+        reset_person(p, np.flatnonzero(empty), s)
 
     # --- inspecting people ---------------------------------------------------------------
 

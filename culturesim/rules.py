@@ -256,8 +256,14 @@ def regulator_feedback(
     trust's chance that its chief executive is removed.
     """
     shortfall = np.maximum(r.quality_target - trust_quality, 0.0)
-    pressure = r.feedback_decay * extra_pressure + r.pressure_gain * (1 - stance) * shortfall
-    support = r.feedback_decay * extra_support + r.support_gain * stance * shortfall
+    pressure = np.minimum(
+        r.feedback_decay * extra_pressure + r.pressure_gain * (1 - stance) * shortfall,
+        r.max_extra_pressure,
+    )
+    support = np.minimum(
+        r.feedback_decay * extra_support + r.support_gain * stance * shortfall,
+        r.max_extra_support,
+    )
     removal = np.where(
         trust_quality < r.inadequate_quality, r.ceo_removal_probability * (1 - stance), 0.0
     )

@@ -47,6 +47,16 @@ def param(
 class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _no_booleans_for_numbers(cls, data: Any) -> Any:
+        """TOML's true/false is not a number (pydantic would otherwise read it as 1/0)."""
+        for key, value in data.items() if isinstance(data, dict) else ():
+            field = cls.model_fields.get(key)
+            if isinstance(value, bool) and field is not None and field.annotation in (int, float):
+                raise ValueError(f"{key} = {str(value).lower()}: must be a number, not true/false")
+        return data
+
 
 # --- run settings ----------------------------------------------------------------------------
 
@@ -321,7 +331,7 @@ class Behaviour(Section):
         doc="Logit rise of bullying while bullied within the conversion window.",
     )
     norm_weight: float = param(
-        6.0,
+        3.0,
         0,
         50,
         source="social learning; Harrison & Carroll 1991",
@@ -552,18 +562,26 @@ class Regulator(Section):
         0.65, 0, 1, source="assumption", doc="Quality below which a trust is rated inadequate."
     )
     pressure_gain: float = param(
-        4.0,
+        2.0,
         0,
         50,
         source="assumption",
         doc="Extra pressure per unit of quality shortfall at a fully punitive stance.",
     )
     support_gain: float = param(
-        2.0,
+        1.0,
         0,
         50,
         source="assumption",
         doc="Extra resources (share of funding) per unit of shortfall at a fully supportive stance.",
+    )
+    max_extra_pressure: float = param(
+        1.0, 0, 3, source="assumption: scrutiny of a failing trust at most triples typical pressure",
+        doc="Ceiling on the extra pressure a trust can accumulate from poor ratings.",
+    )
+    max_extra_support: float = param(
+        0.15, 0, 1, source="assumption: support packages are a modest share of income",
+        doc="Ceiling on extra resources (share of funding) from support after poor ratings.",
     )
     feedback_decay: float = param(
         0.7,
@@ -636,7 +654,11 @@ INTERVENTION_KINDS = {
 
 
 class Scenario(Section):
-    name: str = Field("unnamed", description="Short name used in output folders.")
+    name: str = Field(
+        "unnamed",
+        description="Short name used in output folders.",
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.+-]{0,79}$",
+    )
     question: str = Field("", description="The question this scenario asks (one line).")
     run: RunSettings = RunSettings()
     organisation: Organisation = Organisation()
@@ -701,15 +723,27 @@ def _describe(error: dict, origin: str) -> str:
     if kind in ("union_tag_invalid", "union_tag_not_found"):
         message = f"kind must be one of {', '.join(INTERVENTION_KINDS)}"
     message = message.removeprefix("Value error, ")
-    if isinstance(value, dict):
+    if kind == "string_pattern_mismatch" and loc == ("name",):
+        message = "must be 1-80 letters, digits, '-', '_', '.' or '+' (it names the run folder)"
+    elif kind in ("model_type", "dict_type"):
+        message = "must be a table ([section] or {key = value, ...})"
+    elif kind == "list_type":
+        message = "must be an array ([...], or [[...]] tables)"
+    elif kind in ("greater_than_equal", "less_than_equal"):
+        info = getattr(_model_at(tuple(error["loc"])[:-1]), "model_fields", {}).get(loc[-1])
+        lo, hi = parameter_bounds(info) if info is not None else (None, None)
+        if lo is not None and hi is not None:
+            message = f"must be from {lo} to {hi}"
+    if isinstance(value, dict) and kind == "value_error":
         return f"{origin}: {dotted + '.' if dotted else ''}{message}"
     return f"{origin}: {dotted or 'scenario'} = {value!r}: {message}"
 
 
 def validate_scenario(raw: dict, origin: str) -> Scenario:
     """Validate a raw scenario table, raising ScenarioError with the first problem, clearly."""
-    for index, item in enumerate(raw.get("interventions", []) or []):
-        if isinstance(item, dict) and item.get("kind") not in INTERVENTION_KINDS:
+    interventions = raw.get("interventions")
+    for index, item in enumerate(interventions if isinstance(interventions, list) else []):
+        if isinstance(item, dict) and str(item.get("kind")) not in INTERVENTION_KINDS:
             raise ScenarioError(
                 f"{origin}: interventions.{index}.kind = {item.get('kind')!r}: must be one of "
                 f"{', '.join(INTERVENTION_KINDS)}"
