@@ -57,7 +57,7 @@ class Organisation:
 
 
 def level_counts(posts: int, spans: list[int]) -> list[int]:
-    """Posts at each level for a trust of `posts`, built up from the frontline by span of control."""
+    """Posts per level for a trust of `posts`, built up from the frontline by span of control."""
     frontline = posts
     for _ in range(20):
         counts = [frontline]
