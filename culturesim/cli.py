@@ -27,6 +27,10 @@ def friendly_errors(command: Callable) -> Callable:
         except (ScenarioError, OutputError) as error:
             click.echo(f"error: {error}", err=True)
             sys.exit(EXIT_BAD_INPUT)
+        except OSError as error:  # a folder that cannot be made, a name too long, a full disk
+            where = f"{error.filename}: " if error.filename else ""
+            click.echo(f"error: {where}{error.strerror or error}", err=True)
+            sys.exit(EXIT_BAD_INPUT)
 
     return wrapper
 

@@ -1,0 +1,320 @@
+"""`culturesim run` writes a complete run folder, reproducibly, and never a half-written one."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+import tomllib
+from datetime import datetime
+from importlib import metadata
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from conftest import assert_clean_error, cli_command, run_cli, run_cli_many, write_tiny
+
+import culturesim.run
+from culturesim.run import run_to_folder
+from culturesim.scenario import load_scenario
+
+TABLES = ("timeseries", "events", "episodes", "agents")
+FILES = (
+    *(f"{t}.parquet" for t in TABLES),
+    "summary.json",
+    "provenance.json",
+    "scenario.resolved.toml",
+)
+FIGURES = ("dashboard.png", "cascade_sizes.png", "team_heatmap.png")
+SUMMARY_KEYS = {
+    "scenario",
+    "seed",
+    "weeks",
+    "staff_posts",
+    "bullied_by_public",
+    "bullied_by_colleagues",
+    "bullied_by_managers",
+    "bullied_by_staff",
+    "compassion_climate",
+    "mean_strain",
+    "leaver_rate",
+    "vacancy_rate",
+    "ceo_median_tenure_years",
+    "care_quality",
+    "harm_per_1000_staff_year",
+    "cascades",
+    "cascade_max_size",
+    "cascade_max_depth",
+    "conversions",
+    "reproduction_number",
+}
+
+
+def leftovers(parent: Path) -> list[str]:
+    """Temporary or replaced folders left beside a run folder."""
+    return sorted(p.name for p in parent.iterdir() if ".partial" in p.name or ".old" in p.name)
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """Three runs through the real command:
+
+    first   the tiny scenario, figures on, with the summary printed;
+    rerun   the first run's scenario.resolved.toml, same seed;
+    other   the tiny scenario with --seed 7 --steps 15, to the default folder runs/NAME-seedN.
+    """
+    folder = tmp_path_factory.mktemp("runs")
+    tiny = write_tiny(folder, "tiny", figures=True)
+    quick = write_tiny(folder, "quick")
+    first = run_cli("run", tiny, "--out", folder / "first", cwd=folder)
+    assert first.returncode == 0, first.stderr
+    rerun, other = run_cli_many(
+        [
+            (("run", folder / "first" / "scenario.resolved.toml", "--out", "rerun", "-q"), folder),
+            (("run", quick, "--seed", "7", "--steps", "15", "-q"), folder),
+        ]
+    )
+    for result in (rerun, other):
+        assert result.returncode == 0, result.stderr
+    return {
+        "folder": folder,
+        "quick": quick,
+        "first": folder / "first",
+        "first_result": first,
+        "rerun": folder / "rerun",
+        "other": folder / "runs" / "quick-seed7",
+        "other_result": other,
+    }
+
+
+def table(run_dir: Path, name: str) -> pd.DataFrame:
+    return pd.read_parquet(run_dir / f"{name}.parquet")
+
+
+def test_run_folder_has_every_file(runs: dict) -> None:
+    first = runs["first"]
+    for name in FILES:
+        assert (first / name).is_file(), name
+    for name in FIGURES:
+        assert (first / "figures" / name).read_bytes()[:4] == b"\x89PNG", name
+    assert leftovers(runs["folder"]) == []
+    assert leftovers(runs["folder"] / "runs") == []
+
+
+def test_run_prints_the_summary_and_the_folder(runs: dict) -> None:
+    result = runs["first_result"]
+    assert "Traceback" not in result.stderr
+    assert "bullied in last 12 months" in result.stdout
+    assert "reproduction number R" in result.stdout
+    assert result.stdout.rstrip().endswith(f"run folder: {runs['first']}")
+    assert runs["other_result"].stdout.strip() == "run folder: runs/quick-seed7"
+
+
+def test_timeseries_has_one_row_per_week(runs: dict) -> None:
+    ts = table(runs["first"], "timeseries")
+    assert ts.week.tolist() == list(range(20))
+    for column in (
+        "staff",
+        "vacancy_rate",
+        "bullying_acts",
+        "bullied_by_managers",
+        "compassion_climate",
+        "mean_strain",
+        "care_quality",
+        "conversions",
+        "reproduction_number",
+    ):
+        assert column in ts.columns, column
+    assert ts.staff.between(1, 300).all()
+
+
+def test_events_record_who_bullied_whom_and_when(runs: dict) -> None:
+    events = table(runs["first"], "events")
+    assert {"week", "perpetrator", "victim", "relation"} <= set(events.columns)
+    assert len(events) > 0
+    assert events.week.between(0, 19).all()
+    assert (events.victim >= 0).all()
+
+
+def test_agents_has_one_row_per_post(runs: dict) -> None:
+    agents = table(runs["first"], "agents")
+    assert set(agents.week) == {19}
+    assert agents.post.tolist() == list(range(len(agents)))
+    assert 150 <= len(agents) <= 300
+    for column in ("level", "team", "occupied", "strain", "compassion", "behaviour"):
+        assert column in agents.columns, column
+
+
+def test_summary_json(runs: dict) -> None:
+    summary = json.loads((runs["first"] / "summary.json").read_text())
+    assert SUMMARY_KEYS <= summary.keys(), SUMMARY_KEYS - summary.keys()
+    assert summary["scenario"] == "tiny"
+    assert summary["seed"] == 1
+    assert summary["weeks"] == 20
+
+
+def test_provenance_json(runs: dict) -> None:
+    prov = json.loads((runs["first"] / "provenance.json").read_text())
+    assert prov["culturesim_version"] == metadata.version("culturesim")
+    assert prov["seed"] == 1 and prov["steps"] == 20 and prov["scenario"] == "tiny"
+    assert "git_commit" in prov  # None outside a git checkout
+    for package in ("numpy", "pandas", "pyarrow", "pydantic", "mesa"):
+        assert prov["packages"][package] == metadata.version(package)
+    assert prov["python"] and prov["platform"]
+    started = datetime.fromisoformat(prov["started"])
+    finished = datetime.fromisoformat(prov["finished"])
+    assert started <= finished
+    assert prov["wall_time_seconds"] == pytest.approx((finished - started).total_seconds())
+
+
+def test_resolved_scenario_reruns_bit_identically(runs: dict) -> None:
+    first, rerun = runs["first"], runs["rerun"]
+    assert load_scenario(first / "scenario.resolved.toml") == load_scenario(
+        rerun / "scenario.resolved.toml"
+    )
+    for name in TABLES:
+        assert (first / f"{name}.parquet").read_bytes() == (
+            rerun / f"{name}.parquet"
+        ).read_bytes(), name
+    assert (first / "summary.json").read_text() == (rerun / "summary.json").read_text()
+
+
+def test_seed_and_steps_overrides_are_recorded_and_change_the_run(runs: dict) -> None:
+    other, first = runs["other"], runs["first"]
+    resolved = tomllib.loads((other / "scenario.resolved.toml").read_text())
+    assert resolved["run"]["seed"] == 7
+    assert resolved["run"]["steps"] == 15
+    assert json.loads((other / "provenance.json").read_text())["seed"] == 7
+    ts = table(other, "timeseries")
+    assert len(ts) == 15
+    assert not (other / "figures").exists()  # figures = false in the scenario
+    # Same parameters, different seed: a different run.
+    same_weeks = table(first, "timeseries").iloc[:15]
+    assert not ts.equals(same_weeks)
+    assert not table(other, "events").equals(table(first, "events"))
+
+
+def test_existing_folder_is_refused_unless_overwrite(runs: dict, tmp_path: Path) -> None:
+    out = tmp_path / "existing"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine\n")
+    refused = run_cli("run", runs["quick"], "--out", out, "-q", cwd=tmp_path)
+    assert_clean_error(refused, str(out), "not empty", "--overwrite")
+    assert sorted(p.name for p in out.iterdir()) == ["keep.txt"]
+    assert leftovers(tmp_path) == []
+
+    replaced = run_cli("run", runs["quick"], "--out", out, "-q", "--overwrite", cwd=tmp_path)
+    assert replaced.returncode == 0, replaced.stderr
+    assert not (out / "keep.txt").exists()
+    for name in FILES:
+        assert (out / name).is_file(), name
+    assert leftovers(tmp_path) == []
+
+
+def test_empty_existing_folder_is_used(runs: dict, tmp_path: Path) -> None:
+    out = tmp_path / "empty"
+    out.mkdir()
+    run_to_folder(load_scenario(runs["quick"]).with_overrides({"run.steps": 5}), out)
+    assert (out / "summary.json").is_file()
+    assert leftovers(tmp_path) == []
+
+
+class Crash(RuntimeError):
+    pass
+
+
+def crash_after_tables(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail while writing summary.json, after every table is already on disk."""
+
+    def fail(path: Path, content: dict) -> None:
+        assert (path.parent / "timeseries.parquet").is_file()
+        raise Crash("disk full")
+
+    monkeypatch.setattr(culturesim.run, "write_json", fail)
+
+
+def test_crash_part_way_leaves_nothing(
+    runs: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    crash_after_tables(monkeypatch)
+    out = tmp_path / "crashed"
+    with pytest.raises(Crash):
+        run_to_folder(load_scenario(runs["quick"]), out)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_crash_while_overwriting_keeps_the_old_folder(
+    runs: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "kept"
+    run_to_folder(load_scenario(runs["quick"]).with_overrides({"run.steps": 5}), out)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    crash_after_tables(monkeypatch)
+    with pytest.raises(Crash):
+        run_to_folder(load_scenario(runs["quick"]), out, overwrite=True)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert leftovers(tmp_path) == []
+
+
+@pytest.fixture
+def long_run(tmp_path: Path):
+    """Start a run too long to finish (5,200 weeks) and wait until it is under way."""
+    scenario = write_tiny(tmp_path, "long", steps=5200)
+    out = tmp_path / "long-run"
+    process = subprocess.Popen(
+        [*cli_command(), "run", str(scenario), "--out", str(out), "-q"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not list(tmp_path.glob(".long-run.partial*")):
+            assert process.poll() is None, process.communicate()
+            assert time.monotonic() < deadline, "the run never started"
+            time.sleep(0.05)
+        time.sleep(0.3)  # part-way through the weeks
+        assert process.poll() is None, "the run finished too soon to interrupt"
+        yield process, out
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.communicate(timeout=60)
+
+
+def test_killed_run_leaves_no_finished_looking_folder(long_run) -> None:
+    process, out = long_run
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait(timeout=60)
+    assert not out.exists()
+    # Only the hidden temporary folder can remain: never one under the requested name.
+    assert [p.name for p in out.parent.iterdir() if p.name.startswith(".")] == [
+        f".long-run.partial-{process.pid}"
+    ]
+
+
+def test_interrupted_run_cleans_up(long_run) -> None:
+    process, out = long_run
+    os.kill(process.pid, signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode != 0
+    assert "Traceback" not in stderr
+    assert not out.exists()
+    assert leftovers(out.parent) == []
+
+
+def test_snapshots_give_several_weeks(runs: dict, tmp_path: Path) -> None:
+    scenario = load_scenario(runs["quick"]).with_overrides({"run.snapshot_every": 5})
+    out, result = run_to_folder(scenario, tmp_path / "snapshots")
+    agents = table(out, "agents")
+    weeks = sorted(set(agents.week))
+    assert weeks == [4, 9, 14, 19]
+    counts = agents.groupby("week").post.count()
+    assert (counts == counts.iloc[0]).all()
+    assert counts.iloc[0] == (agents.week == 19).sum()
+    assert len(agents) == 4 * counts.iloc[0]
+    # The final snapshot is the state the summary describes.
+    assert agents[agents.week == 19].post.tolist() == list(range(counts.iloc[0]))
