@@ -3,11 +3,31 @@
     from culturesim import load_scenario, simulate
     result = simulate(load_scenario("baseline"), seed=1)
     result.summary["bullied_by_managers"]
+
+The model and Mesa load on first use, so the command line starts fast.
 """
 
-from culturesim.model import CultureModel
-from culturesim.run import RunResult, run_to_folder, simulate
-from culturesim.scenario import Scenario, ScenarioError, load_scenario
+from __future__ import annotations
 
-__all__ = ["CultureModel", "RunResult", "Scenario", "ScenarioError", "load_scenario",
-           "run_to_folder", "simulate"]
+import importlib
+from typing import Any
+
+from culturesim.scenario import Scenario, ScenarioError, load_scenario
+from culturesim.sweep import load_results, sweep  # the function shadows its module's name
+
+_LAZY = {
+    "CultureModel": "culturesim.model",
+    "RunResult": "culturesim.run",
+    "run_to_folder": "culturesim.run",
+    "simulate": "culturesim.run",
+}
+
+__all__ = ["Scenario", "ScenarioError", "load_results", "load_scenario", "sweep", *_LAZY]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'culturesim' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_LAZY[name]), name)
+    globals()[name] = value
+    return value

@@ -164,12 +164,17 @@ class CultureModel(mesa.Model):
             name: self.overrides.get(name, float(schedule[min(week, len(schedule) - 1)]))
             for name, schedule in self.driver_schedules.items()
         }
-        values["funding"] *= self.funding_factor
+        if "funding" not in self.overrides:
+            values["funding"] *= self.funding_factor
         values["stance"] = self.stance
         return values
 
     def set_driver(self, name: str, value: float) -> None:
-        """Hold a driver at a value from the next step on (a live 'what if')."""
+        """Hold a driver at a value from the next step on (a live 'what if').
+
+        The value is held as given: later scheduled changes, funding changes included, no
+        longer apply to that driver.
+        """
         if name not in DRIVER_RANGES:
             raise ScenarioError(f"unknown driver '{name}'; drivers: {', '.join(DRIVER_RANGES)}")
         lo, hi = DRIVER_RANGES[name]

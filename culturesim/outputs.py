@@ -147,10 +147,32 @@ def prepare_folder(out: Path, overwrite: bool) -> Path:
         out.parent.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise OutputError(f"{out.parent}: cannot create folder ({error.strerror})") from None
+    _remove_abandoned(out)
     temporary = out.parent / f".{out.name}.partial-{os.getpid()}"
     shutil.rmtree(temporary, ignore_errors=True)
-    temporary.mkdir()
+    try:
+        temporary.mkdir()
+    except OSError as error:
+        raise OutputError(f"{out}: cannot write the run folder ({error.strerror})") from None
     return temporary
+
+
+def _remove_abandoned(out: Path) -> None:
+    """Delete temporary folders left by killed runs into the same destination."""
+    for leftover in out.parent.glob(f".{out.name}.partial-*"):
+        pid = leftover.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and not _process_alive(int(pid)):
+            shutil.rmtree(leftover, ignore_errors=True)
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def finish_folder(temporary: Path, out: Path) -> None:
