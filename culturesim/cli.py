@@ -128,12 +128,16 @@ def _number(value: float | None) -> str:
 @click.argument("files", nargs=-1, required=True)
 @friendly_errors
 def validate(files: tuple[str, ...]) -> None:
-    """Check scenario files; report the first problem in each."""
+    """Check scenario and experiment files; report the first problem in each."""
+    from culturesim.experiment import is_experiment_file, load_experiment
     from culturesim.scenario import load_scenario
 
     failures = 0
     for file in files:
         try:
+            if is_experiment_file(file):
+                click.echo(f"ok: {file} ({load_experiment(file).describe()})")
+                continue
             load_scenario(file)
             click.echo(f"ok: {file}")
         except ScenarioError as error:
@@ -141,6 +145,69 @@ def validate(files: tuple[str, ...]) -> None:
             click.echo(f"error: {error}", err=True)
     if failures:
         sys.exit(EXIT_BAD_INPUT)
+
+
+@main.command()
+@click.argument("experiment")
+@click.option("--workers", type=click.IntRange(1), help="Local processes (default: all cores).")
+@click.option("--scheduler", help="Run on the Dask cluster at this address (tcp://HOST:PORT).")
+@click.option(
+    "--out", type=click.Path(path_type=Path), help="Results folder (default results/NAME)."
+)
+@click.option("--resume", is_flag=True, help="Finish an interrupted sweep in --out.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@friendly_errors
+def sweep(
+    experiment: str,
+    workers: int | None,
+    scheduler: str | None,
+    out: Path | None,
+    resume: bool,
+    quiet: bool,
+) -> None:
+    """Run EXPERIMENT (a file or a bundled name): every design point and replicate.
+
+    Exit status 1 if any run failed (each is recorded with its error), 2 for bad input.
+    """
+    from culturesim.experiment import load_experiment
+    from culturesim.sweep import sweep as run_sweep
+
+    loaded = load_experiment(experiment)
+    folder = out or Path("results") / loaded.name
+    try:
+        report = run_sweep(
+            loaded, folder, workers=workers, scheduler=scheduler, resume=resume,
+            progress=not quiet,
+        )
+    except KeyboardInterrupt:
+        click.echo(
+            f"interrupted: finished runs are saved; finish with "
+            f"`culturesim sweep {experiment} --out {folder} --resume`",
+            err=True,
+        )
+        sys.exit(130)
+    click.echo(report.line())
+    if report.failed_total:
+        for failure in report.failures[:5]:
+            click.echo(f"  {failure}", err=True)
+        click.echo(
+            f"error: {report.failed_total} of {report.total} runs failed (recorded in {folder})",
+            err=True,
+        )
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("results", type=click.Path(path_type=Path))
+@click.option(
+    "--out", type=click.Path(path_type=Path), help="Where to write (default RESULTS/analysis)."
+)
+@friendly_errors
+def analyse(results: Path, out: Path | None) -> None:
+    """Tables, phase diagrams and sensitivity indices from a sweep's RESULTS folder."""
+    from culturesim.analysis import analyse as run_analysis
+
+    click.echo(run_analysis(results, out).text())
 
 
 @main.command()
@@ -188,6 +255,20 @@ def cascades(run_dir: Path, plot: Path | None) -> None:
     report, figure_path = cascade_report(run_dir, plot)
     click.echo(report)
     click.echo(f"size distribution: {figure_path}")
+
+
+@main.command()
+@click.argument("scenario", required=False)
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on (localhost only unless told otherwise).")
+@click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True,
+              help="Port to serve on (0 picks a free one).")
+@friendly_errors
+def viz(scenario: str | None, host: str, port: int) -> None:
+    """Explore SCENARIO (default baseline) interactively in the browser, offline."""
+    from culturesim.viz.server import serve
+
+    serve(scenario, host, port)
 
 
 if __name__ == "__main__":

@@ -91,7 +91,8 @@ class Parameter(Section):
         None, ge=2, le=10_000, description="Grid only: evenly spaced points over `range`."
     )
     values: list[Level] | None = Field(
-        None, min_length=1,
+        None,
+        min_length=1,
         description="Explicit values: grid levels, or the categories a sampler picks among.",
     )
     scale: Literal["linear", "log"] = Field(
@@ -165,8 +166,12 @@ class Design(Section):
         needs = {"lhs": "samples", "sobol": "samples", "morris": "trajectories"}.get(self.kind)
         if needs and getattr(self, needs) is None:
             raise ValueError(f"a {self.kind} design needs {needs} = N")
-        unused = {"grid": ("samples", "trajectories"), "lhs": ("trajectories",),
-                  "sobol": ("trajectories",), "morris": ("samples",)}[self.kind]
+        unused = {
+            "grid": ("samples", "trajectories"),
+            "lhs": ("trajectories",),
+            "sobol": ("trajectories",),
+            "morris": ("samples",),
+        }[self.kind]
         for name in unused:
             if getattr(self, name) is not None:
                 raise ValueError(f"{name} is not used by a {self.kind} design")
@@ -361,9 +366,11 @@ class Experiment:
 
     @cached_property
     def hash(self) -> str:
-        """What the results depend on: the experiment (not where it runs) and the base scenario."""
+        """What results depend on: the experiment (not its name or executor) and its base."""
         content = {
-            "experiment": self.spec.model_dump(mode="json", exclude={"executor"}),
+            "experiment": self.spec.model_dump(
+                mode="json", exclude={"executor", "name", "question"}
+            ),
             "base_scenario": self.base.model_dump(mode="json"),
         }
         blob = json.dumps(content, sort_keys=True, separators=(",", ":"))
@@ -426,7 +433,10 @@ def _parameter_map(index: int, parameter: Parameter, base: Scenario, origin: str
         for position, value in enumerate(values):
             _try(base, parameter.path, value, f"{where}.values.{position}")
     mapping = ParameterMap(
-        parameter.path, kind, tuple(parameter.range) if parameter.range else None, values,
+        parameter.path,
+        kind,
+        tuple(parameter.range) if parameter.range else None,
+        values,
         parameter.scale,
     )
     if parameter.levels is not None:
@@ -452,7 +462,7 @@ def experiment_from_table(
 ) -> Experiment:
     """Validate a raw experiment table (as read from TOML) into an Experiment."""
     if not isinstance(raw.get("design"), dict) and "design" in raw:
-        raise ExperimentError(f"{origin}: design must be a table: [design] kind = \"grid\"")
+        raise ExperimentError(f'{origin}: design must be a table: [design] kind = "grid"')
     try:
         spec = ExperimentSpec.model_validate(raw)
     except ValidationError as error:
@@ -472,9 +482,7 @@ def experiment_from_table(
         raise ExperimentError(str(error)) from None
 
     experiment = Experiment(spec=spec, base=base, origin=origin, text=text)
-    experiment.maps = [
-        _parameter_map(i, p, base, origin) for i, p in enumerate(spec.parameters)
-    ]
+    experiment.maps = [_parameter_map(i, p, base, origin) for i, p in enumerate(spec.parameters)]
     if experiment.n_runs > MAX_RUNS:
         raise ExperimentError(
             f"{origin}: design gives {experiment.n_runs} runs; at most {MAX_RUNS} are allowed"
@@ -489,10 +497,27 @@ def resolve_experiment_path(name: str | Path) -> Path:
     return next((c for c in candidates if c.is_file()), path)
 
 
+def is_experiment_file(name: str | Path) -> bool:
+    """Whether `culturesim validate NAME` means an experiment: a file with `base` or `[design]`,
+    or the name of a bundled experiment that is not also a bundled scenario's."""
+    path = Path(name)
+    if not path.is_file():
+        if resolve_scenario_path(name).is_file():
+            return False
+        path = resolve_experiment_path(name)
+    try:
+        return path.is_file() and is_experiment_table(read_toml(path))
+    except ScenarioError:
+        return False  # the scenario loader reports the syntax error
+
+
 def load_experiment(path: str | Path) -> Experiment:
     """Read and validate an experiment file (or a bundled experiment's name)."""
     resolved = resolve_experiment_path(path)
-    raw = read_toml(resolved)
+    try:
+        raw = read_toml(resolved)
+    except ScenarioError as error:
+        raise ExperimentError(str(error)) from None
     raw.setdefault("name", resolved.stem)
     text = resolved.read_text(encoding="utf-8")
     return experiment_from_table(raw, str(path), resolved.parent, text)
@@ -523,14 +548,18 @@ def unit_sample(experiment: Experiment) -> np.ndarray:
         from SALib.sample import sobol
 
         return sobol.sample(
-            problem, spec.design.samples, calc_second_order=spec.design.second_order,
+            problem,
+            spec.design.samples,
+            calc_second_order=spec.design.second_order,
             seed=_salib_seed(experiment),
         )
     if kind == "morris":
         from SALib.sample import morris
 
         return morris.sample(
-            problem, spec.design.trajectories, num_levels=spec.design.levels,
+            problem,
+            spec.design.trajectories,
+            num_levels=spec.design.levels,
             seed=_salib_seed(experiment),
         )
     raise ValueError(f"{kind} designs are not sampled")
@@ -540,8 +569,9 @@ def make_design(experiment: Experiment) -> pd.DataFrame:
     """The design table: one row per point, in run order."""
     spec = experiment.spec
     if spec.design.kind == "grid":
-        levels = [m.grid_levels(p.levels) for m, p in zip(experiment.maps, spec.parameters,
-                                                          strict=True)]
+        levels = [
+            m.grid_levels(p.levels) for m, p in zip(experiment.maps, spec.parameters, strict=True)
+        ]
         rows = list(itertools.product(*levels))
         columns = {m.path: [row[i] for row in rows] for i, m in enumerate(experiment.maps)}
         table = pd.DataFrame(columns)

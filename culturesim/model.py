@@ -519,7 +519,8 @@ class CultureModel(mesa.Model):
                 / len(self._recent_leavers),
                 "ceo_exits": ceo_exits,
                 "ceos_in_post": int(occupied[ceos].sum()),
-                "leaders_trained": float(p.trained[org.is_leader & occupied].mean()),
+                "leaders_trained": float(p.trained[org.is_leader & occupied].sum())
+                / max(int((org.is_leader & occupied).sum()), 1),
                 "care_quality": float(np.mean(self.trust_quality)),
                 "harm_events": int(harm.sum()),
                 "new_episodes": self.episodes_log._new_by_week[-1],

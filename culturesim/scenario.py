@@ -573,10 +573,10 @@ class Regulator(Section):
         0,
         50,
         source="assumption",
-        doc="Extra resources (share of funding) per unit of shortfall at a fully supportive stance.",
+        doc="Extra resources (share of funding) per unit of shortfall, fully supportive stance.",
     )
     max_extra_pressure: float = param(
-        1.0, 0, 3, source="assumption: scrutiny of a failing trust at most triples typical pressure",
+        1.0, 0, 3, source="assumption: a failing trust feels at most triple the typical pressure",
         doc="Ceiling on the extra pressure a trust can accumulate from poor ratings.",
     )
     max_extra_support: float = param(
@@ -829,7 +829,8 @@ def set_dotted(raw: dict, path: str, value: Any, origin: str) -> None:
         last = depth == len(parts) - 1
         if isinstance(table, dict) and key not in table:
             close = difflib.get_close_matches(part, [str(k) for k in table], n=1, cutoff=0.5)
-            hint = f"; did you mean '{'.'.join(parts[:depth] + [close[0]])}'?" if close else ""
+            suggestion = ".".join(parts[:depth] + [close[0]] + parts[depth + 1 :]) if close else ""
+            hint = f"; did you mean '{suggestion}'?" if close else ""
             raise ScenarioError(f"{origin}: unknown parameter path '{path}'{hint}")
         if isinstance(table, list) and not (isinstance(key, int) and key < len(table)):
             raise ScenarioError(f"{origin}: unknown parameter path '{path}' (no item {part})")

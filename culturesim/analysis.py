@@ -1,0 +1,463 @@
+"""`culturesim analyse`: tables, phase diagrams and sensitivity indices from a sweep's results.
+
+- `points.csv`: one row per design point with, for every kept measure, the mean over the
+  point's successful replicates and a 95% interval for that mean (Student's t).
+- Two varied parameters: `phase-diagram.png`, a heatmap of bullying prevalence with the contour
+  where the cascade reproduction number R crosses 1, and `lines.png`, one line per level of the
+  second parameter. One varied parameter: `lines.png`, key measures with their 95% intervals.
+- Sobol designs: `sobol.csv` and `sobol.png`, first-order and total indices with 95% confidence
+  intervals (SALib, bootstrap). Morris designs: `morris.csv` and `morris.png`, mu* and sigma.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from culturesim.experiment import salib_problem
+from culturesim.sweep import ResultStore, SweepError, load_results
+
+PREVALENCE = ("bullied_by_staff", "bullied_any", "bullied_by_colleagues", "bullied_by_managers")
+REPRODUCTION = "reproduction_number"
+KEY_MEASURES = (
+    *PREVALENCE,
+    REPRODUCTION,
+    "compassion_climate",
+    "mean_strain",
+    "leaver_rate",
+    "care_quality",
+    "harm_per_1000_staff_year",
+)
+LABELS = {
+    "bullied_by_staff": "bullied by staff (share)",
+    "bullied_any": "bullied (share)",
+    "bullied_by_colleagues": "bullied by colleagues (share)",
+    "bullied_by_managers": "bullied by managers (share)",
+    "reproduction_number": "cascade reproduction number R",
+    "compassion_climate": "compassion climate",
+    "mean_strain": "mean strain",
+    "leaver_rate": "leaver rate per year",
+    "care_quality": "care quality",
+    "harm_per_1000_staff_year": "harm per 1,000 staff a year",
+}
+
+
+@dataclass
+class AnalysisReport:
+    """What `analyse` wrote, and a few lines to print."""
+
+    out: Path
+    files: list[Path] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def text(self) -> str:
+        lines = [*self.notes, *(f"wrote {path}" for path in self.files)]
+        return "\n".join(lines)
+
+
+def mean_interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
+    """The mean and a `level` interval for it: mean +- t(n-1) * sd / sqrt(n); NaN if n < 2."""
+    values = np.asarray(values, dtype=float)
+    values = values[~np.isnan(values)]
+    if len(values) == 0:
+        return (np.nan, np.nan, np.nan)
+    mean = float(values.mean())
+    if len(values) < 2:
+        return (mean, np.nan, np.nan)
+    half = stats.t.ppf(0.5 + level / 2, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values))
+    return (mean, mean - half, mean + half)
+
+
+def point_table(
+    runs: pd.DataFrame, design: pd.DataFrame, paths: list[str], measures: list[str]
+) -> pd.DataFrame:
+    """One row per design point: its parameters, runs ok and failed, and each measure's mean
+    with a 95% interval over the successful replicates."""
+    rows = []
+    by_point = {point: group for point, group in runs.groupby("point")}
+    for _, point in design.iterrows():
+        group = by_point.get(point["point"], runs.iloc[:0])
+        ok = group[group["status"] == "ok"]
+        row = {"point": int(point["point"])} | {path: point[path] for path in paths}
+        row |= {"runs_ok": len(ok), "runs_failed": int((group["status"] != "ok").sum())}
+        for measure in measures:
+            mean, low, high = mean_interval(ok[measure].to_numpy())
+            row |= {f"{measure}_mean": mean, f"{measure}_ci_low": low, f"{measure}_ci_high": high}
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def analyse(results: str | Path, out: str | Path | None = None) -> AnalysisReport:
+    """Analyse a sweep's results folder; figures and tables go to `out` (RESULTS/analysis)."""
+    results = Path(results)
+    manifest = ResultStore(results).manifest()
+    out = Path(out) if out is not None else results / "analysis"
+    out.mkdir(parents=True, exist_ok=True)
+    report = AnalysisReport(out)
+
+    runs = load_results(results)
+    design = load_results(results, "design")
+    paths = [p["path"] for p in manifest["parameters"]]
+    measures = list(manifest["measures"] or [])
+    if runs.empty:
+        raise SweepError(f"{results}: no runs finished yet; nothing to analyse")
+    failed = int((runs["status"] != "ok").sum())
+    total = manifest["design"]["runs"]
+    report.notes.append(
+        f"{manifest['experiment']['name']}: {len(runs)}/{total} runs, {failed} failed; "
+        f"{manifest['design']['kind']} design over {', '.join(paths)}"
+    )
+    if len(runs) < total:
+        report.notes.append(f"warning: {total - len(runs)} runs missing; finish with --resume")
+
+    table = point_table(runs, design, paths, measures)
+    _save_csv(table, out / "points.csv", report)
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    kind = manifest["design"]["kind"]
+    numeric = [
+        p
+        for p in paths
+        if pd.api.types.is_numeric_dtype(design[p]) and not pd.api.types.is_bool_dtype(design[p])
+    ]
+    if len(paths) == 2:
+        _phase_diagram(table, paths, measures, kind, out, report)
+        if kind == "grid":
+            _lines(table, paths, measures, out, report)
+    elif len(paths) == 1 and numeric:
+        _lines(table, paths, measures, out, report)
+    if kind == "sobol":
+        _sobol(table, manifest, paths, measures, out, report)
+    if kind == "morris":
+        _morris(table, design, manifest, paths, measures, out, report)
+    return report
+
+
+def _save_csv(frame: pd.DataFrame, path: Path, report: AnalysisReport) -> None:
+    frame.to_csv(path, index=False, float_format="%.6g")
+    report.files.append(path)
+
+
+def _first(candidates: tuple[str, ...], measures: list[str]) -> str | None:
+    return next((m for m in candidates if m in measures), None)
+
+
+def _axis(values: pd.Series) -> tuple[np.ndarray, list | None]:
+    """Positions for a parameter's levels, and tick labels when they are not numbers."""
+    levels = list(dict.fromkeys(values))
+    if all(isinstance(v, int | float | np.number) and not isinstance(v, bool) for v in levels):
+        return np.array(sorted(levels), dtype=float), None
+    return np.arange(len(levels), dtype=float), [str(v) for v in levels]
+
+
+def _phase_diagram(
+    table: pd.DataFrame,
+    paths: list[str],
+    measures: list[str],
+    kind: str,
+    out: Path,
+    report: AnalysisReport,
+) -> None:
+    """Bullying prevalence over two parameters, with the contour where R crosses 1."""
+    import matplotlib.pyplot as plt
+
+    prevalence = _first(PREVALENCE, measures)
+    if prevalence is None:
+        report.notes.append("no phase diagram: no bullying prevalence measure was kept")
+        return
+    x_path, y_path = paths
+    figure, axes = plt.subplots(figsize=(7, 5.5), layout="constrained")
+    if kind == "grid":
+        xs, x_labels = _axis(table[x_path])
+        ys, y_labels = _axis(table[y_path])
+        x_index = {
+            v: i
+            for i, v in enumerate(
+                sorted(set(table[x_path])) if x_labels is None else dict.fromkeys(table[x_path])
+            )
+        }
+        y_index = {
+            v: i
+            for i, v in enumerate(
+                sorted(set(table[y_path])) if y_labels is None else dict.fromkeys(table[y_path])
+            )
+        }
+        grid = np.full((len(ys), len(xs)), np.nan)
+        r_grid = np.full_like(grid, np.nan)
+        for _, row in table.iterrows():
+            i, j = y_index[row[y_path]], x_index[row[x_path]]
+            grid[i, j] = row[f"{prevalence}_mean"]
+            if REPRODUCTION in measures:
+                r_grid[i, j] = row[f"{REPRODUCTION}_mean"]
+        mesh = axes.pcolormesh(xs, ys, grid, shading="nearest", cmap="magma_r")
+        if REPRODUCTION in measures and np.nanmin(r_grid) < 1 < np.nanmax(r_grid):
+            lines = axes.contour(xs, ys, r_grid, levels=[1.0], colors="cyan", linewidths=2)
+            axes.clabel(lines, fmt="R = 1")
+        elif REPRODUCTION in measures:
+            report.notes.append(
+                f"R stays {'below' if np.nanmax(r_grid) <= 1 else 'above'} 1 over the whole "
+                f"design: no R = 1 contour"
+            )
+        if x_labels:
+            axes.set_xticks(xs, x_labels)
+        if y_labels:
+            axes.set_yticks(ys, y_labels)
+    else:
+        x = table[x_path].to_numpy(dtype=float)
+        y = table[y_path].to_numpy(dtype=float)
+        z = table[f"{prevalence}_mean"].to_numpy()
+        keep = ~np.isnan(z)
+        mesh = axes.tricontourf(x[keep], y[keep], z[keep], levels=12, cmap="magma_r")
+        axes.plot(x, y, "k.", markersize=2)
+        if REPRODUCTION in measures:
+            r = table[f"{REPRODUCTION}_mean"].to_numpy()
+            ok = ~np.isnan(r)
+            if ok.sum() >= 3 and np.nanmin(r) < 1 < np.nanmax(r):
+                lines = axes.tricontour(x[ok], y[ok], r[ok], levels=[1.0], colors="cyan")
+                axes.clabel(lines, fmt="R = 1")
+    figure.colorbar(mesh, ax=axes, label=LABELS.get(prevalence, prevalence))
+    axes.set_xlabel(x_path)
+    axes.set_ylabel(y_path)
+    axes.set_title("Bullying prevalence (mean over replicates); cyan: R = 1")
+    path = out / "phase-diagram.png"
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+    report.files.append(path)
+
+
+def _lines(
+    table: pd.DataFrame, paths: list[str], measures: list[str], out: Path, report: AnalysisReport
+) -> None:
+    """Key measures against the first parameter, with 95% intervals; one line per level of the
+    second parameter, if there is one."""
+    import matplotlib.pyplot as plt
+
+    shown = [m for m in KEY_MEASURES if m in measures][:6] or measures[:6]
+    if not shown:
+        return
+    x_path = paths[0]
+    series = [(None, table)]
+    if len(paths) == 2:
+        levels = list(dict.fromkeys(table[paths[1]]))
+        if len(levels) > 8:
+            levels = levels[:: int(np.ceil(len(levels) / 8))]
+        series = [(level, table[table[paths[1]] == level]) for level in levels]
+    columns = min(3, len(shown))
+    rows = int(np.ceil(len(shown) / columns))
+    figure, axes = plt.subplots(
+        rows, columns, figsize=(4.2 * columns, 3.3 * rows), layout="constrained", squeeze=False
+    )
+    for axis, measure in zip(axes.flat, shown, strict=False):
+        for level, part in series:
+            part = part.sort_values(x_path)
+            x = part[x_path].astype(str) if part[x_path].dtype == object else part[x_path]
+            label = None if level is None else f"{paths[1].split('.')[-1]} = {level}"
+            (line,) = axis.plot(x, part[f"{measure}_mean"], marker="o", markersize=3, label=label)
+            axis.fill_between(
+                x,
+                part[f"{measure}_ci_low"],
+                part[f"{measure}_ci_high"],
+                color=line.get_color(),
+                alpha=0.2,
+                linewidth=0,
+            )
+        if measure == REPRODUCTION:
+            axis.axhline(1.0, color="grey", linestyle="--", linewidth=1)
+        axis.set_title(LABELS.get(measure, measure), fontsize=10)
+        axis.set_xlabel(x_path, fontsize=8)
+    for axis in list(axes.flat)[len(shown) :]:
+        axis.set_visible(False)
+    if len(paths) == 2:
+        axes.flat[0].legend(fontsize=7)
+    figure.suptitle("Mean over replicates with 95% intervals")
+    path = out / "lines.png"
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+    report.files.append(path)
+
+
+def _point_means(table: pd.DataFrame, measure: str) -> np.ndarray:
+    return table.sort_values("point")[f"{measure}_mean"].to_numpy(dtype=float)
+
+
+def _sobol(
+    table: pd.DataFrame,
+    manifest: dict,
+    paths: list[str],
+    measures: list[str],
+    out: Path,
+    report: AnalysisReport,
+) -> None:
+    """First-order and total Sobol indices (SALib) of each measure's replicate mean."""
+    from SALib.analyze import sobol
+
+    second = manifest["experiment"]["design"].get("second_order", False)
+    problem = salib_problem(paths)
+    rows = []
+    for measure in measures:
+        y = _point_means(table, measure)
+        if np.isnan(y).any():
+            report.notes.append(
+                f"sobol: {measure} skipped ({np.isnan(y).sum()} points have no successful run)"
+            )
+            continue
+        if np.ptp(y) == 0:
+            report.notes.append(f"sobol: {measure} skipped (the same at every point)")
+            continue
+        indices = sobol.analyze(
+            problem,
+            y,
+            calc_second_order=second,
+            conf_level=0.95,
+            seed=manifest["design"]["seed"] % 2**32,
+        )
+        for i, path in enumerate(paths):
+            rows.append(
+                {
+                    "measure": measure,
+                    "parameter": path,
+                    "S1": indices["S1"][i],
+                    "S1_conf": indices["S1_conf"][i],
+                    "ST": indices["ST"][i],
+                    "ST_conf": indices["ST_conf"][i],
+                }
+            )
+    if not rows:
+        return
+    frame = pd.DataFrame(rows)
+    _save_csv(frame, out / "sobol.csv", report)
+    _index_bars(
+        frame,
+        measures,
+        ("S1", "ST"),
+        ("first order", "total"),
+        "Sobol indices with 95% intervals",
+        out / "sobol.png",
+        report,
+    )
+
+
+def _morris(
+    table: pd.DataFrame,
+    design: pd.DataFrame,
+    manifest: dict,
+    paths: list[str],
+    measures: list[str],
+    out: Path,
+    report: AnalysisReport,
+) -> None:
+    """Morris elementary effects (SALib): mu* (importance) and sigma (interaction/non-linearity),
+    in units of the measure per whole range of each parameter."""
+    from SALib.analyze import morris
+
+    problem = salib_problem(paths)
+    x = design.sort_values("point")[[f"u.{p}" for p in paths]].to_numpy(dtype=float)
+    levels = manifest["experiment"]["design"]["levels"]
+    rows = []
+    for measure in measures:
+        y = _point_means(table, measure)
+        if np.isnan(y).any():
+            report.notes.append(
+                f"morris: {measure} skipped ({np.isnan(y).sum()} points have no successful run)"
+            )
+            continue
+        indices = morris.analyze(
+            problem,
+            x,
+            y,
+            conf_level=0.95,
+            num_levels=levels,
+            seed=manifest["design"]["seed"] % 2**32,
+        )
+        for i, path in enumerate(paths):
+            rows.append(
+                {
+                    "measure": measure,
+                    "parameter": path,
+                    "mu": indices["mu"][i],
+                    "mu_star": indices["mu_star"][i],
+                    "mu_star_conf": indices["mu_star_conf"][i],
+                    "sigma": indices["sigma"][i],
+                }
+            )
+    if not rows:
+        return
+    frame = pd.DataFrame(rows)
+    _save_csv(frame, out / "morris.csv", report)
+
+    import matplotlib.pyplot as plt
+
+    shown = [m for m in KEY_MEASURES if m in set(frame.measure)][:2] or list(
+        dict.fromkeys(frame.measure)
+    )[:2]
+    figure, axes = plt.subplots(
+        1, len(shown), figsize=(5.5 * len(shown), 4.5), layout="constrained", squeeze=False
+    )
+    for axis, measure in zip(axes.flat, shown, strict=True):
+        part = frame[frame.measure == measure]
+        axis.errorbar(part.mu_star, part.sigma, xerr=part.mu_star_conf, fmt="o")
+        for _, row in part.iterrows():
+            axis.annotate(
+                row.parameter,
+                (row.mu_star, row.sigma),
+                fontsize=7,
+                xytext=(3, 3),
+                textcoords="offset points",
+            )
+        axis.set_xlabel("mu* (mean |elementary effect|)")
+        axis.set_ylabel("sigma")
+        axis.set_title(LABELS.get(measure, measure), fontsize=10)
+    path = out / "morris.png"
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+    report.files.append(path)
+
+
+def _index_bars(
+    frame: pd.DataFrame,
+    measures: list[str],
+    keys: tuple[str, str],
+    names: tuple[str, str],
+    title: str,
+    path: Path,
+    report: AnalysisReport,
+) -> None:
+    import matplotlib.pyplot as plt
+
+    shown = [m for m in KEY_MEASURES if m in set(frame.measure)][:2] or list(
+        dict.fromkeys(frame.measure)
+    )[:2]
+    figure, axes = plt.subplots(
+        1, len(shown), figsize=(6 * len(shown), 4.5), layout="constrained", squeeze=False
+    )
+    for axis, measure in zip(axes.flat, shown, strict=True):
+        part = frame[frame.measure == measure]
+        positions = np.arange(len(part))
+        for offset, key, name in ((-0.2, keys[0], names[0]), (0.2, keys[1], names[1])):
+            axis.bar(
+                positions + offset,
+                part[key],
+                width=0.4,
+                yerr=part[f"{key}_conf"],
+                capsize=2,
+                label=name,
+            )
+        axis.set_xticks(
+            positions,
+            [p.split(".", 1)[-1] for p in part.parameter],
+            rotation=45,
+            ha="right",
+            fontsize=7,
+        )
+        axis.set_title(LABELS.get(measure, measure), fontsize=10)
+        axis.legend(fontsize=8)
+    figure.suptitle(title)
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+    report.files.append(path)

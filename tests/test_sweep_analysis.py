@@ -1,0 +1,114 @@
+"""`culturesim analyse`: per-point means with 95% intervals, phase diagrams, Sobol and Morris."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from culturesim.analysis import analyse, mean_interval
+from culturesim.sweep import load_results, sweep
+
+TINY = """
+base = "baseline"
+seed = 4
+replicates = {replicates}
+
+[scenario]
+organisation.staff_per_trust = 200
+run.steps = 30
+
+{parameters}
+
+[design]
+{design}
+
+[outputs]
+summary = ["bullied_by_staff", "reproduction_number", "mean_strain"]
+"""
+PRESSURE = """[[parameters]]
+path = "drivers.regulator_pressure.value"
+range = [0.0, 3.0]
+{extra}"""
+FUNDING = """[[parameters]]
+path = "drivers.funding.value"
+range = [0.5, 1.5]
+{extra}"""
+
+
+def run(tmp_path, parameters, design, replicates=1):
+    path = tmp_path / "experiment.toml"
+    path.write_text(TINY.format(replicates=replicates, parameters=parameters, design=design))
+    sweep(path, tmp_path / "out", workers=2, progress=False)
+    return tmp_path / "out"
+
+
+def test_mean_interval_is_the_t_interval():
+    values = np.array([0.1, 0.4, 0.25, 0.3])
+    mean, low, high = mean_interval(values)
+    half = stats.t.ppf(0.975, 3) * values.std(ddof=1) / 2
+    assert mean == pytest.approx(0.2625)
+    assert (low, high) == pytest.approx((0.2625 - half, 0.2625 + half))
+    assert np.isnan(mean_interval(np.array([0.5]))[1])
+    assert mean_interval(np.array([0.5, np.nan, 0.7]))[0] == pytest.approx(0.6)
+
+
+def test_grid_of_two_gives_point_table_and_phase_diagram(tmp_path):
+    out = run(
+        tmp_path,
+        PRESSURE.format(extra="levels = 3") + "\n" + FUNDING.format(extra="levels = 2"),
+        'kind = "grid"',
+        replicates=3,
+    )
+    report = analyse(out)
+    table = pd.read_csv(out / "analysis" / "points.csv")
+    runs = load_results(out)
+
+    assert len(table) == 6 and (table["runs_ok"] == 3).all()
+    point = runs[runs["point"] == 4]["bullied_by_staff"].to_numpy()
+    mean, low, high = mean_interval(point)
+    row = table[table["point"] == 4].iloc[0]
+    assert row["bullied_by_staff_mean"] == pytest.approx(mean, rel=1e-5)
+    assert (row["bullied_by_staff_ci_low"], row["bullied_by_staff_ci_high"]) == pytest.approx(
+        (low, high), rel=1e-5
+    )
+    names = {path.name for path in report.files}
+    assert names == {"points.csv", "phase-diagram.png", "lines.png"}
+    assert all(path.stat().st_size > 10_000 for path in report.files if path.suffix == ".png")
+
+
+def test_one_parameter_gives_line_plots(tmp_path):
+    out = run(tmp_path, PRESSURE.format(extra="levels = 3"), 'kind = "grid"', replicates=2)
+    report = analyse(out, tmp_path / "elsewhere")
+    assert {path.name for path in report.files} == {"points.csv", "lines.png"}
+    assert (tmp_path / "elsewhere" / "lines.png").is_file()
+
+
+def test_sobol_design_gives_first_order_and_total_indices(tmp_path):
+    out = run(
+        tmp_path,
+        PRESSURE.format(extra="") + "\n" + FUNDING.format(extra=""),
+        'kind = "sobol"\nsamples = 8',
+    )
+    analyse(out)
+    indices = pd.read_csv(out / "analysis" / "sobol.csv")
+    assert set(indices["parameter"]) == {
+        "drivers.regulator_pressure.value",
+        "drivers.funding.value",
+    }
+    assert {"S1", "S1_conf", "ST", "ST_conf"} <= set(indices.columns)
+    assert indices[["S1", "ST"]].notna().all().all()
+    assert (out / "analysis" / "sobol.png").is_file()
+
+
+def test_morris_design_gives_mu_star_and_sigma(tmp_path):
+    out = run(
+        tmp_path,
+        PRESSURE.format(extra="") + "\n" + FUNDING.format(extra=""),
+        'kind = "morris"\ntrajectories = 4',
+    )
+    analyse(out)
+    effects = pd.read_csv(out / "analysis" / "morris.csv")
+    assert {"mu_star", "mu_star_conf", "sigma"} <= set(effects.columns)
+    assert len(effects) == 2 * 3 and (effects["mu_star"] >= 0).all()
