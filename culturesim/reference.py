@@ -1,0 +1,705 @@
+"""ReferenceModel: the rules of CultureModel written again person by person, the plain Mesa way.
+
+This is the readable oracle of the vectorised engine and its peer in `benchmarks/`. Each post is
+a `ReferencePerson` (a `mesa.Agent`) with plain Python attributes; each phase of the week is a
+method that one person runs, in a Python loop over everyone, with scalar arithmetic
+(`math.exp`, `if`/`else`). Nothing here calls `culturesim.rules`: every equation is typed out
+again from docs/ODD.md section 7, so the two engines agree only if both implement the rules.
+
+What is shared, so that structure and starting conditions come from one place: the scenario
+schema, the organisation (`build_organisation`) and the initial people (`initial_people`),
+drawn from the same seed streams as CultureModel, then copied into the agents. Every later
+random draw comes from this model's own numpy Generators, so the two engines' trajectories
+differ draw by draw and agree only in distribution (tests/test_reference.py).
+
+The week, in the same synchronous order as CultureModel (everything is computed from the
+state at week t, staged in `next_*` attributes, then committed):
+ 1. interventions due this week; drivers read;
+ 2.-5. each person works out workload, pressure, aggression suffered and chooses a behaviour
+    (`ReferencePerson.perceive_and_choose`, eq. 1-4, 6, 7, 14);
+ 6. each bully picks a victim (`ReferencePerson.pick_target`, eq. 8); episodes are logged;
+ 7. each person updates support, strain, norms and disposition (`ReferencePerson.adapt`,
+    eq. 1, 5, 9); everyone commits (`ReferencePerson.commit`);
+ 8. team and trust care quality, harm (eq. 10);
+ 9. leavers go (`ReferencePerson.consider_leaving`, eq. 11), vacancies are filled (eq. 12);
+10. every `inspection_weeks`, the regulator rates each trust and responds (eq. 13);
+11. tenure grows and the week's measures are recorded (same columns as CultureModel).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+
+import mesa
+import numpy as np
+import pandas as pd
+
+from culturesim.model import BURN_IN_WEEKS, STREAMS, SURVEY_WEEKS
+from culturesim.organisation import FRONTLINE, PATIENT_FACING_FROM, build_organisation
+from culturesim.scenario import DRIVER_RANGES, ROLES, Scenario
+from culturesim.state import BULLYING, COMPASSIONATE, NEUTRAL, NEVER, initial_people
+
+MANAGER_TO_REPORT, COLLEAGUE, REPORT_TO_MANAGER = 0, 1, 2
+REFERENCE_STREAMS = (
+    "aggression",
+    "behaviour",
+    "targets",
+    "turnover",
+    "hiring",
+    "regulator",
+    "interventions",
+    "harm",
+)
+
+
+def logistic(x: float) -> float:
+    """1 / (1 + e^-x), without overflow for very negative x."""
+    if x < -700:
+        return 0.0
+    return 1.0 / (1.0 + math.exp(-x))
+
+
+class ReferencePerson(mesa.Agent):
+    """The holder of one post; vacant while `occupied` is False (other values then unused)."""
+
+    def __init__(self, model: ReferenceModel, post: int, trust: int, level: int) -> None:
+        super().__init__(model)
+        self.post = post
+        self.trust = trust
+        self.level = level
+        self.is_chief_executive = level == 0
+        # wired by the model once every post exists
+        self.manager: ReferencePerson | None = None
+        self.reports: list[ReferencePerson] = []
+        self.peers: list[ReferencePerson] = []
+        self.team = post  # the post that leads this person's team (a chief executive: own post)
+        self.exposure = 1.0
+        # this week's scratch values
+        self.newness = 1.0
+        self.workload = 1.0
+        self.aggressed = False
+        self.victimised = False
+        self.bullied_now = False
+        self.next_pressure = 0.0
+
+    @property
+    def is_leader(self) -> bool:
+        return bool(self.reports)
+
+    @property
+    def bullied_week(self) -> int:
+        """Last week bullied by any member of staff."""
+        return max(self.bullied_by_manager_week, self.bullied_by_colleague_week)
+
+    # --- helpers -------------------------------------------------------------------------
+
+    def seen(self, name: str) -> float:
+        """Eq. 1: (1 - w) x occupied colleagues' mean + w x manager's value, renormalised.
+
+        Vacant posts are not counted; with nobody around, a person sees only themselves.
+        """
+        leader_weight = self.model.scenario.socialisation.leader_weight
+        total, count = 0.0, 0
+        for peer in self.peers:
+            if peer.occupied:
+                total += getattr(peer, name)
+                count += 1
+        weight_peers = (1 - leader_weight) if count else 0.0
+        boss = self.manager
+        weight_boss = leader_weight if boss is not None and boss.occupied else 0.0
+        if weight_peers + weight_boss == 0:
+            return getattr(self, name)
+        value = weight_peers * (total / count if count else 0.0)
+        if weight_boss:
+            value += weight_boss * getattr(boss, name)
+        return value / (weight_peers + weight_boss)
+
+    def reset(self) -> None:
+        """Clear the post's personal history when its holder leaves (the post falls vacant)."""
+        s = self.model.scenario
+        self.occupied = False
+        self.tenure_weeks = 0
+        self.trained = False
+        self.strain = logistic(s.strain.baseline_logit)
+        self.support = 0.5
+        self.behaviour = NEUTRAL
+        self.bullying_norm = 0.0
+        self.compassion_norm = 0.5
+        self.bullied_by_manager_week = NEVER
+        self.bullied_by_colleague_week = NEVER
+        self.aggressed_week = NEVER
+        self.bullied_others_week = NEVER
+        self.episode = -1
+        self.bullied_in_episode = -1
+
+    def hire(self, person_id: int, rng: np.random.Generator) -> None:
+        """A new person takes the post, with traits drawn for its role."""
+        traits = getattr(self.model.scenario.population, ROLES[self.level])
+        compassion = traits.compassion_mean + traits.compassion_sd * rng.standard_normal()
+        resilience = traits.resilience_mean + traits.resilience_sd * rng.standard_normal()
+        self.reset()
+        self.occupied = True
+        self.person_id = person_id
+        self.compassion = min(max(compassion, 0.0), 1.0)
+        self.resilience = min(max(resilience, 0.0), 1.0)
+
+    # --- the phases of a week ------------------------------------------------------------
+
+    def perceive_and_choose(self) -> None:
+        """Steps 2-5: workload, pressure from above, aggression suffered, then a behaviour."""
+        m = self.model
+        s = m.scenario
+        drivers = m.drivers
+        self.newness = math.exp(-self.tenure_weeks / s.socialisation.newcomer_weeks)
+        # eq. 2: demand over funding times the staffed share of one's team (floored at 0.2)
+        funding = m.trust_funding[self.trust]
+        self.workload = drivers["demand"] / (funding * max(m.team_staffed[self.team], 0.2))
+        # eq. 3: the board feels the regulator; a leader passes last week's pressure down
+        boss = self.manager
+        if boss is None:
+            self.next_pressure = m.board_pressure[self.trust]
+        else:
+            shield = boss.compassion if boss.occupied else 0.0
+            self.next_pressure = (
+                s.pressure.transmission * boss.pressure * (1 - s.pressure.leader_buffering * shield)
+            )
+        self.bullied_now = False
+        if not self.occupied:
+            self.aggressed = False
+            self.next_behaviour = NEUTRAL
+            return
+        # eq. 4: patient and public aggression, a Poisson event
+        a = s.aggression
+        rate = a.weekly_rate * drivers["public_aggression"] * drivers["demand"] * self.exposure
+        self.aggressed = m.streams["aggression"].random() < 1 - math.exp(-rate)
+        # eq. 6-7: bully with p_bully, else be compassionate with p_kind, else neutral
+        b = s.behaviour
+        t = m.week
+        self.victimised = t - self.bullied_week <= s.cascades.conversion_window_weeks
+        learning = 1 + b.newcomer_norm_boost * self.newness
+        p_bully = logistic(
+            b.bullying_baseline_logit
+            + (b.leader_logit_offset if self.reports else 0.0)
+            + b.strain_weight * self.strain
+            + (b.victimisation_weight if self.victimised else 0.0)
+            + b.norm_weight * learning * self.seen("bullying_norm")
+            - b.compassion_weight * (self.compassion - 0.5)
+            - b.support_weight * self.support
+        )
+        p_kind = logistic(
+            b.compassion_baseline_logit
+            + b.compassion_disposition_weight * (self.compassion - 0.5)
+            - b.compassion_strain_weight * self.strain
+            + b.compassion_norm_weight * learning * (self.seen("compassion_norm") - 0.5)
+        )
+        draw = m.streams["behaviour"].random()
+        if draw < p_bully:
+            self.next_behaviour = BULLYING
+        elif draw < p_bully + (1 - p_bully) * p_kind:
+            self.next_behaviour = COMPASSIONATE
+        else:
+            self.next_behaviour = NEUTRAL
+        self.kind_now = 1.0 if self.next_behaviour == COMPASSIONATE else 0.0
+
+    def pick_target(self) -> tuple[ReferencePerson, int] | None:
+        """Step 6 (eq. 8): a report, a colleague or one's manager, weighted; then one person.
+
+        Only relations the bully has count. An empty post picked means no act this week.
+        """
+        w = self.model.scenario.targets
+        rng = self.model.streams["targets"]
+        down = w.downward_weight if self.reports else 0.0
+        side = w.sideways_weight if self.peers else 0.0
+        up = w.upward_weight if self.manager is not None else 0.0
+        total = down + side + up
+        if total == 0:
+            return None
+        draw = rng.random() * total
+        if draw < down:
+            victim, relation = self.reports[int(rng.random() * len(self.reports))], 0
+        elif draw < down + side:
+            victim, relation = self.peers[int(rng.random() * len(self.peers))], 1
+        else:
+            victim, relation = self.manager, 2
+        if not victim.occupied:
+            return None
+        return victim, relation
+
+    def adapt(self) -> None:
+        """Step 7: compassion received, strain (eq. 5), norms, disposition (eq. 9), staged."""
+        if not self.occupied:
+            return
+        s = self.model.scenario
+        st = s.strain
+        self.next_support = self.seen("kind_now")
+        target = logistic(
+            st.baseline_logit
+            + st.workload_weight * (self.workload - 1)
+            + st.pressure_weight * self.next_pressure
+            + (st.bullied_weight if self.bullied_now else 0.0)
+            + (st.aggression_weight if self.aggressed else 0.0)
+            - st.support_weight * self.next_support
+            - st.resilience_weight * (self.resilience - 0.5)
+        )
+        self.next_strain = self.strain + (target - self.strain) / st.time_constant_weeks
+        memory = 1 / s.behaviour.norm_memory_weeks
+        bullied = 1.0 if self.next_behaviour == BULLYING else 0.0
+        self.next_bullying_norm = self.bullying_norm + memory * (bullied - self.bullying_norm)
+        self.next_compassion_norm = self.compassion_norm + memory * (
+            self.kind_now - self.compassion_norm
+        )
+        pull = s.socialisation.rate + s.socialisation.newcomer_rate * self.newness
+        self.next_compassion = self.compassion + pull * (self.seen("compassion") - self.compassion)
+
+    def commit(self) -> None:
+        """Make the staged values this week's state (after everyone has computed theirs)."""
+        self.pressure = self.next_pressure
+        if not self.occupied:
+            return
+        self.support = self.next_support
+        self.strain = self.next_strain
+        self.behaviour = self.next_behaviour
+        self.bullying_norm = self.next_bullying_norm
+        self.compassion_norm = self.next_compassion_norm
+        self.compassion = self.next_compassion
+        if self.aggressed:
+            self.aggressed_week = self.model.week
+
+    def consider_leaving(self) -> bool:
+        """Step 9 (eq. 11): leave with a chance that rises with strain, bullying and newness."""
+        u = self.model.scenario.turnover
+        recently = self.model.week - self.bullied_week < u.bullied_memory_weeks
+        chance = logistic(
+            u.baseline_logit
+            + (u.ceo_logit_offset if self.is_chief_executive else 0.0)
+            + u.strain_weight * self.strain
+            + (u.bullied_weight if recently else 0.0)
+            + u.newcomer_weight * self.newness
+        )
+        return self.model.streams["turnover"].random() < chance
+
+    def __repr__(self) -> str:
+        return f"ReferencePerson(post={self.post}, level={ROLES[self.level]})"
+
+
+class ReferenceModel(mesa.Model):
+    """The culture model, person by person: `ReferenceModel(scenario, seed).step()` = a week."""
+
+    def __init__(self, scenario: Scenario, seed: int | None = None, burn_in: bool = True) -> None:
+        seed = scenario.run.seed if seed is None else int(seed)
+        super().__init__(seed=seed)
+        self.scenario = scenario
+        self.seed = seed
+        # The same streams as CultureModel for structure and initial state; own streams after.
+        children = np.random.SeedSequence(seed).spawn(len(STREAMS) + len(REFERENCE_STREAMS))
+        shared = dict(zip(STREAMS, children, strict=False))
+        self.streams = {
+            name: np.random.default_rng(child)
+            for name, child in zip(REFERENCE_STREAMS, children[len(STREAMS) :], strict=True)
+        }
+        org = build_organisation(
+            scenario.organisation, np.random.default_rng(shared["organisation"])
+        )
+        start = initial_people(scenario, org, np.random.default_rng(shared["traits"]))
+        self.people = self._make_people(org, start)
+        self.n_trusts = org.n_trusts
+        self.chief_executives = [self.people[post] for post in org.trust_start[:-1].tolist()]
+        self.next_person_id = len(self.people)
+        self._start_with_settled_vacancies()
+
+        self.extra_pressure = [0.0] * self.n_trusts
+        self.extra_support = [0.0] * self.n_trusts
+        self.trust_base_funding = org.trust_funding.tolist()
+        self.trust_quality = [1.0] * self.n_trusts
+        self._quality_since_rating = [0.0] * self.n_trusts
+        self._weeks_since_rating = 0
+        self.stance = scenario.regulator.stance
+        self.funding_factor = 1.0
+        self.driver_schedules = {
+            name: getattr(scenario.drivers, name).values(scenario.run.steps + 1).tolist()
+            for name in DRIVER_RANGES
+        }
+        window = scenario.cascades.conversion_window_weeks
+        self.episode_table: list[tuple[int, int, int, int, int, int]] = []
+        self._offspring: list[int] = []
+        self._new_by_week: deque[int] = deque(maxlen=2 * window)
+        self._conversions_by_week: deque[int] = deque(maxlen=window)
+        self.records: list[dict[str, float]] = []
+        self._recent_leavers: deque[int] = deque(maxlen=13)
+        self._recent_staff: deque[int] = deque(maxlen=13)
+        self.week = -BURN_IN_WEEKS if burn_in else 0
+        while self.week < 0:
+            self.step()
+
+    # --- construction --------------------------------------------------------------------
+
+    def _make_people(self, org, start) -> list[ReferencePerson]:
+        """One agent per post, wired to its manager, reports, team and colleagues."""
+        s = self.scenario
+        trust, level, manager = org.trust.tolist(), org.level.tolist(), org.manager.tolist()
+        people = [
+            ReferencePerson(self, post, trust[post], level[post]) for post in range(len(level))
+        ]
+        indptr, indices = org.peers.indptr.tolist(), org.peers.indices.tolist()
+        columns = {name: getattr(start, name).tolist() for name in _STATE}
+        for post, person in enumerate(people):
+            boss = manager[post]
+            if boss >= 0:
+                person.manager = people[boss]
+                person.team = boss
+                people[boss].reports.append(person)
+            person.peers = [people[j] for j in indices[indptr[post] : indptr[post + 1]]]
+            person.exposure = (
+                1.0
+                if level[post] >= PATIENT_FACING_FROM
+                else s.aggression.non_patient_facing_exposure
+            )
+            for name in _STATE:
+                setattr(person, name, columns[name][post])
+        self.team_members: dict[int, list[ReferencePerson]] = {}
+        for person in people:
+            self.team_members.setdefault(person.team, []).append(person)
+        self.frontline_by_trust: list[list[ReferencePerson]] = [[] for _ in range(org.n_trusts)]
+        for person in people:
+            if person.level == FRONTLINE:
+                self.frontline_by_trust[person.trust].append(person)
+        return people
+
+    def _start_with_settled_vacancies(self) -> None:
+        """Leave each post empty with chance h / (h + q): leaving at rest over leaving + hiring."""
+        u = self.scenario.turnover
+        hiring = min(max(u.weekly_hiring_rate, 0.0), 1.0)
+        rng = self.streams["turnover"]
+        for person in self.people:
+            leaving = logistic(
+                u.baseline_logit
+                + (u.ceo_logit_offset if person.is_chief_executive else 0.0)
+                + u.strain_weight * person.strain
+            )
+            if rng.random() < leaving / (leaving + hiring):
+                person.reset()
+
+    # --- levers --------------------------------------------------------------------------
+
+    @property
+    def drivers_now(self) -> dict[str, float]:
+        week = min(max(self.week, 0), self.scenario.run.steps)
+        values = {
+            name: schedule[min(week, len(schedule) - 1)]
+            for name, schedule in self.driver_schedules.items()
+        }
+        values["funding"] *= self.funding_factor
+        values["stance"] = self.stance
+        return values
+
+    def _apply_interventions(self) -> None:
+        for intervention in self.scenario.interventions:
+            if intervention.week != self.week:
+                continue
+            if intervention.kind == "leadership_programme":
+                rng = self.streams["interventions"]
+                for person in self.people:
+                    if person.reports and person.occupied and not person.trained:
+                        if rng.random() < intervention.share_of_leaders:
+                            person.trained = True
+                            person.compassion += intervention.strength * (1 - person.compassion)
+            elif intervention.kind == "funding_change":
+                self.funding_factor *= intervention.factor
+            elif intervention.kind == "stance_change":
+                self.stance = intervention.stance
+
+    # --- the week ------------------------------------------------------------------------
+
+    def step(self) -> None:
+        """Advance one week (weeks < 0 are burn-in and are not recorded)."""
+        s = self.scenario
+        t = self.week
+        people = self.people
+        if t >= 0:
+            self._apply_interventions()
+        self.drivers = drivers = self.drivers_now
+
+        # 2-3. what each trust's teams and board face this week (eq. 2, 14)
+        self.team_staffed = {
+            team: sum(1 for member in members if member.occupied) / len(members)
+            for team, members in self.team_members.items()
+        }
+        buffering = 1 - s.regulator.stance_buffering * self.stance
+        self.trust_funding = [
+            drivers["funding"] * base * (1 + extra)
+            for base, extra in zip(self.trust_base_funding, self.extra_support, strict=True)
+        ]
+        self.board_pressure = [
+            (drivers["regulator_pressure"] + extra) * buffering for extra in self.extra_pressure
+        ]
+        # 2-5. each person, from the state at t
+        for person in people:
+            person.perceive_and_choose()
+
+        # 6. bullies pick victims; episodes start for bullies idle for more than W weeks
+        acts = []
+        for person in people:
+            if person.occupied and person.next_behaviour == BULLYING:
+                act = person.pick_target()
+                if act is not None:
+                    acts.append((person, *act))
+        self._log_episodes(acts, t)
+        for _, victim, _ in acts:
+            victim.bullied_now = True
+
+        # 7. support, strain, norms, dispositions; then commit everything at once
+        for person in people:
+            person.adapt()
+        for person in people:
+            person.commit()
+        for bully, victim, relation in acts:
+            if relation == MANAGER_TO_REPORT:
+                victim.bullied_by_manager_week = t
+            else:
+                victim.bullied_by_colleague_week = t
+            victim.bullied_in_episode = bully.episode
+            bully.bullied_others_week = t
+
+        # 8. care quality and harm
+        self._update_quality(t)
+        harm_rng = self.streams["harm"]
+        harm = [
+            int(
+                harm_rng.poisson(
+                    s.quality.harm_rate * drivers["demand"] * len(frontline) * (1 - quality)
+                )
+            )
+            for frontline, quality in zip(self.frontline_by_trust, self.trust_quality, strict=True)
+        ]
+
+        # 9. turnover
+        leavers, ceo_exits = self._turnover()
+
+        # 10. regulator
+        for trust, quality in enumerate(self.trust_quality):
+            self._quality_since_rating[trust] += quality
+        self._weeks_since_rating += 1
+        ceo_removed = 0
+        if self._weeks_since_rating == s.regulator.inspection_weeks:
+            ceo_removed = self._rate_trusts()
+
+        # 11. tenure and the week's measures
+        for person in people:
+            if person.occupied:
+                person.tenure_weeks += 1
+        if t >= 0:
+            self._record(t, acts, leavers, ceo_exits + ceo_removed, harm)
+        self.week += 1
+
+    def _log_episodes(self, acts: list, t: int) -> None:
+        """A bully idle for more than W weeks starts an episode; a recent victim's is a child."""
+        window = self.scenario.cascades.conversion_window_weeks
+        started = conversions = 0
+        for bully, _, _ in acts:
+            if t - bully.bullied_others_week <= window:
+                continue
+            parent = -1
+            if bully.victimised and bully.bullied_in_episode >= 0:
+                parent = bully.bullied_in_episode
+            episode = len(self.episode_table)
+            if parent >= 0:
+                root, generation = self.episode_table[parent][1], self.episode_table[parent][2] + 1
+                self._offspring[parent] += 1
+                conversions += 1
+            else:
+                root, generation = episode, 0
+            self.episode_table.append((parent, root, generation, bully.post, bully.person_id, t))
+            self._offspring.append(0)
+            bully.episode = episode
+            started += 1
+        self._new_by_week.append(started)
+        self._conversions_by_week.append(conversions)
+
+    def _update_quality(self, t: int) -> None:
+        """Eq. 10 per team, averaged over each trust's frontline posts."""
+        q = self.scenario.quality
+        memory = self.scenario.turnover.bullied_memory_weeks
+        team_quality = {}
+        for team, members in self.team_members.items():
+            present = strain = bullied = climate = 0.0
+            for member in members:
+                if member.occupied:
+                    present += 1
+                    strain += member.strain
+                    bullied += 1.0 if t - member.bullied_week < memory else 0.0
+                    climate += member.compassion_norm
+            present = max(present, 1)
+            quality = (
+                self.team_staffed[team] ** q.staffing_exponent
+                * (1 - q.strain_penalty * strain / present)
+                * (1 - q.rudeness_penalty * bullied / present)
+                * (1 + q.compassion_gain * (climate / present - 0.5))
+            )
+            team_quality[team] = min(max(quality, 0.0), 1.0)
+        self.trust_quality = [
+            sum(team_quality[person.team] for person in frontline) / max(len(frontline), 1)
+            for frontline in self.frontline_by_trust
+        ]
+
+    def _turnover(self) -> tuple[int, int]:
+        """Eq. 11 for every holder, then eq. 12 for every vacancy not opened this week."""
+        u = self.scenario.turnover
+        leaving = [p for p in self.people if p.occupied and p.consider_leaving()]
+        for person in leaving:
+            person.reset()
+        ceo_exits = sum(1 for person in leaving if person.is_chief_executive)
+
+        norm_sum = [0.0] * self.n_trusts
+        staff = [0] * self.n_trusts
+        for person in self.people:
+            if person.occupied:
+                norm_sum[person.trust] += person.bullying_norm
+                staff[person.trust] += 1
+        fill = [
+            min(
+                max(
+                    u.weekly_hiring_rate
+                    * min(funding, 1.5)
+                    * math.exp(-u.reputation_penalty * norm_sum[trust] / max(staff[trust], 1)),
+                    0.0,
+                ),
+                1.0,
+            )
+            for trust, funding in enumerate(self.trust_funding)
+        ]
+        just_left = {person.post for person in leaving}
+        rng = self.streams["hiring"]
+        for person in self.people:
+            if not person.occupied and person.post not in just_left:
+                if rng.random() < fill[person.trust]:
+                    person.hire(self.next_person_id, rng)
+                    self.next_person_id += 1
+        return len(leaving), ceo_exits
+
+    def _rate_trusts(self) -> int:
+        """Eq. 13: shortfall becomes pressure or support (each capped); inadequate CEOs may go."""
+        r = self.scenario.regulator
+        rng = self.streams["regulator"]
+        removed = 0
+        for trust in range(self.n_trusts):
+            rated = self._quality_since_rating[trust] / self._weeks_since_rating
+            shortfall = max(r.quality_target - rated, 0.0)
+            self.extra_pressure[trust] = min(
+                r.feedback_decay * self.extra_pressure[trust]
+                + r.pressure_gain * (1 - self.stance) * shortfall,
+                r.max_extra_pressure,
+            )
+            self.extra_support[trust] = min(
+                r.feedback_decay * self.extra_support[trust]
+                + r.support_gain * self.stance * shortfall,
+                r.max_extra_support,
+            )
+            removal = (
+                r.ceo_removal_probability * (1 - self.stance)
+                if rated < r.inadequate_quality
+                else 0.0
+            )
+            ceo = self.chief_executives[trust]
+            if ceo.occupied and rng.random() < removal:
+                ceo.reset()
+                removed += 1
+            self._quality_since_rating[trust] = 0.0
+        self._weeks_since_rating = 0
+        return removed
+
+    # --- measures ------------------------------------------------------------------------
+
+    def _record(self, t: int, acts: list, leavers: int, ceo_exits: int, harm: list[int]) -> None:
+        drivers = self.drivers
+        holders = [person for person in self.people if person.occupied]
+        staff = len(holders)
+        n_staff = max(staff, 1)
+
+        def in_survey(name: str) -> float:
+            return sum(1 for p in holders if t - getattr(p, name) < SURVEY_WEEKS) / n_staff
+
+        self._recent_leavers.append(leavers)
+        self._recent_staff.append(staff)
+        relations = [relation for _, _, relation in acts]
+        leaders = [p for p in holders if p.reports]
+        window = self.scenario.cascades.conversion_window_weeks
+        reproduction = float("nan")
+        if len(self._new_by_week) == 2 * window:
+            earlier = sum(list(self._new_by_week)[:window])
+            if earlier:
+                reproduction = sum(self._conversions_by_week) / earlier
+        self.records.append(
+            {
+                "week": t,
+                **drivers,
+                "board_pressure": sum(self.extra_pressure) / self.n_trusts
+                + drivers["regulator_pressure"],
+                "staff": staff,
+                "vacancy_rate": 1 - staff / len(self.people),
+                "bullied_by_public": in_survey("aggressed_week"),
+                "bullied_by_colleagues": in_survey("bullied_by_colleague_week"),
+                "bullied_by_managers": in_survey("bullied_by_manager_week"),
+                "bullied_by_staff": in_survey("bullied_week"),
+                "bullying_acts": len(acts),
+                "acts_by_managers": relations.count(MANAGER_TO_REPORT),
+                "acts_by_colleagues": relations.count(COLLEAGUE),
+                "acts_by_reports": relations.count(REPORT_TO_MANAGER),
+                "perpetrators": len(acts),
+                "compassion_climate": sum(1 for p in holders if p.behaviour == COMPASSIONATE)
+                / n_staff,
+                "compassion_disposition": sum(p.compassion for p in holders) / n_staff,
+                "mean_strain": sum(p.strain for p in holders) / n_staff,
+                "mean_workload": sum(p.workload for p in holders) / n_staff,
+                "leavers": leavers,
+                "leaver_rate": sum(self._recent_leavers)
+                / max(sum(self._recent_staff) / len(self._recent_staff), 1)
+                * 52
+                / len(self._recent_leavers),
+                "ceo_exits": ceo_exits,
+                "ceos_in_post": sum(1 for ceo in self.chief_executives if ceo.occupied),
+                "leaders_trained": sum(1 for p in leaders if p.trained) / len(leaders)
+                if leaders
+                else float("nan"),
+                "care_quality": sum(self.trust_quality) / self.n_trusts,
+                "harm_events": sum(harm),
+                "new_episodes": self._new_by_week[-1],
+                "conversions": self._conversions_by_week[-1],
+                "reproduction_number": reproduction,
+            }
+        )
+
+    def timeseries(self) -> pd.DataFrame:
+        """One row per recorded week, with the same columns as CultureModel.timeseries()."""
+        return pd.DataFrame.from_records(self.records)
+
+    def episodes(self) -> pd.DataFrame:
+        """Every perpetrator episode so far (burn-in included), as CultureModel.episodes()."""
+        columns = ["parent", "root", "generation", "post", "person_id", "start_week"]
+        table = pd.DataFrame(self.episode_table, columns=columns, dtype=np.int64)
+        table["offspring"] = np.asarray(self._offspring, dtype=np.int64)
+        table.insert(0, "episode", np.arange(len(table)))
+        return table
+
+
+_STATE = (
+    "occupied",
+    "person_id",
+    "tenure_weeks",
+    "compassion",
+    "resilience",
+    "trained",
+    "strain",
+    "pressure",
+    "support",
+    "behaviour",
+    "bullying_norm",
+    "compassion_norm",
+    "bullied_by_manager_week",
+    "bullied_by_colleague_week",
+    "aggressed_week",
+    "bullied_others_week",
+    "episode",
+    "bullied_in_episode",
+)
+"""The per-person state copied from `initial_people` into each agent (culturesim.state.People)."""
