@@ -29,7 +29,7 @@ import pandas as pd
 
 from culturesim import rules
 from culturesim.cascades import EpisodeLog, largest_cascade
-from culturesim.organisation import FRONTLINE, PATIENT_FACING_FROM, build_organisation
+from culturesim.organisation import PATIENT_FACING_FROM, build_organisation
 from culturesim.scenario import DRIVER_RANGES, Scenario, ScenarioError
 from culturesim.state import BULLYING, COMPASSIONATE, hire, initial_people, reset_person
 
@@ -100,6 +100,11 @@ class CultureModel(mesa.Model):
         self.org = build_organisation(scenario.organisation, self.rng_streams["organisation"])
         self.people = initial_people(scenario, self.org, self.rng_streams["traits"])
         self.next_person_id = self.org.n_posts
+        self.aggression_exposure = np.where(
+            self.org.level >= PATIENT_FACING_FROM,
+            1.0,
+            scenario.aggression.non_patient_facing_exposure,
+        )
         self._start_with_settled_vacancies()
         self.episodes_log = EpisodeLog(scenario.cascades.conversion_window_weeks)
 
@@ -137,8 +142,11 @@ class CultureModel(mesa.Model):
         """
         p, s = self.people, self.scenario
         leaving = rules.leave_probability(
-            p.strain, np.zeros(self.org.n_posts), np.zeros(self.org.n_posts),
-            self.org.level == 0, s.turnover,
+            p.strain,
+            np.zeros(self.org.n_posts),
+            np.zeros(self.org.n_posts),
+            self.org.level == 0,
+            s.turnover,
         )
         hiring = rules.hiring_probability(np.ones(1), np.zeros(1), s.turnover)[0]
         empty = self.rng_streams["turnover"].random(self.org.n_posts) < leaving / (leaving + hiring)
@@ -231,8 +239,8 @@ class CultureModel(mesa.Model):
         newness = np.exp(-p.tenure_weeks / s.socialisation.newcomer_weeks)
 
         # 2. workload
-        team_posts = np.bincount(team, minlength=n)
-        staffed = np.bincount(team, weights=occupied, minlength=n) / np.maximum(team_posts, 1)
+        team_present = np.bincount(team, weights=occupied, minlength=n)
+        staffed = team_present / np.maximum(org.team_size, 1)
         trust_funding = drivers["funding"] * org.trust_funding * (1 + self.extra_support)
         workload = rules.workload(drivers["demand"], trust_funding[trust], staffed[team])
 
@@ -245,11 +253,8 @@ class CultureModel(mesa.Model):
         )
 
         # 4. aggression
-        exposure = np.where(
-            org.level >= PATIENT_FACING_FROM, 1.0, s.aggression.non_patient_facing_exposure
-        )
         aggressed = occupied & rules.suffer_aggression(
-            exposure,
+            self.aggression_exposure,
             drivers["public_aggression"],
             drivers["demand"],
             s.aggression,
@@ -259,11 +264,9 @@ class CultureModel(mesa.Model):
         # 5. behaviour
         window = s.cascades.conversion_window_weeks
         victimised = (t - p.bullied_week) <= window
-        bullying_seen = rules.neighbour_mean(
-            p.bullying_norm, org.peers, org.manager, occupied, leader_weight
-        )
-        compassion_seen = rules.neighbour_mean(
-            p.compassion_norm, org.peers, org.manager, occupied, leader_weight
+        hood = rules.neighbourhood(org.peers, org.manager, occupied, leader_weight)
+        bullying_seen, compassion_seen, compassion_around = rules.neighbour_mean(
+            hood, p.bullying_norm, p.compassion_norm, p.compassion
         )
         behaviour = rules.choose_behaviour(
             p.strain,
@@ -302,16 +305,13 @@ class CultureModel(mesa.Model):
         bullied_now = np.zeros(n, dtype=bool)
         bullied_now[victim] = True
         kind = (behaviour == COMPASSIONATE).astype(float)
-        support = rules.neighbour_mean(kind, org.peers, org.manager, occupied, leader_weight)
+        (support,) = rules.neighbour_mean(hood, kind)
         strain = rules.update_strain(
             p.strain, workload, pressure, bullied_now, aggressed, support, p.resilience, s.strain
         )
         memory = 1 / s.behaviour.norm_memory_weeks
         bullying_norm = p.bullying_norm + memory * ((behaviour == BULLYING) - p.bullying_norm)
         compassion_norm = p.compassion_norm + memory * (kind - p.compassion_norm)
-        compassion_around = rules.neighbour_mean(
-            p.compassion, org.peers, org.manager, occupied, leader_weight
-        )
         pull = s.socialisation.rate + s.socialisation.newcomer_rate * newness
         compassion = rules.socialise(p.compassion, compassion_around, pull)
 
@@ -327,8 +327,8 @@ class CultureModel(mesa.Model):
 
         # 8. care quality and harm
         recently = (t - p.bullied_week) < s.turnover.bullied_memory_weeks
-        team_quality = self._team_quality(team, team_posts, staffed, occupied, recently)
-        frontline = org.level == FRONTLINE
+        team_quality = self._team_quality(team_present, staffed, occupied, recently)
+        frontline = org.frontline
         frontline_posts = np.bincount(trust[frontline], minlength=org.n_trusts)
         self.trust_quality = np.bincount(
             trust[frontline], weights=team_quality[team[frontline]], minlength=org.n_trusts
@@ -348,7 +348,7 @@ class CultureModel(mesa.Model):
             ceo_removed = self._rate_trusts()
 
         # 11. record
-        p.tenure_weeks[p.occupied] += 1
+        p.tenure_weeks += p.occupied
         if t >= 0:
             self._record(
                 t,
@@ -365,26 +365,31 @@ class CultureModel(mesa.Model):
 
     def _team_quality(
         self,
-        team: np.ndarray,
-        team_posts: np.ndarray,
+        team_present: np.ndarray,
         staffed: np.ndarray,
         occupied: np.ndarray,
         recently_bullied: np.ndarray,
     ) -> np.ndarray:
-        p = self.people
-        n = self.org.n_posts
-        present = np.maximum(np.bincount(team, weights=occupied, minlength=n), 1)
+        """Care quality of each team, indexed by its leader's post (0 for posts that lead none)."""
+        p, org = self.people, self.org
+        leaders = org.leaders
+        present = np.maximum(team_present[leaders], 1)
 
         def team_mean(value: np.ndarray) -> np.ndarray:
-            return np.bincount(team, weights=value * occupied, minlength=n) / present
+            return (
+                np.bincount(org.team, weights=value * occupied, minlength=org.n_posts)[leaders]
+                / present
+            )
 
-        return rules.team_quality(
-            staffed,
+        quality = np.zeros(org.n_posts)
+        quality[leaders] = rules.team_quality(
+            staffed[leaders],
             team_mean(p.strain),
-            team_mean(recently_bullied.astype(float)),
+            team_mean(recently_bullied),
             team_mean(p.compassion_norm),
             self.scenario.quality,
         )
+        return quality
 
     def _log_episodes(
         self, bullies: np.ndarray, victimised: np.ndarray, t: int, window: int
@@ -487,7 +492,11 @@ class CultureModel(mesa.Model):
         p, org = self.people, self.org
         occupied = p.occupied
         staff = int(occupied.sum())
-        in_survey = lambda weeks: float(((t - weeks) < SURVEY_WEEKS)[occupied].mean())  # noqa: E731
+
+        def in_survey(weeks: np.ndarray) -> float:
+            """Share of staff in post with this happening in the last 52 weeks."""
+            return np.count_nonzero(occupied & (weeks > t - SURVEY_WEEKS)) / max(staff, 1)
+
         self._recent_leavers.append(leavers)
         self._recent_staff.append(staff)
         ceos = org.trust_start[:-1]

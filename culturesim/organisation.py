@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import scipy.sparse as sp
@@ -28,7 +29,7 @@ class Organisation:
     manager: np.ndarray  # int64 per post, -1 for a chief executive
     first_report: np.ndarray  # int64 per post
     n_reports: np.ndarray  # int32 per post
-    peers: sp.csr_matrix  # symmetric colleague ties, float32 ones
+    peers: sp.csr_matrix  # symmetric colleague ties, ones
     trust_start: np.ndarray  # int64, n_trusts + 1 boundaries of each trust's posts
     trust_funding: np.ndarray  # float per trust, relative to the national level
 
@@ -42,16 +43,31 @@ class Organisation:
     def n_trusts(self) -> int:
         return len(self.trust_start) - 1
 
-    @property
+    @cached_property
     def team(self) -> np.ndarray:
         """A post's team is its manager's post; a chief executive leads (and is in) the board."""
         return np.where(self.manager >= 0, self.manager, np.arange(self.n_posts))
 
-    @property
+    @cached_property
+    def team_size(self) -> np.ndarray:
+        """Posts in the team each post leads (indexed by the leader's post)."""
+        return np.bincount(self.team, minlength=self.n_posts)
+
+    @cached_property
+    def leaders(self) -> np.ndarray:
+        """Indices of posts that lead a team."""
+        return np.flatnonzero(self.n_reports > 0)
+
+    @cached_property
+    def frontline(self) -> np.ndarray:
+        """Indices of frontline posts."""
+        return np.flatnonzero(self.level == FRONTLINE)
+
+    @cached_property
     def is_leader(self) -> np.ndarray:
         return self.n_reports > 0
 
-    @property
+    @cached_property
     def peer_degree(self) -> np.ndarray:
         return np.diff(self.peers.indptr)
 
@@ -163,9 +179,7 @@ def _colleague_ties(
     rows = np.concatenate([source, target, cross_source, cross_target])
     cols = np.concatenate([target, source, cross_target, cross_source])
     keep = rows != cols
-    ties = sp.csr_matrix(
-        (np.ones(keep.sum(), dtype=np.float32), (rows[keep], cols[keep])), shape=(n_posts, n_posts)
-    )
+    ties = sp.csr_matrix((np.ones(keep.sum()), (rows[keep], cols[keep])), shape=(n_posts, n_posts))
     ties.sum_duplicates()
     ties.data[:] = 1.0
     return ties

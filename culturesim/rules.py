@@ -7,6 +7,8 @@ to docs/ODD.md section 7 (Submodels).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -30,28 +32,48 @@ def logistic(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
 
 
-def neighbour_mean(
-    value: np.ndarray,
-    peers: sp.csr_matrix,
-    manager: np.ndarray,
-    occupied: np.ndarray,
-    leader_weight: float,
-) -> np.ndarray:
-    """Eq. 1: what a person sees around them, (1 - w) x colleagues' mean + w x their manager's.
+@dataclass(frozen=True)
+class Neighbourhood:
+    """Whom each person sees this week (Eq. 1), worked out once and used for every quantity."""
 
-    Vacant posts are not counted. With nobody around, a person sees only themselves.
-    """
+    peers: sp.csr_matrix
+    present: np.ndarray  # 1.0 where the post is occupied
+    peer_scale: np.ndarray  # (1 - w) / (colleagues in post) / total weight
+    boss: np.ndarray  # manager's post (0 where none)
+    boss_scale: np.ndarray  # w / total weight where the manager is in post, else 0
+    alone: np.ndarray  # posts with nobody in post around them
+
+
+def neighbourhood(
+    peers: sp.csr_matrix, manager: np.ndarray, occupied: np.ndarray, leader_weight: float
+) -> Neighbourhood:
     present = occupied.astype(float)
     peer_count = peers @ present
-    peer_mean = (peers @ (value * present)) / np.maximum(peer_count, 1)
     has_manager = manager >= 0
     boss = np.where(has_manager, manager, 0)
-    boss_present = has_manager & occupied[boss]
     w_peer = (1 - leader_weight) * (peer_count > 0)
-    w_boss = leader_weight * boss_present
+    w_boss = leader_weight * (has_manager & occupied[boss])
     total = w_peer + w_boss
-    seen = w_peer * peer_mean + w_boss * value[boss]
-    return np.where(total > 0, seen / np.where(total > 0, total, 1), value)
+    alone = np.flatnonzero(total == 0)
+    total[alone] = 1.0
+    return Neighbourhood(
+        peers, present, w_peer / np.maximum(peer_count, 1) / total, boss, w_boss / total, alone
+    )
+
+
+def neighbour_mean(hood: Neighbourhood, *quantities: np.ndarray) -> list[np.ndarray]:
+    """Eq. 1: what a person sees around them, (1 - w) x colleagues' mean + w x their manager's.
+
+    Vacant posts are not counted. With nobody in post around, a person sees only themselves.
+    Several quantities share one pass over the colleague ties.
+    """
+    peer_sums = hood.peers @ np.column_stack([q * hood.present for q in quantities])
+    seen = []
+    for column, quantity in enumerate(quantities):
+        view = hood.peer_scale * peer_sums[:, column] + hood.boss_scale * quantity[hood.boss]
+        view[hood.alone] = quantity[hood.alone]
+        seen.append(view)
+    return seen
 
 
 def workload(demand: float, trust_funding: np.ndarray, staffed_share: np.ndarray) -> np.ndarray:
