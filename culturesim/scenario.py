@@ -303,14 +303,14 @@ class Pressure(Section):
 
 class Behaviour(Section):
     bullying_baseline_logit: float = param(
-        -5.5,
+        -6.05,
         -15,
         5,
         source="calibrated (experiments/calibrate.py)",
         doc="Logit of bullying in a week for an average, unstrained person.",
     )
     leader_logit_offset: float = param(
-        0.5,
+        1.6,
         -5,
         5,
         source="calibrated (experiments/calibrate.py)",
@@ -394,7 +394,7 @@ class Targets(Section):
 
 class Aggression(Section):
     weekly_rate: float = param(
-        0.007,
+        0.00619,
         0,
         0.5,
         unit="per person per week",
@@ -408,7 +408,7 @@ class Aggression(Section):
 
 class Turnover(Section):
     baseline_logit: float = param(
-        -6.8,
+        -7.04,
         -15,
         0,
         source="calibrated (experiments/calibrate.py)",
@@ -436,7 +436,7 @@ class Turnover(Section):
         doc="Logit rise for a newcomer, fading with tenure (socialisation.newcomer_weeks).",
     )
     ceo_logit_offset: float = param(
-        1.0,
+        0.404,
         -5,
         5,
         source="calibrated (experiments/calibrate.py); King's Fund 2018",
@@ -451,7 +451,7 @@ class Turnover(Section):
         doc="How long being bullied counts as 'recently bullied' for leaving and care quality.",
     )
     weekly_hiring_rate: float = param(
-        0.025,
+        0.02,
         0,
         1,
         unit="per vacancy per week",

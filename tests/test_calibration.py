@@ -1,0 +1,102 @@
+"""The default parameters keep the bundled baseline inside the brief's ranges.
+
+The defaults marked "calibrated" in culturesim/scenario.py come from experiments/calibrate.py
+(table in experiments/calibration/calibration.md). This test reruns the baseline, unchanged
+apart from switching off event recording, on REPLICATES fresh seeds and checks each target the
+way the calibration measured it (culturesim.outputs.summarise):
+
+- the 95% interval of the replicate mean (t interval) overlaps the target range: a stated
+  tolerance for the seed-to-seed noise of a single trust of 2,000 posts;
+- chief-executive tenure is pooled over the replicates (ln 2 x years in post / exits), and its
+  exact 95% Poisson interval must overlap 2-4 years (one trust sees only 0-3 exits a run);
+- the order public > colleagues > managers holds for the replicate means, and is wanted in
+  every replicate; the latter is a known failure (xfail): in about 1 replicate in 4 the
+  trust's board and managers tip into a self-sustaining bullying culture, and then colleagues
+  and managers overtake the public (see experiments/calibration/calibration.md).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy.stats import chi2
+from scipy.stats import t as student
+
+from culturesim import load_scenario, simulate
+
+REPLICATES = 10
+SEEDS = range(501, 501 + REPLICATES)
+RANGES = {
+    "bullied_by_public": (0.25, 0.28),
+    "bullied_by_colleagues": (0.17, 0.19),
+    "bullied_by_managers": (0.095, 0.13),
+    "leaver_rate": (0.10, 0.12),
+    "vacancy_rate": (0.08, 0.10),
+}
+CEO_TENURE = (2.0, 4.0)
+
+
+@pytest.fixture(scope="module")
+def summaries() -> list[dict]:
+    scenario = load_scenario("baseline").with_overrides(
+        {"run.record_events": False, "run.figures": False}
+    )
+    return [simulate(scenario, seed=seed).summary for seed in SEEDS]
+
+
+@pytest.mark.parametrize("key", list(RANGES))
+def test_replicate_mean_is_in_the_target_range(summaries: list[dict], key: str) -> None:
+    lo, hi = RANGES[key]
+    values = np.array([s[key] for s in summaries])
+    half = student.ppf(0.975, len(values) - 1) * values.std(ddof=1) / math.sqrt(len(values))
+    mean = values.mean()
+    assert mean + half >= lo and mean - half <= hi, (
+        f"{key}: mean {mean:.4f} (95% interval {mean - half:.4f}-{mean + half:.4f}) is outside "
+        f"{lo}-{hi}; per seed {np.round(values, 3).tolist()}"
+    )
+
+
+def test_chief_executive_tenure_pooled_over_replicates(summaries: list[dict]) -> None:
+    exits = sum(s["ceo_exits"] for s in summaries)
+    years = sum(s["ceo_years_in_post"] for s in summaries)
+    # exact (Garwood) 95% interval of the exit rate, hence of the median tenure ln 2 / rate
+    rate_lo = chi2.ppf(0.025, 2 * exits) / 2 / years if exits else 0.0
+    rate_hi = chi2.ppf(0.975, 2 * exits + 2) / 2 / years
+    tenure_lo = math.log(2) / rate_hi
+    tenure_hi = math.log(2) / rate_lo if rate_lo else math.inf
+    lo, hi = CEO_TENURE
+    assert tenure_hi >= lo and tenure_lo <= hi, (
+        f"chief-executive tenure: {exits} exits in {years:.1f} years, 95% interval "
+        f"{tenure_lo:.2f}-{tenure_hi:.2f} years, outside {lo}-{hi}"
+    )
+
+
+def test_public_above_colleagues_above_managers_in_the_replicate_means(
+    summaries: list[dict],
+) -> None:
+    public, colleagues, managers = (
+        np.mean([s[key] for s in summaries])
+        for key in ("bullied_by_public", "bullied_by_colleagues", "bullied_by_managers")
+    )
+    assert public > colleagues > managers, (public, colleagues, managers)
+
+
+@pytest.mark.xfail(
+    strict=False,
+    reason="structural: about 1 replicate in 4 tips (top of the hierarchy first) into a "
+    "bullying culture where colleagues >= public or managers >= colleagues; the calibrated "
+    "parameters cannot both hit the mean ranges and prevent it",
+)
+def test_public_above_colleagues_above_managers_in_every_replicate(summaries: list[dict]) -> None:
+    for seed, s in zip(SEEDS, summaries, strict=True):
+        public, colleagues, managers = (
+            s["bullied_by_public"],
+            s["bullied_by_colleagues"],
+            s["bullied_by_managers"],
+        )
+        assert public > colleagues > managers, (
+            f"seed {seed}: public {public:.3f}, colleagues {colleagues:.3f}, "
+            f"managers {managers:.3f}"
+        )
