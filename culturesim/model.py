@@ -100,6 +100,10 @@ class CultureModel(mesa.Model):
         self.org = build_organisation(scenario.organisation, self.rng_streams["organisation"])
         self.people = initial_people(scenario, self.org, self.rng_streams["traits"])
         self.next_person_id = self.org.n_posts
+        self.hiring_base_rate = np.where(
+            self.org.level <= 1, scenario.turnover.executive_hiring_rate,
+            scenario.turnover.weekly_hiring_rate,
+        )
         self.aggression_exposure = np.where(
             self.org.level >= PATIENT_FACING_FROM,
             1.0,
@@ -148,7 +152,9 @@ class CultureModel(mesa.Model):
             self.org.level == 0,
             s.turnover,
         )
-        hiring = rules.hiring_probability(np.ones(1), np.zeros(1), s.turnover)[0]
+        hiring = rules.hiring_probability(
+            self.hiring_base_rate, np.ones(1), np.zeros(1), s.turnover
+        )
         empty = self.rng_streams["turnover"].random(self.org.n_posts) < leaving / (leaving + hiring)
         reset_person(p, np.flatnonzero(empty), s)
 
@@ -449,9 +455,10 @@ class CultureModel(mesa.Model):
         trust_bullying = np.bincount(
             org.trust, weights=p.bullying_norm * p.occupied, minlength=org.n_trusts
         ) / np.maximum(np.bincount(org.trust, weights=p.occupied, minlength=org.n_trusts), 1)
-        fill = rules.hiring_probability(trust_funding, trust_bullying, s.turnover)[
-            org.trust[vacant]
-        ]
+        fill = rules.hiring_probability(
+            self.hiring_base_rate[vacant], trust_funding[org.trust[vacant]],
+            trust_bullying[org.trust[vacant]], s.turnover,
+        )
         hiring_rng = self.rng_streams["hiring"]
         hired = vacant[hiring_rng.random(len(vacant)) < fill]
         hired = hired[~np.isin(hired, leaving)]

@@ -369,9 +369,9 @@ class ReferenceModel(mesa.Model):
     def _start_with_settled_vacancies(self) -> None:
         """Leave each post empty with chance h / (h + q): leaving at rest over leaving + hiring."""
         u = self.scenario.turnover
-        hiring = min(max(u.weekly_hiring_rate, 0.0), 1.0)
         rng = self.streams["turnover"]
         for person in self.people:
+            hiring = min(max(self._hiring_base_rate(person), 0.0), 1.0)
             leaving = logistic(
                 u.baseline_logit
                 + (u.ceo_logit_offset if person.is_chief_executive else 0.0)
@@ -379,6 +379,11 @@ class ReferenceModel(mesa.Model):
             )
             if rng.random() < leaving / (leaving + hiring):
                 person.reset()
+
+    def _hiring_base_rate(self, person) -> float:
+        """Executives' posts are filled by interim appointments within weeks."""
+        u = self.scenario.turnover
+        return u.executive_hiring_rate if person.level <= 1 else u.weekly_hiring_rate
 
     # --- levers --------------------------------------------------------------------------
 
@@ -556,23 +561,17 @@ class ReferenceModel(mesa.Model):
             if person.occupied:
                 norm_sum[person.trust] += person.bullying_norm
                 staff[person.trust] += 1
-        fill = [
-            min(
-                max(
-                    u.weekly_hiring_rate
-                    * min(funding, 1.5)
-                    * math.exp(-u.reputation_penalty * norm_sum[trust] / max(staff[trust], 1)),
-                    0.0,
-                ),
-                1.0,
-            )
+        attraction = [
+            min(funding, 1.5)
+            * math.exp(-u.reputation_penalty * norm_sum[trust] / max(staff[trust], 1))
             for trust, funding in enumerate(self.trust_funding)
         ]
         just_left = {person.post for person in leaving}
         rng = self.streams["hiring"]
         for person in self.people:
             if not person.occupied and person.post not in just_left:
-                if rng.random() < fill[person.trust]:
+                fill = self._hiring_base_rate(person) * attraction[person.trust]
+                if rng.random() < min(max(fill, 0.0), 1.0):
                     person.hire(self.next_person_id, rng)
                     self.next_person_id += 1
         return len(leaving), ceo_exits

@@ -253,11 +253,15 @@ def leave_probability(
 
 
 def hiring_probability(
-    trust_funding: np.ndarray, trust_bullying: np.ndarray, u: Turnover
+    base_rate: np.ndarray, trust_funding: np.ndarray, trust_bullying: np.ndarray, u: Turnover
 ) -> np.ndarray:
-    """Eq. 12: a vacancy fills faster with money and slower in a trust known for bullying."""
+    """Eq. 12: a vacancy fills faster with money and slower in a trust known for bullying.
+
+    `base_rate` is the post's rate at funding 1: `executive_hiring_rate` for chief executives
+    and directors (an interim is appointed within weeks), `weekly_hiring_rate` for the rest.
+    """
     return np.clip(
-        u.weekly_hiring_rate
+        base_rate
         * np.minimum(trust_funding, 1.5)
         * np.exp(-u.reputation_penalty * trust_bullying),
         0.0,

@@ -303,14 +303,14 @@ class Pressure(Section):
 
 class Behaviour(Section):
     bullying_baseline_logit: float = param(
-        -6.05,
+        -5.83,
         -15,
         5,
         source="calibrated (experiments/calibrate.py)",
         doc="Logit of bullying in a week for an average, unstrained person.",
     )
     leader_logit_offset: float = param(
-        1.6,
+        1.73,
         -5,
         5,
         source="calibrated (experiments/calibrate.py)",
@@ -378,23 +378,22 @@ class Behaviour(Section):
 
 class Targets(Section):
     downward_weight: float = param(
-        0.6,
-        0,
-        1,
-        source="bullying runs mostly downwards (Carter et al. 2013)",
+        0.777, 0, 1, source="calibrated (experiments/calibrate.py); bullying runs mostly downwards",
         doc="Weight a bully with reports gives to picking one of them.",
     )
     sideways_weight: float = param(
-        0.35, 0, 1, source="assumption", doc="Weight given to picking a colleague (peer tie)."
+        0.09, 0, 1, source="assumption: a peer 9 times as often as one's manager",
+        doc="Weight given to picking a colleague (peer tie).",
     )
     upward_weight: float = param(
-        0.05, 0, 1, source="assumption", doc="Weight given to picking one's own manager."
+        0.01, 0, 1, source="assumption: upward bullying is rare (Carter et al. 2013)",
+        doc="Weight given to picking one's own manager.",
     )
 
 
 class Aggression(Section):
     weekly_rate: float = param(
-        0.00619,
+        0.00628,
         0,
         0.5,
         unit="per person per week",
@@ -408,7 +407,7 @@ class Aggression(Section):
 
 class Turnover(Section):
     baseline_logit: float = param(
-        -7.04,
+        -6.98,
         -15,
         0,
         source="calibrated (experiments/calibrate.py)",
@@ -436,7 +435,7 @@ class Turnover(Section):
         doc="Logit rise for a newcomer, fading with tenure (socialisation.newcomer_weeks).",
     )
     ceo_logit_offset: float = param(
-        0.404,
+        0.984,
         -5,
         5,
         source="calibrated (experiments/calibrate.py); King's Fund 2018",
@@ -451,12 +450,17 @@ class Turnover(Section):
         doc="How long being bullied counts as 'recently bullied' for leaving and care quality.",
     )
     weekly_hiring_rate: float = param(
-        0.02,
+        0.0213,
         0,
         1,
         unit="per vacancy per week",
         source="calibrated (experiments/calibrate.py)",
         doc="Chance a vacancy is filled in a week at funding 1.",
+    )
+    executive_hiring_rate: float = param(
+        0.25, 0, 1, unit="per vacancy per week",
+        source="assumption: boards appoint an interim chief executive or director within weeks",
+        doc="Chance a chief executive's or director's vacancy is filled in a week at funding 1.",
     )
     reputation_penalty: float = param(
         2.0, 0, 10, source="assumption", doc="Fall in hiring per unit of the trust's bullying norm."

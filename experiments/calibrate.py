@@ -90,6 +90,7 @@ SPACE = {
     "turnover.baseline_logit": (-7.5, -6.0),
     "turnover.weekly_hiring_rate": (0.015, 0.05),
     "turnover.ceo_logit_offset": (-1.5, 2.5),
+    "targets.downward_weight": (0.5, 0.97),
 }
 
 # summary key: (low, high, label)
