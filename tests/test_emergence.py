@@ -16,7 +16,7 @@ from scipy import stats
 from culturesim import load_scenario, simulate
 
 REPLICATES = 16
-SMALL = {"organisation.staff_per_trust": 1000, "run.figures": False, "run.record_events": False}
+SMALL = {"run.figures": False, "run.record_events": False}  # each scenario at its own size
 
 
 def outcomes(name: str, overrides: dict | None = None, measure=None) -> np.ndarray:
@@ -92,10 +92,11 @@ def test_conversions_happen_and_r_rises_with_regulator_pressure():
 
 def test_mid_staffs_ends_with_care_quality_far_below_baseline():
     baseline = outcomes("baseline")
-    mid_staffs = outcomes("mid-staffs", {"organisation.staff_per_trust": 3000})
+    mid_staffs = outcomes("mid-staffs")
     gap = np.mean(column(baseline, "care_quality")) - np.mean(column(mid_staffs, "care_quality"))
-    assert gap > 0.05, f"mid-staffs care quality only {gap:.3f} below baseline"
-    assert max(column(mid_staffs, "care_quality")) < min(column(baseline, "care_quality"))
+    assert gap > 0.1, f"mid-staffs care quality only {gap:.3f} below baseline"
+    assert_higher(column(baseline, "care_quality"), column(mid_staffs, "care_quality"),
+                  "care quality, baseline minus mid-staffs")
 
 
 @pytest.mark.parametrize("seed", [3, 4])
