@@ -54,6 +54,14 @@ class EpisodeLog:
         self._conversions_by_week.append(int(converted.sum()))
         return ids
 
+    @property
+    def new_this_week(self) -> int:
+        return self._new_by_week[-1] if self._new_by_week else 0
+
+    @property
+    def conversions_this_week(self) -> int:
+        return self._conversions_by_week[-1] if self._conversions_by_week else 0
+
     def reproduction_number(self) -> float:
         """Renewal estimate of R: conversions in the last W weeks / episodes begun W weeks before.
 
@@ -86,6 +94,13 @@ def cascade_sizes(episodes: pd.DataFrame) -> pd.DataFrame:
     ).reset_index()
 
 
+def recorded_cascades(episodes: pd.DataFrame) -> pd.DataFrame:
+    """Cascades whose root began in the recorded weeks (those rooted in the burn-in are left out,
+    descendants included, rather than cut into pieces)."""
+    cascades = cascade_sizes(episodes)
+    return cascades[cascades.start_week >= 0]
+
+
 def reproduction_by_period(
     episodes: pd.DataFrame, steps: int, window_weeks: int, period_weeks: int = 13
 ) -> pd.DataFrame:
@@ -107,8 +122,7 @@ def reproduction_by_period(
 
 def cascade_statistics(episodes: pd.DataFrame, steps: int, window_weeks: int) -> dict:
     """Headline cascade figures of a run, over cascades rooted during the recorded weeks."""
-    cascades = cascade_sizes(episodes)
-    cascades = cascades[cascades.start_week >= 0]
+    cascades = recorded_cascades(episodes)
     observed = episodes[(episodes.start_week >= 0) & (episodes.start_week < steps - window_weeks)]
     recorded = episodes[episodes.start_week >= 0]
     return {
@@ -134,8 +148,8 @@ def largest_cascade(episodes: pd.DataFrame, window_weeks: int) -> pd.DataFrame:
     return episodes[episodes.root == root]
 
 
-def size_ccdf(sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Complementary CDF: for each distinct size s, the share of cascades of size >= s."""
+def size_ccdf(sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For each distinct size s: s, the number of cascades of size s, the share of size >= s."""
     values, counts = np.unique(np.asarray(sizes), return_counts=True)
     at_least = counts[::-1].cumsum()[::-1] / counts.sum()
-    return values, at_least
+    return values, counts, at_least

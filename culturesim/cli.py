@@ -63,11 +63,17 @@ def run(
     quiet: bool,
 ) -> None:
     """Run SCENARIO (a file or a bundled name) and write its run folder."""
-    from culturesim.run import run_to_folder, settle
+    from culturesim.experiment import is_experiment_file
+    from culturesim.outputs import check_destination
+    from culturesim.run import default_run_folder, run_to_folder, settle
     from culturesim.scenario import load_scenario
 
+    if is_experiment_file(scenario):
+        raise ScenarioError(f"{scenario}: an experiment file; run it with `culturesim sweep`")
     resolved = settle(load_scenario(scenario), seed, steps)
-    if quiet:
+    out = out or default_run_folder(resolved)
+    check_destination(out, overwrite)
+    if quiet or not sys.stderr.isatty():
         folder, result = run_to_folder(resolved, out, overwrite=overwrite)
     else:
         with click.progressbar(
@@ -78,6 +84,7 @@ def run(
             show_pos=True,
         ) as bar:
             folder, result = run_to_folder(resolved, out, overwrite=overwrite, progress=bar.update)
+    if not quiet:
         click.echo(format_summary(result.summary))
     click.echo(f"run folder: {folder}")
 
@@ -176,7 +183,11 @@ def sweep(
     folder = out or Path("results") / loaded.name
     try:
         report = run_sweep(
-            loaded, folder, workers=workers, scheduler=scheduler, resume=resume,
+            loaded,
+            folder,
+            workers=workers,
+            scheduler=scheduler,
+            resume=resume,
             progress=not quiet,
         )
     except KeyboardInterrupt:
@@ -259,10 +270,19 @@ def cascades(run_dir: Path, plot: Path | None) -> None:
 
 @main.command()
 @click.argument("scenario", required=False)
-@click.option("--host", default="127.0.0.1", show_default=True,
-              help="Address to listen on (localhost only unless told otherwise).")
-@click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True,
-              help="Port to serve on (0 picks a free one).")
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on (localhost only unless told otherwise).",
+)
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8765,
+    show_default=True,
+    help="Port to serve on (0 picks a free one).",
+)
 @friendly_errors
 def viz(scenario: str | None, host: str, port: int) -> None:
     """Explore SCENARIO (default baseline) interactively in the browser, offline."""

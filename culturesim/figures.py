@@ -11,7 +11,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from culturesim.cascades import cascade_sizes, size_ccdf  # noqa: E402
+from culturesim.cascades import recorded_cascades, size_ccdf  # noqa: E402
 
 DASHBOARD_PANELS = (
     (
@@ -61,9 +61,9 @@ def dashboard(timeseries: pd.DataFrame, title: str) -> plt.Figure:
 def cascade_ccdf(episodes: pd.DataFrame, title: str) -> plt.Figure:
     """Cascade size distribution as a complementary CDF on log-log axes."""
     figure, axis = plt.subplots(figsize=(6, 4.5), layout="constrained")
-    sizes = cascade_sizes(episodes[episodes.start_week >= 0])["size"].to_numpy()
+    sizes = recorded_cascades(episodes)["size"].to_numpy()
     if len(sizes):
-        values, share = size_ccdf(sizes)
+        values, _, share = size_ccdf(sizes)
         axis.loglog(values, share, marker="o", linestyle="-", markersize=4)
     axis.set_xlabel("cascade size (perpetrator episodes)")
     axis.set_ylabel("share of cascades of at least this size")

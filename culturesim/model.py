@@ -10,7 +10,7 @@ A week (one step), all updates synchronous, computed from the state at week t:
  3. pressure felt, passed down the hierarchy from the board (eq. 3, 14);
  4. patient and public aggression (eq. 4);
  5. behaviour chosen: bullying, compassionate or neutral (eq. 1, 6, 7);
- 6. bullies pick their victims; episodes and conversions are logged (eq. 8);
+ 6. bullies pick their victims; episodes and conversions are logged (eq. 8, 15);
  7. compassion received, strain, norms and dispositions updated (eq. 1, 5, 9);
  8. care quality and harm (eq. 10);
  9. leavers go and vacancies are filled (eq. 11, 12);
@@ -33,6 +33,16 @@ from culturesim.organisation import PATIENT_FACING_FROM, build_organisation
 from culturesim.scenario import DRIVER_RANGES, Scenario, ScenarioError
 from culturesim.state import BULLYING, COMPASSIONATE, hire, initial_people, reset_person
 
+TIMESERIES_COLUMNS = (
+    "week", "regulator_pressure", "funding", "demand", "public_aggression", "stance",
+    "board_pressure", "staff", "vacancy_rate", "bullied_by_public", "bullied_by_colleagues",
+    "bullied_by_managers", "bullied_by_staff", "bullying_acts", "acts_by_managers",
+    "acts_by_colleagues", "acts_by_reports", "perpetrators", "compassion_climate",
+    "compassion_disposition", "mean_strain", "mean_workload", "leavers", "leaver_rate",
+    "ceo_exits", "ceos_in_post", "leaders_trained", "care_quality", "harm_events",
+    "new_episodes", "conversions", "reproduction_number",
+)  # fmt: skip
+"""The measures recorded each week, in the order of timeseries.parquet's columns (ODD 7.14)."""
 EAGER_AGENT_LIMIT = 50_000
 BURN_IN_WEEKS = 52
 SURVEY_WEEKS = 52
@@ -101,7 +111,8 @@ class CultureModel(mesa.Model):
         self.people = initial_people(scenario, self.org, self.rng_streams["traits"])
         self.next_person_id = self.org.n_posts
         self.hiring_base_rate = np.where(
-            self.org.level <= 1, scenario.turnover.executive_hiring_rate,
+            self.org.level <= 1,
+            scenario.turnover.executive_hiring_rate,
             scenario.turnover.weekly_hiring_rate,
         )
         self.aggression_exposure = np.where(
@@ -359,6 +370,7 @@ class CultureModel(mesa.Model):
             self._record(
                 t,
                 drivers,
+                board,
                 bullies,
                 victim,
                 relation,
@@ -456,8 +468,10 @@ class CultureModel(mesa.Model):
             org.trust, weights=p.bullying_norm * p.occupied, minlength=org.n_trusts
         ) / np.maximum(np.bincount(org.trust, weights=p.occupied, minlength=org.n_trusts), 1)
         fill = rules.hiring_probability(
-            self.hiring_base_rate[vacant], trust_funding[org.trust[vacant]],
-            trust_bullying[org.trust[vacant]], s.turnover,
+            self.hiring_base_rate[vacant],
+            trust_funding[org.trust[vacant]],
+            trust_bullying[org.trust[vacant]],
+            s.turnover,
         )
         hiring_rng = self.rng_streams["hiring"]
         hired = vacant[hiring_rng.random(len(vacant)) < fill]
@@ -488,6 +502,7 @@ class CultureModel(mesa.Model):
         self,
         t: int,
         drivers: dict[str, float],
+        board: np.ndarray,
         bullies: np.ndarray,
         victim: np.ndarray,
         relation: np.ndarray,
@@ -511,8 +526,7 @@ class CultureModel(mesa.Model):
             {
                 "week": t,
                 **{name: value for name, value in drivers.items()},
-                "board_pressure": float(np.mean(self.extra_pressure))
-                + drivers["regulator_pressure"],
+                "board_pressure": float(np.mean(board)),
                 "staff": staff,
                 "vacancy_rate": 1 - staff / org.n_posts,
                 "bullied_by_public": in_survey(p.aggressed_week),
@@ -539,15 +553,15 @@ class CultureModel(mesa.Model):
                 / max(int((org.is_leader & occupied).sum()), 1),
                 "care_quality": float(np.mean(self.trust_quality)),
                 "harm_events": int(harm.sum()),
-                "new_episodes": self.episodes_log._new_by_week[-1],
-                "conversions": self.episodes_log._conversions_by_week[-1],
+                "new_episodes": self.episodes_log.new_this_week,
+                "conversions": self.episodes_log.conversions_this_week,
                 "reproduction_number": self.episodes_log.reproduction_number(),
             }
         )
 
     def timeseries(self) -> pd.DataFrame:
         """One row per recorded week with every model-level measure."""
-        return pd.DataFrame.from_records(self.records)
+        return pd.DataFrame.from_records(self.records, columns=TIMESERIES_COLUMNS)
 
     def events(self) -> pd.DataFrame:
         """Every bullying act and every act of public aggression (perpetrator -1) so far."""

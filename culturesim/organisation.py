@@ -67,10 +67,6 @@ class Organisation:
     def is_leader(self) -> np.ndarray:
         return self.n_reports > 0
 
-    @cached_property
-    def peer_degree(self) -> np.ndarray:
-        return np.diff(self.peers.indptr)
-
 
 def level_counts(posts: int, spans: list[int]) -> list[int]:
     """Posts per level for a trust of `posts`, built up from the frontline by span of control."""

@@ -26,6 +26,15 @@ from culturesim.cascades import cascade_statistics
 from culturesim.scenario import Scenario
 
 TABLES = ("timeseries", "events", "episodes", "agents")
+SUMMARY_MEASURES = (
+    "weeks", "staff_posts", "bullied_by_public", "bullied_by_colleagues", "bullied_by_managers",
+    "bullied_by_staff", "compassion_climate", "mean_strain", "leaver_rate", "vacancy_rate",
+    "ceo_exits", "ceo_years_in_post", "ceo_median_tenure_years", "care_quality",
+    "care_quality_min", "harm_events", "harm_per_1000_staff_year",
+    "bullying_acts_per_1000_staff_year", "cascades", "cascade_mean_size", "cascade_max_size",
+    "cascade_max_depth", "conversions", "perpetrator_episodes", "reproduction_number",
+)  # fmt: skip
+"""The numeric headline measures of summary.json, those a sweep can keep for every run."""
 PACKAGES = ("culturesim", "mesa", "numpy", "scipy", "pandas", "pyarrow", "pydantic", "matplotlib")
 
 
@@ -137,12 +146,17 @@ def resolved_toml(scenario: Scenario) -> str:
     return header + tomli_w.dumps(scenario.model_dump(mode="json"))
 
 
-def prepare_folder(out: Path, overwrite: bool) -> Path:
-    """Check the destination and return a fresh temporary folder beside it."""
+def check_destination(out: Path, overwrite: bool) -> None:
+    """Refuse, before any work, a destination that is a file or a finished folder."""
     if out.exists() and not out.is_dir():
         raise OutputError(f"{out}: exists and is not a folder")
     if out.is_dir() and any(out.iterdir()) and not overwrite:
         raise OutputError(f"{out}: folder exists and is not empty; use --overwrite or --out")
+
+
+def prepare_folder(out: Path, overwrite: bool) -> Path:
+    """Check the destination and return a fresh temporary folder beside it."""
+    check_destination(out, overwrite)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
     except OSError as error:
@@ -229,7 +243,7 @@ def cascade_report(run_dir: Path, plot: Path | None = None) -> tuple[str, Path]:
     """Text report of a run's cascades, and the path of its size-distribution figure."""
     import matplotlib.pyplot as plt
 
-    from culturesim.cascades import cascade_sizes, reproduction_by_period
+    from culturesim.cascades import recorded_cascades, reproduction_by_period, size_ccdf
     from culturesim.figures import cascade_ccdf
 
     run = read_run(run_dir)
@@ -237,24 +251,22 @@ def cascade_report(run_dir: Path, plot: Path | None = None) -> tuple[str, Path]:
     window = scenario.cascades.conversion_window_weeks
     steps = len(run["timeseries"])
     stats = cascade_statistics(episodes, steps, window)
-    sizes = cascade_sizes(episodes[episodes.start_week >= 0])
+    sizes = recorded_cascades(episodes)["size"].to_numpy()
+    r_all = stats["reproduction_number"]
     lines = [
         f"cascades in {run_dir} (conversion window W = {window} weeks, {steps} weeks)",
         f"  cascades {stats['cascades']}, perpetrator episodes {stats['perpetrator_episodes']}, "
         f"conversions {stats['conversions']}",
         f"  size: mean {stats['cascade_mean_size']:.2f}, max {stats['cascade_max_size']}; "
         f"depth: max {stats['cascade_max_depth']}",
-        f"  reproduction number R (conversions per perpetrator episode): "
-        f"{stats['reproduction_number']:.3f}",
+        "  reproduction number R (conversions per perpetrator episode): "
+        + ("n/a (no episode old enough)" if r_all != r_all else f"{r_all:.3f}"),
         "",
         "  size   cascades   share >= size",
     ]
     if len(sizes):
-        values, counts = np.unique(sizes["size"], return_counts=True)
-        at_least = counts[::-1].cumsum()[::-1] / counts.sum()
         lines += [
-            f"  {v:>4}   {c:>8}   {s:>12.4f}"
-            for v, c, s in zip(values, counts, at_least, strict=True)
+            f"  {v:>4}   {c:>8}   {s:>12.4f}" for v, c, s in zip(*size_ccdf(sizes), strict=True)
         ]
     lines += [
         "",
@@ -262,6 +274,8 @@ def cascade_report(run_dir: Path, plot: Path | None = None) -> tuple[str, Path]:
         "  from week   episodes   R",
     ]
     by_period = reproduction_by_period(episodes, steps, window)
+    if by_period.empty:
+        lines.append("  (none: the run is shorter than W weeks)")
     lines += [
         f"  {int(r.from_week):>9}   {int(r.episodes):>8}   {r.reproduction_number:.3f}"
         for r in by_period.itertuples()

@@ -25,7 +25,6 @@ from culturesim.scenario import (
 from culturesim.state import BULLYING, COMPASSIONATE, NEUTRAL
 
 MANAGER_TO_REPORT, COLLEAGUE, REPORT_TO_MANAGER, PUBLIC = 0, 1, 2, 3
-RELATIONS = ("manager", "colleague", "report", "public")
 
 
 def logistic(x: np.ndarray) -> np.ndarray:
@@ -261,9 +260,7 @@ def hiring_probability(
     and directors (an interim is appointed within weeks), `weekly_hiring_rate` for the rest.
     """
     return np.clip(
-        base_rate
-        * np.minimum(trust_funding, 1.5)
-        * np.exp(-u.reputation_penalty * trust_bullying),
+        base_rate * np.minimum(trust_funding, 1.5) * np.exp(-u.reputation_penalty * trust_bullying),
         0.0,
         1.0,
     )

@@ -116,7 +116,7 @@ class Organisation(Section):
         10.0,
         unit="ties",
         source="assumption",
-        doc="Mean number of ties each person has to same-level colleagues in other teams.",
+        doc="Mean extra ties to random same-level posts in the trust (mostly other teams).",
     )
     trust_funding_spread: float = param(
         0.05,
@@ -181,11 +181,11 @@ class Schedule(Section):
             if change.week >= steps:
                 continue
             before = series[change.week]
-            span = max(change.over_weeks, 1)
-            ramp = before + (change.value - before) * np.minimum(
-                np.arange(1, steps - change.week + 1) / span, 1.0
-            )
-            series[change.week :] = ramp
+            if change.over_weeks == 0:
+                series[change.week :] = change.value
+                continue
+            progress = np.arange(steps - change.week) / change.over_weeks
+            series[change.week :] = before + (change.value - before) * np.minimum(progress, 1.0)
         return series
 
 
@@ -401,7 +401,8 @@ class Aggression(Section):
         doc="Rate of patient and public aggression on a patient-facing person at demand 1.",
     )
     non_patient_facing_exposure: float = param(
-        0.2, 0, 1, source="assumption", doc="Relative exposure of directors and executives."
+        0.2, 0, 1, source="assumption",
+        doc="Relative exposure of managers, directors and chief executives (not patient-facing).",
     )
 
 

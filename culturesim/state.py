@@ -6,7 +6,7 @@ per-person state. A vacant post has `occupied == False` and its other values are
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -17,7 +17,6 @@ NEVER = -(10**6)
 """The week stored for 'has never happened' (far enough back to fall outside every window)."""
 
 NEUTRAL, COMPASSIONATE, BULLYING = 0, 1, 2
-BEHAVIOURS = ("neutral", "compassionate", "bullying")
 
 
 @dataclass
@@ -130,7 +129,3 @@ def reset_person(people: People, posts: np.ndarray, scenario: Scenario) -> None:
         getattr(people, name)[posts] = NEVER
     people.episode[posts] = -1
     people.bullied_in_episode[posts] = -1
-
-
-def attribute_names() -> list[str]:
-    return [f.name for f in fields(People)]
