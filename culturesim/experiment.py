@@ -65,6 +65,11 @@ class ExperimentError(ScenarioError):
     """An experiment file that cannot be used; the message is one line for the user."""
 
 
+def plural(count: int, word: str, words: str | None = None) -> str:
+    """'1 run', '2 runs'; `words` for an irregular plural ('1 process', '3 processes')."""
+    return f"{count} {word if count == 1 else (words or word + 's')}"
+
+
 def is_experiment_table(raw: dict) -> bool:
     """Whether a TOML table is an experiment (it has a `base` or a `[design]`), not a scenario."""
     return "base" in raw or "design" in raw
@@ -380,8 +385,9 @@ class Experiment:
         """One line: what the experiment runs."""
         kind = self.spec.design.kind
         return (
-            f"experiment '{self.name}': {kind} design over {len(self.paths)} parameter(s), "
-            f"{self.n_points} points x {self.spec.replicates} replicates = {self.n_runs} runs"
+            f"experiment '{self.name}': {kind} design over {plural(len(self.paths), 'parameter')}, "
+            f"{plural(self.n_points, 'point')} x {plural(self.spec.replicates, 'replicate')} = "
+            f"{plural(self.n_runs, 'run')}"
         )
 
 
@@ -457,6 +463,33 @@ def _try(base: Scenario, path: str, value: Any, origin: str) -> None:
         raise ExperimentError(str(error)) from None
 
 
+def _check_outputs(outputs: Outputs, origin: str) -> None:
+    """Every name in `outputs.summary` and `outputs.timeseries` must be one the model writes:
+    a typo is reported here, with a 'did you mean', not by every run of the sweep."""
+    from culturesim.model import TIMESERIES_COLUMNS  # imports mesa: only when outputs are named
+    from culturesim.outputs import SUMMARY_MEASURES
+
+    lists = (
+        ("summary", outputs.summary or [], SUMMARY_MEASURES, "summary measure"),
+        (
+            "timeseries",
+            outputs.timeseries,
+            [c for c in TIMESERIES_COLUMNS if c != "week"],
+            "time series",
+        ),
+    )
+    for key, names, known, what in lists:
+        for index, name in enumerate(names):
+            where = f"{origin}: outputs.{key}.{index} = {name!r}"
+            if name in names[:index]:
+                raise ExperimentError(f"{where}: listed twice")
+            if name in known:
+                continue
+            close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+            hint = f"did you mean {close[0]!r}?" if close else f"one of: {', '.join(known)}"
+            raise ExperimentError(f"{where}: not a {what} culturesim writes; {hint}")
+
+
 def experiment_from_table(
     raw: dict, origin: str, relative_to: Path | None = None, text: str = ""
 ) -> Experiment:
@@ -483,6 +516,8 @@ def experiment_from_table(
 
     experiment = Experiment(spec=spec, base=base, origin=origin, text=text)
     experiment.maps = [_parameter_map(i, p, base, origin) for i, p in enumerate(spec.parameters)]
+    if spec.outputs.summary or spec.outputs.timeseries:
+        _check_outputs(spec.outputs, origin)
     if experiment.n_runs > MAX_RUNS:
         raise ExperimentError(
             f"{origin}: design gives {experiment.n_runs} runs; at most {MAX_RUNS} are allowed"

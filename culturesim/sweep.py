@@ -49,7 +49,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from culturesim.experiment import Experiment, load_experiment
+from culturesim.experiment import Experiment, load_experiment, plural
 from culturesim.scenario import Scenario, ScenarioError
 
 FORMAT_VERSION = 1
@@ -242,19 +242,44 @@ class ResultStore:
     # locking
 
     def lock(self) -> None:
-        """Refuse a second sweep writing the same folder at once (released if we are killed)."""
+        """Refuse a second sweep writing the same folder at once (released if we are killed).
+
+        The lock is an exclusive `flock` on `.lock`, a file that holds nothing else; `unlock`
+        deletes it. A sweep that opened `.lock` just before the holder deleted it could lock the
+        deleted file, so after locking we check that `.lock` is still the file we hold, and try
+        again if not.
+        """
         if os.name != "posix":
             return
         import fcntl
 
-        self._lock_handle = open(self.directory / ".lock", "a+")  # noqa: SIM115
-        try:
-            fcntl.flock(self._lock_handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise SweepError(f"{self.directory}: another sweep is writing to this folder") from None
+        path = self.directory / ".lock"
+        while True:
+            handle = open(path, "a+")  # noqa: SIM115
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                handle.close()
+                raise SweepError(
+                    f"{self.directory}: another sweep is writing to this folder"
+                ) from None
+            try:
+                current = os.stat(path).st_ino
+            except FileNotFoundError:
+                current = None
+            if current == os.fstat(handle.fileno()).st_ino:
+                self._lock_handle = handle
+                return
+            handle.close()  # the holder deleted it as we opened it: lock the new one
 
     def unlock(self) -> None:
+        """Release the lock and delete `.lock` (deleted while still held, so no one is let in
+        between)."""
         if self._lock_handle is not None:
+            try:
+                os.unlink(self.directory / ".lock")
+            except FileNotFoundError:
+                pass
             self._lock_handle.close()
             self._lock_handle = None
 
@@ -547,7 +572,7 @@ def local_executor(workers: int | None) -> ExecutorHandle:
     return ExecutorHandle(
         pool,
         workers,
-        f"local pool of {workers} processes",
+        f"local pool of {plural(workers, 'process', 'processes')}",
         lambda: pool.shutdown(wait=True, cancel_futures=True),
         lambda: local_executor(workers),
     )
@@ -571,7 +596,10 @@ def dask_executor(address: str) -> ExecutorHandle:
         client.close()
 
     return ExecutorHandle(
-        executor, max(threads, 1), f"Dask cluster at {address} ({threads} worker threads)", close
+        executor,
+        max(threads, 1),
+        f"Dask cluster at {address} ({plural(threads, 'worker thread')})",
+        close,
     )
 
 
@@ -595,10 +623,12 @@ class SweepReport:
     failures: list[str] = field(default_factory=list)
 
     def line(self) -> str:
+        """One line: runs finished of the total, how many succeeded and failed, where, how long."""
+        finished = self.done_before + self.ran
         return (
-            f"{self.out}: {self.done_before + self.ran}/{self.total} runs done "
-            f"({self.ran} this session, {self.failed_total} failed) on {self.where} "
-            f"in {_clock(self.elapsed_s)}"
+            f"{self.out}: {finished}/{self.total} runs finished: "
+            f"{finished - self.failed_total} ok, {self.failed_total} failed "
+            f"({self.ran} this session) on {self.where} in {_clock(self.elapsed_s)}"
         )
 
 

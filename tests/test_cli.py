@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 import tomllib
+from importlib import metadata
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from culturesim.run import run_to_folder
 from culturesim.scenario import (
     SCENARIO_DIR,
     Scenario,
+    bundled_scenarios,
     iter_parameters,
     load_scenario,
 )
@@ -71,8 +73,15 @@ def ok(result: subprocess.CompletedProcess) -> str:
     return result.stdout
 
 
-def test_bundled_scenarios_exist() -> None:
-    assert "baseline" in [p.stem for p in BUNDLED]
+def test_bundled_scenarios_load_under_their_own_names_with_their_questions() -> None:
+    assert len(BUNDLED) >= 2 and SCENARIO_DIR / "baseline.toml" in BUNDLED
+    listed = bundled_scenarios()
+    assert [name for name, _ in listed] == [path.stem for path in BUNDLED]
+    for (name, question), path in zip(listed, BUNDLED, strict=True):
+        scenario = load_scenario(name)  # by name, resolved to the bundled file
+        assert scenario.name == name, f"{path.name} is named {scenario.name!r}"
+        assert question == tomllib.loads(path.read_text(encoding="utf-8"))["question"]
+        assert question.strip() and "\n" not in question
 
 
 def test_scenarios_lists_every_bundled_scenario_with_its_question(outputs: dict) -> None:
@@ -159,10 +168,10 @@ def test_python_dash_m_help_lists_the_commands(outputs: dict) -> None:
         assert f"  {command}" in text
 
 
-def test_version_option() -> None:
-    result = CliRunner().invoke(main, ["--version"])
+def test_version_option_prints_the_installed_version() -> None:
+    result = CliRunner().invoke(main, ["--version"], prog_name="culturesim")
     assert result.exit_code == 0
-    assert "version" in result.output
+    assert result.output.splitlines() == [f"culturesim, version {metadata.version('culturesim')}"]
 
 
 def test_cascades_prints_statistics_and_draws_ccdf(outputs: dict) -> None:

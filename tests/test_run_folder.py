@@ -132,10 +132,21 @@ def test_timeseries_has_one_row_per_week(runs: dict) -> None:
 
 def test_events_record_who_bullied_whom_and_when(runs: dict) -> None:
     events = table(runs["first"], "events")
+    agents = table(runs["first"], "agents").set_index("post")
     assert {"week", "perpetrator", "victim", "relation"} <= set(events.columns)
-    assert len(events) > 0
     assert events.week.between(0, 19).all()
-    assert (events.victim >= 0).all()
+    assert events.victim.isin(agents.index).all()
+    manager = agents["manager"]
+    # Relation codes: 0 manager bullies a report, 1 colleague, 2 report bullies their manager,
+    # 3 a member of the public (no perpetrator post). Posts and reporting lines never change.
+    down, side, up, public = (events[events.relation == code] for code in range(4))
+    assert len(events) == len(down) + len(side) + len(up) + len(public)
+    assert len(down) > 0 and len(side) > 0, "too few acts to check"
+    assert (manager[down.victim].to_numpy() == down.perpetrator.to_numpy()).all()
+    assert (manager[up.perpetrator].to_numpy() == up.victim.to_numpy()).all()
+    assert (side.victim != side.perpetrator).all() and side.perpetrator.isin(agents.index).all()
+    assert (public.perpetrator == -1).all()
+    assert (events[events.relation != 3].perpetrator >= 0).all()
 
 
 def test_agents_has_one_row_per_post(runs: dict) -> None:

@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 
 from culturesim.experiment import load_experiment
-from culturesim.sweep import ResultStore, SweepError, load_results, sweep
+from culturesim.sweep import ResultStore, SweepError, SweepReport, load_results, sweep
 
 REPO = Path(__file__).resolve().parent.parent
 TINY = """
@@ -292,6 +292,31 @@ def test_refuses_to_overwrite_a_folder_and_to_resume_nothing(tmp_path):
     with pytest.raises(SweepError, match="nothing to resume"):
         sweep(path, tmp_path / "new", workers=1, progress=False, resume=True)
     assert not (tmp_path / "new").exists()
+    assert not (tmp_path / "out" / ".lock").exists()  # the lock goes with the sweep
+
+
+@pytest.mark.skipif(os.name != "posix", reason="folders are locked with flock on POSIX only")
+def test_a_folder_is_locked_while_a_sweep_writes_it_and_the_lock_file_removed_after(tmp_path):
+    first, second = ResultStore(tmp_path), ResultStore(tmp_path)
+    first.lock()
+    assert (tmp_path / ".lock").is_file()
+    with pytest.raises(SweepError, match="another sweep is writing to this folder"):
+        second.lock()
+    first.unlock()
+    assert not (tmp_path / ".lock").exists()
+    second.lock()  # free again, on a new lock file
+    with pytest.raises(SweepError, match="another sweep is writing to this folder"):
+        first.lock()
+    second.unlock()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_summary_line_says_how_many_runs_succeeded(tmp_path):
+    report = SweepReport(tmp_path, 4, 0, 4, 4, 4, 65.0, "local pool of 1 process")
+    assert report.line() == (
+        f"{tmp_path}: 4/4 runs finished: 0 ok, 4 failed (4 this session) "
+        "on local pool of 1 process in 0:01:05"
+    )
 
 
 def test_cli_sweep_and_analyse(tmp_path):
@@ -304,7 +329,9 @@ def test_cli_sweep_and_analyse(tmp_path):
     runner = CliRunner()
     done = runner.invoke(main, ["sweep", str(path), "--out", str(out), "--workers", "2", "-q"])
     assert done.exit_code == 0, done.output
-    assert "8/8 runs done" in done.stdout
+    assert f"{out}: 8/8 runs finished: 8 ok, 0 failed (8 this session) on local pool of 2 " in (
+        done.stdout
+    )
     again = runner.invoke(main, ["sweep", str(path), "--out", str(out)])
     assert again.exit_code == 2
     assert again.stderr.strip().splitlines() == [

@@ -11,7 +11,7 @@ from culturesim.analysis import analyse, mean_interval
 from culturesim.sweep import load_results, sweep
 
 TINY = """
-base = "baseline"
+{top}base = "baseline"
 seed = 4
 replicates = {replicates}
 
@@ -25,21 +25,26 @@ run.steps = 30
 {design}
 
 [outputs]
-summary = ["bullied_by_staff", "reproduction_number", "mean_strain"]
+summary = ["bullied_by_staff", "reproduction_number", "mean_strain", "harm_per_1000_staff_year"]
 """
 PRESSURE = """[[parameters]]
 path = "drivers.regulator_pressure.value"
 range = [0.0, 3.0]
 {extra}"""
+HARM = """[[parameters]]
+path = "quality.harm_rate"
+range = [0.0, 0.05]
+"""
 FUNDING = """[[parameters]]
 path = "drivers.funding.value"
 range = [0.5, 1.5]
 {extra}"""
 
 
-def run(tmp_path, parameters, design, replicates=1):
+def run(tmp_path, parameters, design, replicates=1, top=""):
     path = tmp_path / "experiment.toml"
-    path.write_text(TINY.format(replicates=replicates, parameters=parameters, design=design))
+    text = TINY.format(replicates=replicates, parameters=parameters, design=design, top=top)
+    path.write_text(text)
     sweep(path, tmp_path / "out", workers=2, progress=False)
     return tmp_path / "out"
 
@@ -102,13 +107,25 @@ def test_sobol_design_gives_first_order_and_total_indices(tmp_path):
     assert (out / "analysis" / "sobol.png").is_file()
 
 
-def test_morris_design_gives_mu_star_and_sigma(tmp_path):
+def test_morris_ranks_an_influential_parameter_above_an_inert_one(tmp_path):
+    """Regulator pressure drives bullying; the harm rate only scales how often poor care harms
+    patients (its own random stream), so it cannot change bullying. With common random numbers
+    every run shares its draws, so each elementary effect is the parameter's alone."""
     out = run(
         tmp_path,
-        PRESSURE.format(extra="") + "\n" + FUNDING.format(extra=""),
+        PRESSURE.format(extra="") + "\n" + HARM,
         'kind = "morris"\ntrajectories = 4',
+        top="common_random_numbers = true\n",
     )
     analyse(out)
     effects = pd.read_csv(out / "analysis" / "morris.csv")
-    assert {"mu_star", "mu_star_conf", "sigma"} <= set(effects.columns)
-    assert len(effects) == 2 * 3 and (effects["mu_star"] >= 0).all()
+    assert {"mu", "mu_star", "mu_star_conf", "sigma"} <= set(effects.columns)
+    assert len(effects) == 2 * 4  # two parameters x four measures
+    mu_star = effects.set_index(["measure", "parameter"])["mu_star"]
+    pressure, harm = "drivers.regulator_pressure.value", "quality.harm_rate"
+    for measure in ("bullied_by_staff", "mean_strain"):
+        assert mu_star[measure, pressure] > 0
+        assert mu_star[measure, harm] < 0.1 * mu_star[measure, pressure], measure
+    # ... though it was varied: it moves harm, which it scales.
+    assert mu_star["harm_per_1000_staff_year", harm] > 0
+    assert (out / "analysis" / "morris.png").is_file()

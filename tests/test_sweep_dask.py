@@ -170,5 +170,5 @@ def test_the_cli_sends_a_sweep_to_the_cluster(tmp_path, cluster):
         cwd=tmp_path,
     )
     assert done.returncode == 0, done.stderr
-    assert "12/12 runs done" in done.stdout and "Dask cluster" in done.stdout
+    assert "12/12 runs finished: 12 ok, 0 failed" in done.stdout and "Dask cluster" in done.stdout
     assert len(load_results(tmp_path / "out")) == 12

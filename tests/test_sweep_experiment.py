@@ -224,3 +224,69 @@ def test_validate_accepts_experiment_and_scenario_files(tmp_path):
     assert swept.exit_code == 2
     assert swept.stderr.strip().startswith(f"error: {bad}: design.kind")
     assert not (tmp_path / "out").exists()
+
+
+OUTPUTS = """
+[outputs]
+summary = ["reproduction_number", "mean_strain", "bullied_by_staff"]
+timeseries = ["bullied_by_staff", "mean_strain"]
+"""
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (
+            ('"mean_strain", "bullied_by_staff"]', '"mean_strain", "bulied_by_staff"]'),
+            "outputs.summary.2 = 'bulied_by_staff': not a summary measure culturesim writes; "
+            "did you mean 'bullied_by_staff'?",
+        ),
+        (
+            ('["bullied_by_staff", "mean_strain"]', '["bullied_by_staff", "mean_strian"]'),
+            "outputs.timeseries.1 = 'mean_strian': not a time series culturesim writes; "
+            "did you mean 'mean_strain'?",
+        ),
+        (  # a summary key that is not a number (the scenario's name) is not a measure
+            ('["reproduction_number",', '["scenario",'),
+            "outputs.summary.0 = 'scenario': not a summary measure culturesim writes; one of: ",
+        ),
+        (
+            ('["bullied_by_staff", "mean_strain"]', '["bullied_by_staff", "bullied_by_staff"]'),
+            "outputs.timeseries.1 = 'bullied_by_staff': listed twice",
+        ),
+    ],
+)
+def test_unknown_output_names_are_refused_by_validate(tmp_path, change, expected):
+    from click.testing import CliRunner
+
+    from culturesim.cli import main
+
+    old, new = change
+    assert old in OUTPUTS
+    text = GOOD + OUTPUTS.replace(old, new)
+    message = error_for(tmp_path, text)
+    assert message.startswith(expected), message
+    validated = CliRunner().invoke(main, ["validate", str(tmp_path / "experiment.toml")])
+    assert validated.exit_code == 2
+    assert validated.stderr.strip() == f"error: {tmp_path / 'experiment.toml'}: {message}"
+
+
+def test_every_measure_and_series_the_model_writes_may_be_kept(tmp_path):
+    from culturesim.model import TIMESERIES_COLUMNS
+    from culturesim.outputs import SUMMARY_MEASURES
+
+    series = [name for name in TIMESERIES_COLUMNS if name != "week"]
+    text = GOOD + f"\n[outputs]\nsummary = {list(SUMMARY_MEASURES)}\ntimeseries = {series}\n"
+    experiment = load_experiment(write(tmp_path, text))
+    assert experiment.spec.outputs.summary == list(SUMMARY_MEASURES)
+
+
+def test_describe_counts_in_words(tmp_path):
+    text = GOOD.replace("replicates = 3", "replicates = 1").replace(
+        '[[parameters]]\npath = "regulator.inspection_weeks"\nrange = [4, 26]\nlevels = 3\n', ""
+    )
+    assert (
+        load_experiment(write(tmp_path, text))
+        .describe()
+        .endswith("grid design over 1 parameter, 4 points x 1 replicate = 4 runs")
+    )
