@@ -567,7 +567,8 @@ def local_executor(workers: int | None) -> ExecutorHandle:
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
     if context.get_start_method() == "forkserver":
-        context.set_forkserver_preload(["culturesim.sweep", "culturesim.scenario"])
+        # The model and Mesa are imported once by the fork server, not by every worker.
+        context.set_forkserver_preload(["culturesim.sweep", "culturesim.run"])
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
     return ExecutorHandle(
         pool,
