@@ -92,14 +92,20 @@ def summarise(timeseries: pd.DataFrame, episodes: pd.DataFrame, scenario: Scenar
     return summary
 
 
-def provenance(scenario: Scenario, started: datetime, finished: datetime) -> dict:
-    """Everything needed to say where a result came from and to make it again."""
-    versions = {}
-    for package in PACKAGES:
+def package_versions(packages: tuple[str, ...] = PACKAGES) -> dict[str, str | None]:
+    """Installed version of each package (None where it is not installed)."""
+    versions: dict[str, str | None] = {}
+    for package in packages:
         try:
             versions[package] = metadata.version(package)
         except metadata.PackageNotFoundError:
             versions[package] = None
+    return versions
+
+
+def provenance(scenario: Scenario, started: datetime, finished: datetime) -> dict:
+    """Everything needed to say where a result came from and to make it again."""
+    versions = package_versions()
     return {
         "culturesim_version": versions["culturesim"],
         "git_commit": git_commit(),

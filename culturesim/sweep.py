@@ -40,7 +40,6 @@ from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -466,27 +465,10 @@ def load_results(directory: str | Path, table: str = "runs") -> pd.DataFrame:
 
 def provenance() -> dict:
     """Where and with what a sweep session ran."""
-    versions = {}
-    for package in PACKAGES:
-        try:
-            versions[package] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            versions[package] = None
-    commit = None
-    try:
-        import subprocess
+    from culturesim.outputs import git_commit, package_versions
 
-        root = Path(__file__).resolve().parent.parent
-        result = subprocess.run(
-            ["git", "-C", str(root), "rev-parse", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=False,
-        )
-        commit = result.stdout.strip() or None
-    except (OSError, subprocess.SubprocessError):
-        pass
+    commit = git_commit()
+    versions = package_versions(PACKAGES)
     return {
         "started": datetime.now(UTC).isoformat(timespec="seconds"),
         "host": socket.gethostname(),
