@@ -762,8 +762,10 @@ def validate_scenario(raw: dict, origin: str) -> Scenario:
 
 def read_toml(path: Path) -> dict:
     """Read a TOML file; syntax errors name the file, line and column."""
+    if path.is_dir():
+        raise ScenarioError(f"{path}: is a folder, not a scenario file")
     if not path.is_file():
-        raise ScenarioError(f"{path}: no such file")
+        raise ScenarioError(f"{path}: no such file or bundled scenario")
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as error:
@@ -795,8 +797,8 @@ def resolve_scenario_path(name: str | Path, relative_to: Path | None = None) -> 
 
 def read_scenario_table(path: Path, _seen: tuple[Path, ...] = ()) -> dict:
     """The raw table of a scenario file with its `extends` chain merged in."""
-    path = path.resolve() if path.exists() else path
-    if path in _seen:
+    identity = path.resolve() if path.exists() else path
+    if identity in _seen:
         raise ScenarioError(
             f"{path}: extends itself (through {' -> '.join(p.name for p in _seen)})"
         )
@@ -809,7 +811,7 @@ def read_scenario_table(path: Path, _seen: tuple[Path, ...] = ()) -> dict:
     parent_path = resolve_scenario_path(parent, path.parent)
     if not parent_path.is_file():
         raise ScenarioError(f"{path}: extends = {parent!r}: no such scenario file")
-    base = read_scenario_table(parent_path, (*_seen, path))
+    base = read_scenario_table(parent_path, (*_seen, identity))
     if "name" not in raw:
         base.pop("name", None)
     if "question" not in raw:
