@@ -1,7 +1,7 @@
 """Generate the ODD's parameter table from the scenario schema, so the two cannot drift.
 
-    python -m culturesim.odd            # rewrite the table in docs/ODD.md
-    python -m culturesim.odd --check    # exit 1 if docs/ODD.md is out of date
+python -m culturesim.odd            # rewrite the table in docs/ODD.md
+python -m culturesim.odd --check    # exit 1 if docs/ODD.md is out of date
 """
 
 from __future__ import annotations

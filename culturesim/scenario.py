@@ -378,15 +378,24 @@ class Behaviour(Section):
 
 class Targets(Section):
     downward_weight: float = param(
-        0.777, 0, 1, source="calibrated (experiments/calibrate.py); bullying runs mostly downwards",
+        0.777,
+        0,
+        1,
+        source="calibrated (experiments/calibrate.py); bullying runs mostly downwards",
         doc="Weight a bully with reports gives to picking one of them.",
     )
     sideways_weight: float = param(
-        0.09, 0, 1, source="assumption: a peer 9 times as often as one's manager",
+        0.09,
+        0,
+        1,
+        source="assumption: a peer 9 times as often as one's manager",
         doc="Weight given to picking a colleague (peer tie).",
     )
     upward_weight: float = param(
-        0.01, 0, 1, source="assumption: upward bullying is rare (Carter et al. 2013)",
+        0.01,
+        0,
+        1,
+        source="assumption: upward bullying is rare (Carter et al. 2013)",
         doc="Weight given to picking one's own manager.",
     )
 
@@ -401,7 +410,10 @@ class Aggression(Section):
         doc="Rate of patient and public aggression on a patient-facing person at demand 1.",
     )
     non_patient_facing_exposure: float = param(
-        0.2, 0, 1, source="assumption",
+        0.2,
+        0,
+        1,
+        source="assumption",
         doc="Relative exposure of managers, directors and chief executives (not patient-facing).",
     )
 
@@ -459,7 +471,10 @@ class Turnover(Section):
         doc="Chance a vacancy is filled in a week at funding 1.",
     )
     executive_hiring_rate: float = param(
-        0.25, 0, 1, unit="per vacancy per week",
+        0.25,
+        0,
+        1,
+        unit="per vacancy per week",
         source="assumption: boards appoint an interim chief executive or director within weeks",
         doc="Chance a chief executive's or director's vacancy is filled in a week at funding 1.",
     )
@@ -581,11 +596,17 @@ class Regulator(Section):
         doc="Extra resources (share of funding) per unit of shortfall, fully supportive stance.",
     )
     max_extra_pressure: float = param(
-        1.0, 0, 3, source="assumption: a failing trust feels at most triple the typical pressure",
+        1.0,
+        0,
+        3,
+        source="assumption: a failing trust feels at most triple the typical pressure",
         doc="Ceiling on the extra pressure a trust can accumulate from poor ratings.",
     )
     max_extra_support: float = param(
-        0.15, 0, 1, source="assumption: support packages are a modest share of income",
+        0.15,
+        0,
+        1,
+        source="assumption: support packages are a modest share of income",
         doc="Ceiling on extra resources (share of funding) from support after poor ratings.",
     )
     feedback_decay: float = param(

@@ -40,21 +40,36 @@ def column(results: list[dict], key: str) -> list[float]:
 def test_punitive_stance_gives_more_bullying_than_supportive_at_the_same_targets():
     punitive = outcomes("punitive-regulator")
     supportive = outcomes("supportive-regulator")
-    assert_higher(column(punitive, "bullied_by_staff"), column(supportive, "bullied_by_staff"),
-                  "bullied by staff, punitive minus supportive")
-    assert_higher(column(punitive, "mean_strain"), column(supportive, "mean_strain"),
-                  "strain, punitive minus supportive")
+    assert_higher(
+        column(punitive, "bullied_by_staff"),
+        column(supportive, "bullied_by_staff"),
+        "bullied by staff, punitive minus supportive",
+    )
+    assert_higher(
+        column(punitive, "mean_strain"),
+        column(supportive, "mean_strain"),
+        "strain, punitive minus supportive",
+    )
 
 
 def test_compassionate_leadership_lowers_bullying_and_r_and_raises_care_quality():
     baseline = outcomes("baseline")
     programme = outcomes("compassionate-leadership")
-    assert_higher(column(baseline, "bullied_by_staff"), column(programme, "bullied_by_staff"),
-                  "bullying prevalence, baseline minus programme")
-    assert_higher(column(baseline, "reproduction_number"),
-                  column(programme, "reproduction_number"), "R, baseline minus programme")
-    assert_higher(column(programme, "care_quality"), column(baseline, "care_quality"),
-                  "care quality, programme minus baseline")
+    assert_higher(
+        column(baseline, "bullied_by_staff"),
+        column(programme, "bullied_by_staff"),
+        "bullying prevalence, baseline minus programme",
+    )
+    assert_higher(
+        column(baseline, "reproduction_number"),
+        column(programme, "reproduction_number"),
+        "R, baseline minus programme",
+    )
+    assert_higher(
+        column(programme, "care_quality"),
+        column(baseline, "care_quality"),
+        "care quality, programme minus baseline",
+    )
 
 
 def test_funding_cut_raises_strain_and_leavers_with_a_lag():
@@ -70,12 +85,17 @@ def test_funding_cut_raises_strain_and_leavers_with_a_lag():
 
     baseline = outcomes("baseline", measure=by_period)
     squeeze = outcomes("funding-squeeze", measure=by_period)
-    assert_higher(column(squeeze, "strain_after"), column(baseline, "strain_after"),
-                  "strain after the cut")
-    assert_higher(column(squeeze, "leavers_after"), column(baseline, "leavers_after"),
-                  "weekly leavers 6-24 months after the cut")
+    assert_higher(
+        column(squeeze, "strain_after"), column(baseline, "strain_after"), "strain after the cut"
+    )
+    assert_higher(
+        column(squeeze, "leavers_after"),
+        column(baseline, "leavers_after"),
+        "weekly leavers 6-24 months after the cut",
+    )
     immediate = np.mean(column(squeeze, "leavers_first_4_weeks")) - np.mean(
-        column(baseline, "leavers_first_4_weeks"))
+        column(baseline, "leavers_first_4_weeks")
+    )
     later = np.mean(column(squeeze, "leavers_after")) - np.mean(column(baseline, "leavers_after"))
     assert immediate < 0.5 * later, (
         f"leavers rose by {immediate:.2f}/week at once and {later:.2f}/week later: no lag"
@@ -86,8 +106,11 @@ def test_conversions_happen_and_r_rises_with_regulator_pressure():
     low = outcomes("baseline", {"drivers.regulator_pressure.value": 0.2})
     high = outcomes("baseline", {"drivers.regulator_pressure.value": 2.0})
     assert min(column(low, "conversions")) > 0
-    assert_higher(column(high, "reproduction_number"), column(low, "reproduction_number"),
-                  "R, high minus low regulator pressure")
+    assert_higher(
+        column(high, "reproduction_number"),
+        column(low, "reproduction_number"),
+        "R, high minus low regulator pressure",
+    )
 
 
 def test_mid_staffs_ends_with_care_quality_far_below_baseline():
@@ -95,14 +118,18 @@ def test_mid_staffs_ends_with_care_quality_far_below_baseline():
     mid_staffs = outcomes("mid-staffs")
     gap = np.mean(column(baseline, "care_quality")) - np.mean(column(mid_staffs, "care_quality"))
     assert gap > 0.1, f"mid-staffs care quality only {gap:.3f} below baseline"
-    assert_higher(column(baseline, "care_quality"), column(mid_staffs, "care_quality"),
-                  "care quality, baseline minus mid-staffs")
+    assert_higher(
+        column(baseline, "care_quality"),
+        column(mid_staffs, "care_quality"),
+        "care quality, baseline minus mid-staffs",
+    )
 
 
 @pytest.mark.parametrize("seed", [3, 4])
 def test_same_scenario_and_seed_give_identical_results(seed):
-    scenario = load_scenario("baseline").with_overrides({**SMALL, "run.steps": 60,
-                                                         "run.record_events": True})
+    scenario = load_scenario("baseline").with_overrides(
+        {**SMALL, "run.steps": 60, "run.record_events": True}
+    )
     first, second = simulate(scenario, seed=seed), simulate(scenario, seed=seed)
     for table in ("timeseries", "events", "episodes", "agents"):
         assert getattr(first, table).equals(getattr(second, table)), table
