@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from culturesim.scenario import ScenarioError
+from culturesim.scenario import Scenario, ScenarioError
 
 EXIT_BAD_INPUT = 2
 
@@ -71,6 +71,7 @@ def run(
     if is_experiment_file(scenario):
         raise ScenarioError(f"{scenario}: an experiment file; run it with `culturesim sweep`")
     resolved = settle(load_scenario(scenario), seed, steps)
+    warn_about_late_changes(resolved, scenario)
     out = out or default_run_folder(resolved)
     check_destination(out, overwrite)
     if quiet or not sys.stderr.isatty():
@@ -87,6 +88,16 @@ def run(
     if not quiet:
         click.echo(format_summary(result.summary))
     click.echo(f"run folder: {folder}")
+
+
+def warn_about_late_changes(scenario: Scenario, origin: str) -> None:
+    """A change scheduled after the run's end is legal (a longer run would apply it): say so."""
+    for change in scenario.changes_after_the_end():
+        click.echo(
+            f"warning: {origin}: {change} is not before the run's end "
+            f"(run.steps = {scenario.run.steps}): it never takes effect",
+            err=True,
+        )
 
 
 def format_summary(summary: dict) -> str:
@@ -145,7 +156,7 @@ def validate(files: tuple[str, ...]) -> None:
             if is_experiment_file(file):
                 click.echo(f"ok: {file} ({load_experiment(file).describe()})")
                 continue
-            load_scenario(file)
+            warn_about_late_changes(load_scenario(file), file)
             click.echo(f"ok: {file}")
         except ScenarioError as error:
             failures += 1

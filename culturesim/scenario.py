@@ -702,6 +702,20 @@ class Scenario(Section):
     cascades: Cascades = Cascades()
     interventions: list[Intervention] = Field(default_factory=list)
 
+    def changes_after_the_end(self) -> list[str]:
+        """Interventions and driver changes scheduled at or after the last week: never applied."""
+        steps = self.run.steps
+        late = [
+            f"interventions.{i}.week = {item.week}"
+            for i, item in enumerate(self.interventions)
+            if item.week >= steps
+        ]
+        for name in DRIVER_RANGES:
+            for i, change in enumerate(getattr(self.drivers, name).changes):
+                if change.week >= steps:
+                    late.append(f"drivers.{name}.changes.{i}.week = {change.week}")
+        return late
+
     def with_overrides(self, overrides: dict[str, Any], origin: str = "override") -> Scenario:
         """A copy with values replaced by dotted path, validated like a file."""
         raw = self.model_dump(mode="python")

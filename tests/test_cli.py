@@ -190,3 +190,17 @@ def test_cascades_plot_option(outputs: dict, tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["cascades", str(outputs["run_dir"]), "--plot", str(plot)])
     assert result.exit_code == 0, result.output
     assert plot.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_a_change_scheduled_after_the_run_ends_is_warned_about(tmp_path):
+    short = tmp_path / "short.toml"
+    short.write_text('extends = "funding-squeeze.toml"\nname = "short"\n[run]\nsteps = 40\n')
+    done = subprocess.run(
+        ["culturesim", "validate", str(short)], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0
+    assert "warning:" in done.stderr and "interventions.0.week = 52" in done.stderr
+    full = subprocess.run(
+        ["culturesim", "validate", "funding-squeeze"], capture_output=True, text=True, check=False
+    )
+    assert full.returncode == 0 and "warning" not in full.stderr
