@@ -91,6 +91,14 @@ def point_table(
     return pd.DataFrame(rows)
 
 
+def index_rows(measure: str, paths: list[str], indices: dict, names: tuple[str, ...]) -> list:
+    """One row per varied parameter with the named SALib indices for one measure."""
+    return [
+        {"measure": measure, "parameter": path} | {name: indices[name][i] for name in names}
+        for i, path in enumerate(paths)
+    ]
+
+
 def analyse(results: str | Path, out: str | Path | None = None) -> AnalysisReport:
     """Analyse a sweep's results folder; figures and tables go to `out` (RESULTS/analysis)."""
     results = Path(results)
@@ -317,17 +325,7 @@ def _sobol(
             conf_level=0.95,
             seed=manifest["design"]["seed"] % 2**32,
         )
-        for i, path in enumerate(paths):
-            rows.append(
-                {
-                    "measure": measure,
-                    "parameter": path,
-                    "S1": indices["S1"][i],
-                    "S1_conf": indices["S1_conf"][i],
-                    "ST": indices["ST"][i],
-                    "ST_conf": indices["ST_conf"][i],
-                }
-            )
+        rows += index_rows(measure, paths, indices, ("S1", "S1_conf", "ST", "ST_conf"))
     if not rows:
         return
     frame = pd.DataFrame(rows)
@@ -375,17 +373,7 @@ def _morris(
             num_levels=levels,
             seed=manifest["design"]["seed"] % 2**32,
         )
-        for i, path in enumerate(paths):
-            rows.append(
-                {
-                    "measure": measure,
-                    "parameter": path,
-                    "mu": indices["mu"][i],
-                    "mu_star": indices["mu_star"][i],
-                    "mu_star_conf": indices["mu_star_conf"][i],
-                    "sigma": indices["sigma"][i],
-                }
-            )
+        rows += index_rows(measure, paths, indices, ("mu", "mu_star", "mu_star_conf", "sigma"))
     if not rows:
         return
     frame = pd.DataFrame(rows)
