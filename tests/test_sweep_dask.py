@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -43,8 +42,6 @@ kind = "grid"
 timeseries = ["bullied_by_staff", "reproduction_number"]
 every = 5
 """
-
-pytestmark = pytest.mark.skipif(shutil.which("dask") is None, reason="needs the dask CLI")
 
 
 def _start(args: list[str], log: Path) -> subprocess.Popen:
