@@ -33,9 +33,9 @@ import mesa
 import numpy as np
 import psutil
 
-from culturesim.model import EAGER_AGENT_LIMIT, CultureModel
-from culturesim.reference import ReferenceModel
-from culturesim.scenario import load_scenario
+from culturesim.engine.model import EAGER_AGENT_LIMIT, CultureModel
+from culturesim.engine.reference import ReferenceModel
+from culturesim.engine.scenario import load_scenario
 
 MAX_PER_TRUST = 50_000
 RESULTS = Path(__file__).resolve().parent / "results" / "engine.md"

@@ -26,8 +26,8 @@ import mesa
 import numpy as np
 import psutil
 
-from culturesim.model import CultureModel
-from culturesim.scenario import SCENARIO_DIR, load_scenario
+from culturesim.engine.model import CultureModel
+from culturesim.engine.scenario import SCENARIO_DIR, load_scenario
 
 RESULTS = Path(__file__).resolve().parent / "results" / "nhs.md"
 TARGET_SECONDS = 180

@@ -4,15 +4,15 @@
 
 1. Parallel efficiency. A grid of many small runs (500 posts, 52 weeks) is run twice: in a
    plain loop in this process (`simulate(scenario, seed)` one after another, nothing else), and
-   by `culturesim.sweep` on `--workers` processes, which also writes every run to Parquet.
+   by `culturesim.batch.sweep` on `--workers` processes, which also writes every run to Parquet.
    Speed-up = loop time / sweep time. The first sweep in a process also starts the pool's
    process server (which imports culturesim once, about 2-3 s); a second sweep reuses it.
    Target: at least 1.7 on 2 workers.
 2. Against Mesa's `batch_run`. One smaller design (the same grid for all three) is run by
-   - `mesa.batch_run` driving the per-person reference model (`culturesim.reference`), on
+   - `mesa.batch_run` driving the per-person reference model (`culturesim.engine.reference`), on
      `--workers` processes: the peer as researchers use it today;
-   - `culturesim.sweep` driving the same reference model: the same work, our sweep machinery;
-   - `culturesim.sweep` driving culturesim's vectorised model: what a user runs.
+   - `culturesim.batch.sweep` driving the same reference model: the same work, our sweep machinery;
+   - `culturesim.batch.sweep` driving culturesim's vectorised model: what a user runs.
    Reported: seconds and the ratio of batch_run's time to each sweep's.
 
 Results go to benchmarks/results/sweep.md (a table with the date, machine and command).
@@ -34,12 +34,12 @@ from types import SimpleNamespace
 import mesa
 import numpy as np
 
-from culturesim.experiment import experiment_from_table
-from culturesim.model import BURN_IN_WEEKS
-from culturesim.reference import ReferenceModel
-from culturesim.run import simulate
-from culturesim.scenario import SCENARIO_DIR, load_scenario
-from culturesim.sweep import RUN_SETTINGS, load_results, sweep
+from culturesim.batch.experiment import experiment_from_table
+from culturesim.batch.sweep import RUN_SETTINGS, load_results, sweep
+from culturesim.engine.model import BURN_IN_WEEKS
+from culturesim.engine.reference import ReferenceModel
+from culturesim.engine.scenario import SCENARIO_DIR, load_scenario
+from culturesim.run.simulate import simulate
 
 RESULTS = Path(__file__).resolve().parent / "results" / "sweep.md"
 SMALL = {"organisation.staff_per_trust": 500, "run.steps": 52}

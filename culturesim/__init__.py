@@ -12,14 +12,14 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from culturesim.scenario import Scenario, ScenarioError, load_scenario
-from culturesim.sweep import load_results, sweep  # the function shadows its module's name
+from culturesim.batch.sweep import load_results, sweep  # the function shadows its module's name
+from culturesim.engine.scenario import Scenario, ScenarioError, load_scenario
 
 _LAZY = {
-    "CultureModel": "culturesim.model",
-    "RunResult": "culturesim.run",
-    "run_to_folder": "culturesim.run",
-    "simulate": "culturesim.run",
+    "CultureModel": "culturesim.engine.model",
+    "RunResult": "culturesim.run.simulate",
+    "run_to_folder": "culturesim.run.simulate",
+    "simulate": "culturesim.run.simulate",
 }
 
 __all__ = ["Scenario", "ScenarioError", "load_results", "load_scenario", "sweep", *_LAZY]

@@ -11,14 +11,14 @@ from typing import Any
 
 import click
 
-from culturesim.scenario import Scenario, ScenarioError
+from culturesim.engine.scenario import Scenario, ScenarioError
 
 EXIT_BAD_INPUT = 2
 
 
 def friendly_errors(command: Callable) -> Callable:
     """Turn the errors a user can fix into `error: ...` on stderr and exit status 2."""
-    from culturesim.outputs import OutputError
+    from culturesim.run.outputs import OutputError
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -63,10 +63,10 @@ def run(
     quiet: bool,
 ) -> None:
     """Run SCENARIO (a file or a bundled name) and write its run folder."""
-    from culturesim.experiment import is_experiment_file
-    from culturesim.outputs import check_destination
-    from culturesim.run import default_run_folder, run_to_folder, settle
-    from culturesim.scenario import load_scenario
+    from culturesim.batch.experiment import is_experiment_file
+    from culturesim.engine.scenario import load_scenario
+    from culturesim.run.outputs import check_destination
+    from culturesim.run.simulate import default_run_folder, run_to_folder, settle
 
     if is_experiment_file(scenario):
         raise ScenarioError(f"{scenario}: an experiment file; run it with `culturesim sweep`")
@@ -147,8 +147,8 @@ def _number(value: float | None) -> str:
 @friendly_errors
 def validate(files: tuple[str, ...]) -> None:
     """Check scenario and experiment files; report the first problem in each."""
-    from culturesim.experiment import is_experiment_file, load_experiment
-    from culturesim.scenario import load_scenario
+    from culturesim.batch.experiment import is_experiment_file, load_experiment
+    from culturesim.engine.scenario import load_scenario
 
     failures = 0
     for file in files:
@@ -187,8 +187,8 @@ def sweep(
 
     Exit status 1 if any run failed (each is recorded with its error), 2 for bad input.
     """
-    from culturesim.experiment import load_experiment
-    from culturesim.sweep import sweep as run_sweep
+    from culturesim.batch.experiment import load_experiment
+    from culturesim.batch.sweep import sweep as run_sweep
 
     loaded = load_experiment(experiment)
     folder = out or Path("results") / loaded.name
@@ -227,7 +227,7 @@ def sweep(
 @friendly_errors
 def analyse(results: Path, out: Path | None) -> None:
     """Tables, phase diagrams and sensitivity indices from a sweep's RESULTS folder."""
-    from culturesim.analysis import analyse as run_analysis
+    from culturesim.batch.analysis import analyse as run_analysis
 
     click.echo(run_analysis(results, out).text())
 
@@ -235,7 +235,7 @@ def analyse(results: Path, out: Path | None) -> None:
 @main.command()
 def scenarios() -> None:
     """List the bundled scenarios and the question each asks."""
-    from culturesim.scenario import SCENARIO_DIR, bundled_scenarios
+    from culturesim.engine.scenario import SCENARIO_DIR, bundled_scenarios
 
     listed = bundled_scenarios()
     width = max(len(name) for name, _ in listed)
@@ -252,8 +252,8 @@ def scenarios() -> None:
 @friendly_errors
 def show(scenario: str, form: str) -> None:
     """Print SCENARIO fully resolved, every default filled in."""
-    from culturesim.outputs import resolved_toml
-    from culturesim.scenario import load_scenario
+    from culturesim.engine.scenario import load_scenario
+    from culturesim.run.outputs import resolved_toml
 
     resolved = load_scenario(scenario)
     if form == "json":
@@ -272,7 +272,7 @@ def show(scenario: str, form: str) -> None:
 @friendly_errors
 def cascades(run_dir: Path, plot: Path | None) -> None:
     """Print a run's cascade statistics and draw its size distribution (CCDF, log-log)."""
-    from culturesim.outputs import cascade_report
+    from culturesim.run.outputs import cascade_report
 
     report, figure_path = cascade_report(run_dir, plot)
     click.echo(report)

@@ -7,7 +7,7 @@ experiments/calibration/candidates.csv (every candidate evaluated, with its loss
 is a smoke test with few candidates and seeds; it writes to experiments/calibration/quick/.
 
 Targets (docs/ODD.md section 1; /work/shared/research/model-brief.md, "Evidence"), each measured
-exactly as `culturesim.outputs.summarise` reports it for the bundled `baseline` scenario (one
+exactly as `culturesim.run.outputs.summarise` reports it for the bundled `baseline` scenario (one
 trust of 2,000 posts, 260 weeks after 52 weeks of burn-in):
 
     bullied by patients/public in the last 12 months  25-28%    (NHS Staff Survey)

@@ -13,16 +13,16 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import (
+
+from culturesim.cli import main
+from culturesim.engine.scenario import ScenarioError, load_scenario
+from tests.conftest import (
     assert_clean_error,
     assert_usage_error,
     run_cli,
     run_cli_many,
     write_tiny,
 )
-
-from culturesim.cli import main
-from culturesim.scenario import ScenarioError, load_scenario
 
 BASE = 'extends = "baseline.toml"\n'
 

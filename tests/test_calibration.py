@@ -3,7 +3,7 @@
 The defaults marked "calibrated" in culturesim/scenario.py come from experiments/calibrate.py
 (table in experiments/calibration/calibration.md). This test reruns the baseline, unchanged
 apart from switching off event recording, on REPLICATES fresh seeds and checks each target the
-way the calibration measured it (culturesim.outputs.summarise):
+way the calibration measured it (culturesim.run.outputs.summarise):
 
 - the 95% interval of the replicate mean (t interval) overlaps the target range: a stated
   tolerance for the seed-to-seed noise of a single trust of 2,000 posts;

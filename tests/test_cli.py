@@ -11,17 +11,17 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import run_cli, run_cli_many, write_tiny
 
 from culturesim.cli import main
-from culturesim.run import run_to_folder
-from culturesim.scenario import (
+from culturesim.engine.scenario import (
     SCENARIO_DIR,
     Scenario,
     bundled_scenarios,
     iter_parameters,
     load_scenario,
 )
+from culturesim.run.simulate import run_to_folder
+from tests.conftest import run_cli, run_cli_many, write_tiny
 
 BUNDLED = sorted(SCENARIO_DIR.glob("*.toml"))
 

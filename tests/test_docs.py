@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from culturesim import load_scenario, odd, simulate
-from culturesim.model import TIMESERIES_COLUMNS
-from culturesim.outputs import SUMMARY_MEASURES
-from culturesim.scenario import iter_parameters
+from culturesim import load_scenario, simulate
+from culturesim.engine import odd
+from culturesim.engine.model import TIMESERIES_COLUMNS
+from culturesim.engine.scenario import iter_parameters
+from culturesim.run.outputs import SUMMARY_MEASURES
 
 
 def test_odd_parameter_table_is_generated_from_the_current_schema():
     document = odd.ODD_PATH.read_text()
-    assert odd.render(document) == document, "run `python -m culturesim.odd`"
+    assert odd.render(document) == document, "run `python -m culturesim.engine.odd`"
 
 
 def test_every_model_parameter_has_a_source_and_a_row_in_the_odd():

@@ -26,9 +26,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from culturesim.model import CultureModel
-from culturesim.reference import ReferenceModel
-from culturesim.scenario import load_scenario
+from culturesim.engine.model import CultureModel
+from culturesim.engine.reference import ReferenceModel
+from culturesim.engine.scenario import load_scenario
 
 SEED0 = 500
 END_WEEKS = 26

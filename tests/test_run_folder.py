@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import assert_clean_error, cli_command, run_cli, run_cli_many, write_tiny
 
-import culturesim.run
-from culturesim.run import run_to_folder
-from culturesim.scenario import load_scenario
+import culturesim.run.simulate
+from culturesim.engine.scenario import load_scenario
+from culturesim.run.simulate import run_to_folder
+from tests.conftest import assert_clean_error, cli_command, run_cli, run_cli_many, write_tiny
 
 TABLES = ("timeseries", "events", "episodes", "agents")
 FILES = (
@@ -243,7 +243,7 @@ def crash_after_tables(monkeypatch: pytest.MonkeyPatch) -> None:
         assert (path.parent / "timeseries.parquet").is_file()
         raise Crash("disk full")
 
-    monkeypatch.setattr(culturesim.run, "write_json", fail)
+    monkeypatch.setattr(culturesim.run.simulate, "write_json", fail)
 
 
 def test_crash_part_way_leaves_nothing(

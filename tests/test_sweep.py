@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from culturesim.experiment import load_experiment
-from culturesim.sweep import ResultStore, SweepError, SweepReport, load_results, sweep
+from culturesim.batch.experiment import load_experiment
+from culturesim.batch.sweep import ResultStore, SweepError, SweepReport, load_results, sweep
 
 REPO = Path(__file__).resolve().parent.parent
 TINY = """
@@ -131,7 +131,7 @@ def test_results_table_has_one_row_per_run_with_seeds_parameters_and_measures(tm
     assert series.groupby("run_id")["week"].apply(list).tolist() == [[0, 10, 20]] * 12
 
     # Every figure is the model's own for that scenario and seed, run in this process.
-    from culturesim.run import simulate
+    from culturesim.run.simulate import simulate
 
     row = runs.iloc[7]
     scenario = experiment.base.with_overrides(
@@ -182,7 +182,7 @@ def test_a_failing_design_point_is_recorded_and_the_rest_complete(tmp_path):
 
 def _sweep_in_child(experiment: Path, out: Path) -> subprocess.Popen:
     code = (
-        "import sys; from culturesim.sweep import sweep; "
+        "import sys; from culturesim.batch.sweep import sweep; "
         "sweep(sys.argv[1], sys.argv[2], workers=2, progress=False)"
     )
     return subprocess.Popen(

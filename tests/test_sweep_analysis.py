@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from culturesim.analysis import analyse, mean_interval
-from culturesim.sweep import load_results, sweep
+from culturesim.batch.analysis import analyse, mean_interval
+from culturesim.batch.sweep import load_results, sweep
 
 TINY = """
 {top}base = "baseline"

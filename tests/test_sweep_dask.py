@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from culturesim.sweep import load_results, sweep
+from culturesim.batch.sweep import load_results, sweep
 
 REPO = Path(__file__).resolve().parent.parent
 EXPERIMENT = """

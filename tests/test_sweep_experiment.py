@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from culturesim.experiment import EXPERIMENT_DIR, ExperimentError, load_experiment
+from culturesim.batch.experiment import EXPERIMENT_DIR, ExperimentError, load_experiment
 
 GOOD = """
 base = "baseline"
@@ -272,8 +272,8 @@ def test_unknown_output_names_are_refused_by_validate(tmp_path, change, expected
 
 
 def test_every_measure_and_series_the_model_writes_may_be_kept(tmp_path):
-    from culturesim.model import TIMESERIES_COLUMNS
-    from culturesim.outputs import SUMMARY_MEASURES
+    from culturesim.engine.model import TIMESERIES_COLUMNS
+    from culturesim.run.outputs import SUMMARY_MEASURES
 
     series = [name for name in TIMESERIES_COLUMNS if name != "week"]
     text = GOOD + f"\n[outputs]\nsummary = {list(SUMMARY_MEASURES)}\ntimeseries = {series}\n"

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
-from culturesim.scenario import bundled_scenarios, load_scenario
+from culturesim.engine.scenario import bundled_scenarios, load_scenario
 from culturesim.viz.app import SCENARIO_LABEL, SEED_LABEL
 
 pytestmark = pytest.mark.browser

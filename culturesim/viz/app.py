@@ -37,7 +37,7 @@ import solara
 from mesa.visualization import SolaraViz
 from mesa.visualization.utils import update_counter
 
-from culturesim.scenario import bundled_scenarios
+from culturesim.engine.scenario import bundled_scenarios
 from culturesim.viz import levers, pictures
 from culturesim.viz.server import SCENARIO_ENV
 from culturesim.viz.session import VizModel

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from culturesim.scenario import (
+from culturesim.engine.scenario import (
     DRIVER_RANGES,
     Drivers,
     LeadershipProgramme,

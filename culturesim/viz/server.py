@@ -11,7 +11,7 @@ import os
 import socket
 import warnings
 
-from culturesim.scenario import SCENARIO_DIR, load_scenario, resolve_scenario_path
+from culturesim.engine.scenario import SCENARIO_DIR, load_scenario, resolve_scenario_path
 
 APP_MODULE = "culturesim.viz.app"
 DEFAULT_PORT = 8765

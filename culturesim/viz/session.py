@@ -15,8 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from culturesim.model import CultureModel
-from culturesim.scenario import Scenario, load_scenario
+from culturesim.engine.model import CultureModel
+from culturesim.engine.scenario import Scenario, load_scenario
 
 STRAIN_HISTORY_MAX_POSTS = 50_000
 """Above this many posts the per-person strain record (2 bytes a post a week) is not kept."""

@@ -19,7 +19,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 
-from culturesim.state import BULLYING, COMPASSIONATE, NEUTRAL
+from culturesim.engine.state import BULLYING, COMPASSIONATE, NEUTRAL
 
 BEHAVIOUR_COLOURS = {NEUTRAL: "#b0b0b0", COMPASSIONATE: "#1b9e77", BULLYING: "#d62728"}
 BEHAVIOUR_LABELS = {COMPASSIONATE: "compassionate", NEUTRAL: "neutral", BULLYING: "bullying"}

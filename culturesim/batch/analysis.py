@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from culturesim.experiment import salib_problem
-from culturesim.sweep import ResultStore, SweepError, load_results
+from culturesim.batch.experiment import salib_problem
+from culturesim.batch.sweep import ResultStore, SweepError, load_results
 
 PREVALENCE = ("bullied_by_staff", "bullied_any", "bullied_by_colleagues", "bullied_by_managers")
 REPRODUCTION = "reproduction_number"

@@ -11,9 +11,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from culturesim.figures import save_run_figures
-from culturesim.model import CultureModel
-from culturesim.outputs import (
+from culturesim.engine.model import CultureModel
+from culturesim.engine.scenario import Scenario
+from culturesim.run.figures import save_run_figures
+from culturesim.run.outputs import (
     finish_folder,
     prepare_folder,
     provenance,
@@ -22,7 +23,6 @@ from culturesim.outputs import (
     write_json,
     write_tables,
 )
-from culturesim.scenario import Scenario
 
 Progress = Callable[[int], None]
 

@@ -22,8 +22,8 @@ import numpy as np
 import pandas as pd
 import tomli_w
 
-from culturesim.cascades import cascade_statistics
-from culturesim.scenario import Scenario
+from culturesim.engine.cascades import cascade_statistics
+from culturesim.engine.scenario import Scenario
 
 TABLES = ("timeseries", "events", "episodes", "agents")
 SUMMARY_MEASURES = (
@@ -234,7 +234,7 @@ def _json_default(value: Any) -> Any:
 
 def read_run(run_dir: Path) -> dict[str, Any]:
     """A finished run folder's tables, summary and scenario, refusing anything incomplete."""
-    from culturesim.scenario import load_scenario
+    from culturesim.engine.scenario import load_scenario
 
     if not (run_dir / "summary.json").is_file():
         raise OutputError(f"{run_dir}: not a finished run folder (no summary.json)")
@@ -249,8 +249,8 @@ def cascade_report(run_dir: Path, plot: Path | None = None) -> tuple[str, Path]:
     """Text report of a run's cascades, and the path of its size-distribution figure."""
     import matplotlib.pyplot as plt
 
-    from culturesim.cascades import recorded_cascades, reproduction_by_period, size_ccdf
-    from culturesim.figures import cascade_ccdf
+    from culturesim.engine.cascades import recorded_cascades, reproduction_by_period, size_ccdf
+    from culturesim.run.figures import cascade_ccdf
 
     run = read_run(run_dir)
     scenario, episodes = run["scenario"], run["episodes"]

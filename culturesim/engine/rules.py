@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from culturesim.scenario import (
+from culturesim.engine.scenario import (
     Aggression,
     Behaviour,
     Pressure,
@@ -22,7 +22,7 @@ from culturesim.scenario import (
     Targets,
     Turnover,
 )
-from culturesim.state import BULLYING, COMPASSIONATE, NEUTRAL
+from culturesim.engine.state import BULLYING, COMPASSIONATE, NEUTRAL
 
 MANAGER_TO_REPORT, COLLEAGUE, REPORT_TO_MANAGER, PUBLIC = 0, 1, 2, 3
 

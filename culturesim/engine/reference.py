@@ -3,7 +3,7 @@
 This is the readable oracle of the vectorised engine and its peer in `benchmarks/`. Each post is
 a `ReferencePerson` (a `mesa.Agent`) with plain Python attributes; each phase of the week is a
 method that one person runs, in a Python loop over everyone, with scalar arithmetic
-(`math.exp`, `if`/`else`). Nothing here calls `culturesim.rules`: every equation is typed out
+(`math.exp`, `if`/`else`). Nothing here calls `culturesim.engine.rules`: every equation is typed out
 again from docs/ODD.md section 7, so the two engines agree only if both implement the rules.
 
 What is shared, so that structure and starting conditions come from one place: the scenario
@@ -35,10 +35,10 @@ import mesa
 import numpy as np
 import pandas as pd
 
-from culturesim.model import BURN_IN_WEEKS, STREAMS, SURVEY_WEEKS
-from culturesim.organisation import FRONTLINE, PATIENT_FACING_FROM, build_organisation
-from culturesim.scenario import DRIVER_RANGES, ROLES, Scenario
-from culturesim.state import BULLYING, COMPASSIONATE, NEUTRAL, NEVER, initial_people
+from culturesim.engine.model import BURN_IN_WEEKS, STREAMS, SURVEY_WEEKS
+from culturesim.engine.organisation import FRONTLINE, PATIENT_FACING_FROM, build_organisation
+from culturesim.engine.scenario import DRIVER_RANGES, ROLES, Scenario
+from culturesim.engine.state import BULLYING, COMPASSIONATE, NEUTRAL, NEVER, initial_people
 
 MANAGER_TO_REPORT, COLLEAGUE, REPORT_TO_MANAGER = 0, 1, 2
 REFERENCE_STREAMS = (
@@ -701,4 +701,4 @@ _STATE = (
     "episode",
     "bullied_in_episode",
 )
-"""The per-person state copied from `initial_people` into each agent (culturesim.state.People)."""
+"""The per-person state copied from `initial_people` into each agent (culturesim.engine.state.People)."""

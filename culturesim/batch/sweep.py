@@ -48,8 +48,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from culturesim.experiment import Experiment, load_experiment, plural
-from culturesim.scenario import Scenario, ScenarioError
+from culturesim.batch.experiment import Experiment, load_experiment, plural
+from culturesim.engine.scenario import Scenario, ScenarioError
 
 FORMAT_VERSION = 1
 RUN_COLUMNS = ("run_id", "point", "replicate", "seed")
@@ -94,7 +94,7 @@ class RunSpec:
 
 def default_run(scenario: Scenario, seed: int) -> Any:
     """culturesim's own simulation, imported in the worker."""
-    from culturesim.run import simulate
+    from culturesim.run.simulate import simulate
 
     return simulate(scenario, seed=seed)
 
@@ -465,7 +465,7 @@ def load_results(directory: str | Path, table: str = "runs") -> pd.DataFrame:
 
 def provenance() -> dict:
     """Where and with what a sweep session ran."""
-    from culturesim.outputs import git_commit, package_versions
+    from culturesim.run.outputs import git_commit, package_versions
 
     commit = git_commit()
     versions = package_versions(PACKAGES)
@@ -550,7 +550,7 @@ def local_executor(workers: int | None) -> ExecutorHandle:
     context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
     if context.get_start_method() == "forkserver":
         # The model and Mesa are imported once by the fork server, not by every worker.
-        context.set_forkserver_preload(["culturesim.sweep", "culturesim.run"])
+        context.set_forkserver_preload(["culturesim.batch.sweep", "culturesim.run.simulate"])
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
     return ExecutorHandle(
         pool,

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from culturesim.organisation import Organisation
-from culturesim.scenario import ROLES, Scenario
+from culturesim.engine.organisation import Organisation
+from culturesim.engine.scenario import ROLES, Scenario
 
 NEVER = -(10**6)
 """The week stored for 'has never happened' (far enough back to fall outside every window)."""

@@ -11,7 +11,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from culturesim.cascades import recorded_cascades, size_ccdf  # noqa: E402
+from culturesim.engine.cascades import recorded_cascades, size_ccdf  # noqa: E402
 
 DASHBOARD_PANELS = (
     (

@@ -1,6 +1,6 @@
 """CultureModel: a thin mesa.Model that fixes the order of the rules each week.
 
-The people's state lives in numpy arrays (culturesim.state); each person is also a Mesa agent
+The people's state lives in numpy arrays (culturesim.engine.state); each person is also a Mesa agent
 (`Person`) whose attributes read those arrays, so Mesa tools and user code can inspect
 individuals. Above `EAGER_AGENT_LIMIT` posts the agents are made on demand (`model.person`).
 
@@ -27,11 +27,11 @@ import mesa
 import numpy as np
 import pandas as pd
 
-from culturesim import rules
-from culturesim.cascades import EpisodeLog, largest_cascade
-from culturesim.organisation import PATIENT_FACING_FROM, build_organisation
-from culturesim.scenario import DRIVER_RANGES, Scenario, ScenarioError
-from culturesim.state import BULLYING, COMPASSIONATE, hire, initial_people, reset_person
+from culturesim.engine import rules
+from culturesim.engine.cascades import EpisodeLog, largest_cascade
+from culturesim.engine.organisation import PATIENT_FACING_FROM, build_organisation
+from culturesim.engine.scenario import DRIVER_RANGES, Scenario, ScenarioError
+from culturesim.engine.state import BULLYING, COMPASSIONATE, hire, initial_people, reset_person
 
 TIMESERIES_COLUMNS = (
     "week", "regulator_pressure", "funding", "demand", "public_aggression", "stance",

@@ -14,8 +14,8 @@ from functools import cached_property
 import numpy as np
 import scipy.sparse as sp
 
-from culturesim.scenario import ROLES
-from culturesim.scenario import Organisation as OrganisationSettings
+from culturesim.engine.scenario import ROLES
+from culturesim.engine.scenario import Organisation as OrganisationSettings
 
 LEVEL_NAMES = ROLES
 FRONTLINE = len(ROLES) - 1

@@ -45,7 +45,7 @@ from pydantic import (
     model_validator,
 )
 
-from culturesim.scenario import (
+from culturesim.engine.scenario import (
     Scenario,
     ScenarioError,
     deep_merge,
@@ -57,7 +57,7 @@ from culturesim.scenario import (
 )
 
 DESIGN_KINDS = ("grid", "lhs", "sobol", "morris")
-EXPERIMENT_DIR = Path(__file__).resolve().parent.parent / "experiments"
+EXPERIMENT_DIR = Path(__file__).resolve().parents[2] / "experiments"
 MAX_RUNS = 10_000_000
 
 
@@ -466,8 +466,10 @@ def _try(base: Scenario, path: str, value: Any, origin: str) -> None:
 def _check_outputs(outputs: Outputs, origin: str) -> None:
     """Every name in `outputs.summary` and `outputs.timeseries` must be one the model writes:
     a typo is reported here, with a 'did you mean', not by every run of the sweep."""
-    from culturesim.model import TIMESERIES_COLUMNS  # imports mesa: only when outputs are named
-    from culturesim.outputs import SUMMARY_MEASURES
+    from culturesim.engine.model import (
+        TIMESERIES_COLUMNS,  # imports mesa: only when outputs are named
+    )
+    from culturesim.run.outputs import SUMMARY_MEASURES
 
     lists = (
         ("summary", outputs.summary or [], SUMMARY_MEASURES, "summary measure"),

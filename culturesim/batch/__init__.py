@@ -1,0 +1,1 @@
+"""Many runs: experiment files, designs, the sweep engine, its result store and analysis."""

@@ -1,0 +1,1 @@
+"""One run: simulate a scenario, write its run folder (tables, figures, provenance)."""
