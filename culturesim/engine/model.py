@@ -1,26 +1,16 @@
-"""CultureModel: a thin mesa.Model that fixes the order of the rules each week.
+"""CultureModel: a thin mesa.Model that walks the phases of a week.
 
-The people's state lives in numpy arrays (culturesim.engine.state); each person is also a Mesa agent
-(`Person`) whose attributes read those arrays, so Mesa tools and user code can inspect
+The people's state lives in numpy arrays (culturesim.engine.state); each person is also a Mesa
+agent (`Person`) whose attributes read those arrays, so Mesa tools and user code can inspect
 individuals. Above `EAGER_AGENT_LIMIT` posts the agents are made on demand (`model.person`).
 
-A week (one step), all updates synchronous, computed from the state at week t:
- 1. interventions due this week take effect; drivers are read (live overrides included);
- 2. workload from demand, funding and each team's staffing (eq. 2);
- 3. pressure felt, passed down the hierarchy from the board (eq. 3, 14);
- 4. patient and public aggression (eq. 4);
- 5. behaviour chosen: bullying, compassionate or neutral (eq. 1, 6, 7);
- 6. bullies pick their victims; episodes and conversions are logged (eq. 8, 15);
- 7. compassion received, strain, norms and dispositions updated (eq. 1, 5, 9);
- 8. care quality and harm (eq. 10);
- 9. leavers go and vacancies are filled (eq. 11, 12);
-10. every `inspection_weeks`, the regulator rates each trust and responds (eq. 13);
-11. the week's measures are recorded.
+A week (one step) is the ordered phases of `culturesim.engine.phases.PHASES`
+(`print(model.phases)` lists them; `culturesim.engine.phases.time_phases` times them); the
+measures, events and tables are kept by a `Recorder` (culturesim.engine.recorder).
 """
 
 from __future__ import annotations
 
-from collections import deque
 from typing import Any
 
 import mesa
@@ -29,23 +19,14 @@ import pandas as pd
 
 from culturesim.engine import rules
 from culturesim.engine.cascades import EpisodeLog, largest_cascade
+from culturesim.engine.measures import TIMESERIES_COLUMNS  # noqa: F401  (re-exported)
 from culturesim.engine.organisation import PATIENT_FACING_FROM, build_organisation
+from culturesim.engine.phases import PHASES, Loop, Week
+from culturesim.engine.recorder import Recorder
 from culturesim.engine.scenario import DRIVER_RANGES, Scenario, ScenarioError
-from culturesim.engine.state import BULLYING, COMPASSIONATE, hire, initial_people, reset_person
+from culturesim.engine.state import initial_people, reset_person
 
-TIMESERIES_COLUMNS = (
-    "week", "regulator_pressure", "funding", "demand", "public_aggression", "stance",
-    "board_pressure", "staff", "vacancy_rate", "bullied_by_public", "bullied_by_colleagues",
-    "bullied_by_managers", "bullied_by_staff", "bullying_acts", "acts_by_managers",
-    "acts_by_colleagues", "acts_by_reports", "perpetrators", "compassion_climate",
-    "compassion_disposition", "mean_strain", "mean_workload", "leavers", "leaver_rate",
-    "ceo_exits", "ceos_in_post", "leaders_trained", "care_quality", "harm_events",
-    "new_episodes", "conversions", "reproduction_number",
-)  # fmt: skip
-"""The measures recorded each week, in the order of timeseries.parquet's columns (ODD 7.14)."""
 EAGER_AGENT_LIMIT = 50_000
-BURN_IN_WEEKS = 52
-SURVEY_WEEKS = 52
 STREAMS = (
     "organisation",
     "traits",
@@ -58,6 +39,7 @@ STREAMS = (
     "interventions",
     "harm",
 )
+"""The run's random streams, one per mechanism, spawned in this order from the seed."""
 
 
 class Person(mesa.Agent):
@@ -91,6 +73,8 @@ class Person(mesa.Agent):
 
 class CultureModel(mesa.Model):
     """One run of the culture model: `CultureModel(scenario, seed).step()` advances a week."""
+
+    phases: Loop = PHASES
 
     def __init__(self, scenario: Scenario, seed: int | None = None, burn_in: bool = True) -> None:
         seed = scenario.run.seed if seed is None else int(seed)
@@ -127,8 +111,8 @@ class CultureModel(mesa.Model):
         self.extra_pressure = np.zeros(n_trusts)
         self.extra_support = np.zeros(n_trusts)
         self.trust_quality = np.ones(n_trusts)
-        self._quality_since_rating = np.zeros(n_trusts)
-        self._weeks_since_rating = 0
+        self.quality_since_rating = np.zeros(n_trusts)
+        self.weeks_since_rating = 0
         self.stance = scenario.regulator.stance
         self.funding_factor = 1.0
         self.overrides: dict[str, float] = {}
@@ -136,12 +120,8 @@ class CultureModel(mesa.Model):
             name: getattr(scenario.drivers, name).values(scenario.run.steps + 1)
             for name in DRIVER_RANGES
         }
-        self.records: list[dict[str, float]] = []
-        self._event_chunks: list[dict[str, np.ndarray]] = []
-        self._recent_leavers: deque[int] = deque(maxlen=13)
-        self._recent_staff: deque[int] = deque(maxlen=13)
-        self.last_acts: dict[str, np.ndarray] = {}
-        self.week = -BURN_IN_WEEKS if burn_in else 0
+        self.recorder = Recorder(scenario, self.org)
+        self.week = -scenario.run.burn_in_weeks if burn_in else 0
         self._agents_by_post: dict[int, Person] = {}
         while self.week < 0:
             self._advance()
@@ -222,19 +202,6 @@ class CultureModel(mesa.Model):
         p.compassion[chosen] += strength * (1 - p.compassion[chosen])
         return len(chosen)
 
-    def _apply_interventions(self) -> None:
-        for intervention in self.scenario.interventions:
-            if intervention.week != self.week:
-                continue
-            if intervention.kind == "leadership_programme":
-                self.start_leadership_programme(
-                    intervention.share_of_leaders, intervention.strength
-                )
-            elif intervention.kind == "funding_change":
-                self.funding_factor *= intervention.factor
-            elif intervention.kind == "stance_change":
-                self.stance = intervention.stance
-
     # --- the week ------------------------------------------------------------------------
 
     def step(self) -> None:
@@ -242,348 +209,29 @@ class CultureModel(mesa.Model):
         self._advance()
 
     def _advance(self) -> None:
-        s, org, p = self.scenario, self.org, self.people
-        t = self.week
-        streams = self.rng_streams
-        n = org.n_posts
-        if t >= 0:
-            self._apply_interventions()
-        drivers = self.drivers_now
-        occupied = p.occupied
-        team = org.team
-        trust = org.trust
-        leader_weight = s.socialisation.leader_weight
-        newness = np.exp(-p.tenure_weeks / s.socialisation.newcomer_weeks)
-
-        # 2. workload
-        team_present = np.bincount(team, weights=occupied, minlength=n)
-        staffed = team_present / np.maximum(org.team_size, 1)
-        trust_funding = drivers["funding"] * org.trust_funding * (1 + self.extra_support)
-        workload = rules.workload(drivers["demand"], trust_funding[trust], staffed[team])
-
-        # 3. pressure
-        board = rules.board_pressure(
-            drivers["regulator_pressure"], self.extra_pressure, self.stance, s.regulator
-        )
-        pressure = rules.felt_pressure(
-            board[trust], p.pressure, org.manager, p.compassion, occupied, s.pressure
-        )
-
-        # 4. aggression
-        aggressed = occupied & rules.suffer_aggression(
-            self.aggression_exposure,
-            drivers["public_aggression"],
-            drivers["demand"],
-            s.aggression,
-            streams["aggression"].random(n),
-        )
-
-        # 5. behaviour
-        window = s.cascades.conversion_window_weeks
-        victimised = (t - p.bullied_week) <= window
-        hood = rules.neighbourhood(org.peers, org.manager, occupied, leader_weight)
-        bullying_seen, compassion_seen, compassion_around = rules.neighbour_mean(
-            hood, p.bullying_norm, p.compassion_norm, p.compassion
-        )
-        behaviour = rules.choose_behaviour(
-            p.strain,
-            p.compassion,
-            victimised,
-            p.support,
-            bullying_seen,
-            compassion_seen,
-            newness,
-            org.is_leader,
-            s.behaviour,
-            streams["behaviour"].random(n),
-        )
-        behaviour[~occupied] = 0
-
-        # 6. targets, episodes and conversions
-        bullies = np.flatnonzero(behaviour == BULLYING)
-        target_rng = streams["targets"]
-        victim, relation = rules.pick_targets(
-            bullies,
-            org.manager,
-            org.first_report,
-            org.n_reports,
-            org.peers,
-            s.targets,
-            target_rng.random(len(bullies)),
-            target_rng.random(len(bullies)),
-        )
-        acted = victim >= 0
-        acted[acted] = occupied[victim[acted]]
-        bullies, victim, relation = bullies[acted], victim[acted], relation[acted]
-        episode = self._log_episodes(bullies, victimised, t, window)
-        self._record_acts(t, bullies, victim, relation, episode, aggressed)
-
-        # 7. support, strain, norms, dispositions
-        bullied_now = np.zeros(n, dtype=bool)
-        bullied_now[victim] = True
-        kind = (behaviour == COMPASSIONATE).astype(float)
-        (support,) = rules.neighbour_mean(hood, kind)
-        strain = rules.update_strain(
-            p.strain, workload, pressure, bullied_now, aggressed, support, p.resilience, s.strain
-        )
-        memory = 1 / s.behaviour.norm_memory_weeks
-        bullying_norm = p.bullying_norm + memory * ((behaviour == BULLYING) - p.bullying_norm)
-        compassion_norm = p.compassion_norm + memory * (kind - p.compassion_norm)
-        pull = s.socialisation.rate + s.socialisation.newcomer_rate * newness
-        compassion = rules.socialise(p.compassion, compassion_around, pull)
-
-        # commit the week's new state (synchronous update)
-        p.pressure, p.support, p.strain, p.behaviour = pressure, support, strain, behaviour
-        p.bullying_norm, p.compassion_norm = bullying_norm, compassion_norm
-        p.compassion = np.where(occupied, compassion, p.compassion)
-        p.bullied_by_manager_week[victim[relation == rules.MANAGER_TO_REPORT]] = t
-        p.bullied_by_colleague_week[victim[relation != rules.MANAGER_TO_REPORT]] = t
-        p.bullied_in_episode[victim] = p.episode[bullies]
-        p.bullied_others_week[bullies] = t
-        p.aggressed_week[aggressed] = t
-
-        # 8. care quality and harm
-        recently = (t - p.bullied_week) < s.turnover.bullied_memory_weeks
-        team_quality = self._team_quality(team_present, staffed, occupied, recently)
-        frontline = org.frontline
-        frontline_posts = np.bincount(trust[frontline], minlength=org.n_trusts)
-        self.trust_quality = np.bincount(
-            trust[frontline], weights=team_quality[team[frontline]], minlength=org.n_trusts
-        ) / np.maximum(frontline_posts, 1)
-        harm = streams["harm"].poisson(
-            s.quality.harm_rate * drivers["demand"] * frontline_posts * (1 - self.trust_quality)
-        )
-
-        # 9. turnover
-        leavers, ceo_exits = self._turnover(recently, newness, trust_funding)
-
-        # 10. regulator
-        self._quality_since_rating += self.trust_quality
-        self._weeks_since_rating += 1
-        ceo_removed = 0
-        if self._weeks_since_rating == s.regulator.inspection_weeks:
-            ceo_removed = self._rate_trusts()
-
-        # 11. record
-        p.tenure_weeks += p.occupied
-        if t >= 0:
-            self._record(
-                t,
-                drivers,
-                board,
-                bullies,
-                victim,
-                relation,
-                leavers,
-                ceo_exits + ceo_removed,
-                harm,
-                workload,
-            )
+        week = Week(self.week)
+        for phase in self.phases:
+            phase(self, week)
         self.week += 1
 
-    def _team_quality(
-        self,
-        team_present: np.ndarray,
-        staffed: np.ndarray,
-        occupied: np.ndarray,
-        recently_bullied: np.ndarray,
-    ) -> np.ndarray:
-        """Care quality of each team, indexed by its leader's post (0 for posts that lead none)."""
-        p, org = self.people, self.org
-        leaders = org.leaders
-        present = np.maximum(team_present[leaders], 1)
+    # --- outputs -------------------------------------------------------------------------
 
-        def team_mean(value: np.ndarray) -> np.ndarray:
-            return (
-                np.bincount(org.team, weights=value * occupied, minlength=org.n_posts)[leaders]
-                / present
-            )
+    @property
+    def records(self) -> list[dict[str, float]]:
+        return self.recorder.records
 
-        quality = np.zeros(org.n_posts)
-        quality[leaders] = rules.team_quality(
-            staffed[leaders],
-            team_mean(p.strain),
-            team_mean(recently_bullied),
-            team_mean(p.compassion_norm),
-            self.scenario.quality,
-        )
-        return quality
-
-    def _log_episodes(
-        self, bullies: np.ndarray, victimised: np.ndarray, t: int, window: int
-    ) -> np.ndarray:
-        """Start an episode for each bully who had not bullied in the last W weeks."""
-        p = self.people
-        starting = bullies[(t - p.bullied_others_week[bullies]) > window]
-        converted = victimised[starting] & (p.bullied_in_episode[starting] >= 0)
-        parent = np.where(converted, p.bullied_in_episode[starting], -1)
-        p.episode[starting] = self.episodes_log.start(parent, starting, p.person_id[starting], t)
-        return p.episode[bullies]
-
-    def _record_acts(
-        self,
-        t: int,
-        bullies: np.ndarray,
-        victim: np.ndarray,
-        relation: np.ndarray,
-        episode: np.ndarray,
-        aggressed: np.ndarray,
-    ) -> None:
-        p = self.people
-        self.last_acts = {"perpetrator": bullies, "victim": victim, "relation": relation}
-        if t < 0 or not self.scenario.run.record_events:
-            return
-        public = np.flatnonzero(aggressed)
-        self._event_chunks.append(
-            {
-                "week": np.full(len(bullies) + len(public), t, dtype=np.int32),
-                "perpetrator": np.concatenate([bullies, np.full(len(public), -1)]).astype(np.int32),
-                "victim": np.concatenate([victim, public]).astype(np.int32),
-                "relation": np.concatenate([relation, np.full(len(public), rules.PUBLIC)]).astype(
-                    np.int8
-                ),
-                "perpetrator_person": np.concatenate(
-                    [p.person_id[bullies], np.full(len(public), -1)]
-                ).astype(np.int64),
-                "victim_person": p.person_id[np.concatenate([victim, public])].astype(np.int64),
-                "episode": np.concatenate([episode, np.full(len(public), -1)]).astype(np.int64),
-            }
-        )
-
-    def _turnover(
-        self, recently_bullied: np.ndarray, newness: np.ndarray, trust_funding: np.ndarray
-    ) -> tuple[int, int]:
-        s, org, p = self.scenario, self.org, self.people
-        chance = rules.leave_probability(
-            p.strain, recently_bullied, newness, org.level == 0, s.turnover
-        )
-        leaving = np.flatnonzero(
-            p.occupied & (self.rng_streams["turnover"].random(org.n_posts) < chance)
-        )
-        ceo_exits = int((org.level[leaving] == 0).sum())
-        reset_person(p, leaving, s)
-
-        vacant = np.flatnonzero(~p.occupied)
-        trust_bullying = np.bincount(
-            org.trust, weights=p.bullying_norm * p.occupied, minlength=org.n_trusts
-        ) / np.maximum(np.bincount(org.trust, weights=p.occupied, minlength=org.n_trusts), 1)
-        fill = rules.hiring_probability(
-            self.hiring_base_rate[vacant],
-            trust_funding[org.trust[vacant]],
-            trust_bullying[org.trust[vacant]],
-            s.turnover,
-        )
-        hiring_rng = self.rng_streams["hiring"]
-        hired = vacant[hiring_rng.random(len(vacant)) < fill]
-        hired = hired[~np.isin(hired, leaving)]
-        self.next_person_id = hire(p, hired, s, org, self.next_person_id, hiring_rng)
-        return len(leaving), ceo_exits
-
-    def _rate_trusts(self) -> int:
-        """The regulator's rating: feedback on pressure and support, chief executives removed."""
-        s, org, p = self.scenario, self.org, self.people
-        rated_quality = self._quality_since_rating / self._weeks_since_rating
-        self.extra_pressure, self.extra_support, removal = rules.regulator_feedback(
-            rated_quality, self.extra_pressure, self.extra_support, self.stance, s.regulator
-        )
-        self.rated_quality = rated_quality
-        self._quality_since_rating[:] = 0
-        self._weeks_since_rating = 0
-        ceos = org.trust_start[:-1]
-        removed = ceos[
-            p.occupied[ceos] & (self.rng_streams["regulator"].random(org.n_trusts) < removal)
-        ]
-        reset_person(p, removed, s)
-        return len(removed)
-
-    # --- measures ------------------------------------------------------------------------
-
-    def _record(
-        self,
-        t: int,
-        drivers: dict[str, float],
-        board: np.ndarray,
-        bullies: np.ndarray,
-        victim: np.ndarray,
-        relation: np.ndarray,
-        leavers: int,
-        ceo_exits: int,
-        harm: np.ndarray,
-        workload: np.ndarray,
-    ) -> None:
-        p, org = self.people, self.org
-        occupied = p.occupied
-        staff = int(occupied.sum())
-
-        def in_survey(weeks: np.ndarray) -> float:
-            """Share of staff in post with this happening in the last 52 weeks."""
-            return np.count_nonzero(occupied & (weeks > t - SURVEY_WEEKS)) / max(staff, 1)
-
-        self._recent_leavers.append(leavers)
-        self._recent_staff.append(staff)
-        ceos = org.trust_start[:-1]
-        self.records.append(
-            {
-                "week": t,
-                **{name: value for name, value in drivers.items()},
-                "board_pressure": float(np.mean(board)),
-                "staff": staff,
-                "vacancy_rate": 1 - staff / org.n_posts,
-                "bullied_by_public": in_survey(p.aggressed_week),
-                "bullied_by_colleagues": in_survey(p.bullied_by_colleague_week),
-                "bullied_by_managers": in_survey(p.bullied_by_manager_week),
-                "bullied_by_staff": in_survey(p.bullied_week),
-                "bullying_acts": len(victim),
-                "acts_by_managers": int((relation == rules.MANAGER_TO_REPORT).sum()),
-                "acts_by_colleagues": int((relation == rules.COLLEAGUE).sum()),
-                "acts_by_reports": int((relation == rules.REPORT_TO_MANAGER).sum()),
-                "perpetrators": len(bullies),
-                "compassion_climate": float((p.behaviour == COMPASSIONATE)[occupied].mean()),
-                "compassion_disposition": float(p.compassion[occupied].mean()),
-                "mean_strain": float(p.strain[occupied].mean()),
-                "mean_workload": float(workload[occupied].mean()),
-                "leavers": leavers,
-                "leaver_rate": sum(self._recent_leavers)
-                / max(np.mean(self._recent_staff), 1)
-                * 52
-                / len(self._recent_leavers),
-                "ceo_exits": ceo_exits,
-                "ceos_in_post": int(occupied[ceos].sum()),
-                "leaders_trained": float(p.trained[org.is_leader & occupied].sum())
-                / max(int((org.is_leader & occupied).sum()), 1),
-                "care_quality": float(np.mean(self.trust_quality)),
-                "harm_events": int(harm.sum()),
-                "new_episodes": self.episodes_log.new_this_week,
-                "conversions": self.episodes_log.conversions_this_week,
-                "reproduction_number": self.episodes_log.reproduction_number(),
-            }
-        )
+    @property
+    def last_acts(self) -> dict[str, np.ndarray]:
+        """Last week's bullying acts: perpetrator, victim and relation arrays."""
+        return self.recorder.last_acts
 
     def timeseries(self) -> pd.DataFrame:
         """One row per recorded week with every model-level measure."""
-        return pd.DataFrame.from_records(self.records, columns=TIMESERIES_COLUMNS)
+        return self.recorder.timeseries()
 
     def events(self) -> pd.DataFrame:
         """Every bullying act and every act of public aggression (perpetrator -1) so far."""
-        if not self._event_chunks:
-            columns = [
-                "week",
-                "perpetrator",
-                "victim",
-                "relation",
-                "perpetrator_person",
-                "victim_person",
-                "episode",
-            ]
-            return pd.DataFrame({c: np.array([], dtype=np.int64) for c in columns})
-        table = {
-            name: np.concatenate([c[name] for c in self._event_chunks])
-            for name in self._event_chunks[0]
-        }
-        self._event_chunks = [table]
-        events = pd.DataFrame(table)
-        events["trust"] = self.org.trust[events.victim.to_numpy()]
-        return events
+        return self.recorder.events()
 
     def episodes(self) -> pd.DataFrame:
         """Every perpetrator episode (cascade node) so far, burn-in included (weeks < 0)."""
@@ -594,26 +242,4 @@ class CultureModel(mesa.Model):
 
     def people_frame(self) -> pd.DataFrame:
         """Every post's current holder, one row per post (vacant posts included)."""
-        p, org = self.people, self.org
-        t = self.week - 1
-        return pd.DataFrame(
-            {
-                "week": np.full(org.n_posts, t, dtype=np.int32),
-                "post": np.arange(org.n_posts, dtype=np.int32),
-                "trust": org.trust,
-                "level": org.level,
-                "manager": org.manager.astype(np.int32),
-                "team": org.team.astype(np.int32),
-                "occupied": p.occupied,
-                "person_id": p.person_id,
-                "tenure_weeks": p.tenure_weeks,
-                "compassion": p.compassion.astype(np.float32),
-                "resilience": p.resilience.astype(np.float32),
-                "trained": p.trained,
-                "strain": p.strain.astype(np.float32),
-                "pressure": p.pressure.astype(np.float32),
-                "behaviour": p.behaviour,
-                "bullied_last_year": (t - p.bullied_week) < SURVEY_WEEKS,
-                "bullied_others_last_year": (t - p.bullied_others_week) < SURVEY_WEEKS,
-            }
-        )
+        return self.recorder.people_frame(self.people, self.week - 1)

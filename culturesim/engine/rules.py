@@ -21,6 +21,7 @@ from culturesim.engine.scenario import (
     Strain,
     Targets,
     Turnover,
+    Workload,
 )
 from culturesim.engine.state import BULLYING, COMPASSIONATE, NEUTRAL
 
@@ -75,9 +76,17 @@ def neighbour_mean(hood: Neighbourhood, *quantities: np.ndarray) -> list[np.ndar
     return seen
 
 
-def workload(demand: float, trust_funding: np.ndarray, staffed_share: np.ndarray) -> np.ndarray:
-    """Eq. 2: workload = demand / (funding x staffed share of one's team); 1 is sustainable."""
-    return demand / (trust_funding * np.maximum(staffed_share, 0.2))
+def workload(
+    demand: float,
+    trust_funding: np.ndarray,
+    staffed_share: np.ndarray,
+    staffing_floor: float = Workload.model_fields["staffing_floor"].default,
+) -> np.ndarray:
+    """Eq. 2: workload = demand / (funding x staffed share of one's team); 1 is sustainable.
+
+    The staffed share counts as at least `workload.staffing_floor`.
+    """
+    return demand / (trust_funding * np.maximum(staffed_share, staffing_floor))
 
 
 def felt_pressure(
@@ -254,13 +263,16 @@ def leave_probability(
 def hiring_probability(
     base_rate: np.ndarray, trust_funding: np.ndarray, trust_bullying: np.ndarray, u: Turnover
 ) -> np.ndarray:
-    """Eq. 12: a vacancy fills faster with money and slower in a trust known for bullying.
+    """Eq. 12: a vacancy fills faster with money (up to `funding_cap`) and slower in a trust
+    known for bullying.
 
     `base_rate` is the post's rate at funding 1: `executive_hiring_rate` for chief executives
     and directors (an interim is appointed within weeks), `weekly_hiring_rate` for the rest.
     """
     return np.clip(
-        base_rate * np.minimum(trust_funding, 1.5) * np.exp(-u.reputation_penalty * trust_bullying),
+        base_rate
+        * np.minimum(trust_funding, u.funding_cap)
+        * np.exp(-u.reputation_penalty * trust_bullying),
         0.0,
         1.0,
     )

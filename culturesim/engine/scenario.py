@@ -72,6 +72,14 @@ class RunSettings(Section):
         source="design",
         doc="Write every person's state every K weeks to agents.parquet (0: final state only).",
     )
+    burn_in_weeks: int = param(
+        52,
+        0,
+        520,
+        unit="weeks",
+        source="assumption: a year lets strain, norms and vacancies settle",
+        doc="Weeks run before week 0 with the drivers at their week-0 values; not recorded.",
+    )
     record_events: bool = param(True, source="design", doc="Record every bullying act.")
     figures: bool = param(True, source="design", doc="Draw the run folder's figures.")
 
@@ -150,6 +158,14 @@ class Traits(Section):
 
 
 class Population(Section):
+    mean_start_tenure_weeks: float = param(
+        400.0,
+        1,
+        2000,
+        unit="weeks",
+        source="assumption: NHS staff turnover of about 12% a year (NHS Digital)",
+        doc="Mean of the geometric tenure of the people in post at the start.",
+    )
     chief_executive: Traits = Traits()
     director: Traits = Traits()
     manager: Traits = Traits()
@@ -189,36 +205,39 @@ class Schedule(Section):
         return series
 
 
-DRIVER_RANGES = {
-    "regulator_pressure": (0.0, 3.0),
-    "funding": (0.3, 2.0),
-    "demand": (0.3, 3.0),
-    "public_aggression": (0.0, 5.0),
-}
-
-
-def driver(default: float, doc: str, source: str) -> Any:
+def driver(default: float, lo: float, hi: float, doc: str, source: str) -> Any:
+    """Declare a driver: a schedule whose week-0 value and changes must lie in [lo, hi]."""
     return Field(
         default_factory=lambda: Schedule(value=default),
         description=doc,
-        json_schema_extra={"source": source},
+        json_schema_extra={"unit": "relative", "source": source, "range": [lo, hi]},
     )
 
 
 class Drivers(Section):
     regulator_pressure: Schedule = driver(
         0.5,
+        0.0,
+        3.0,
         "Intensity of targets, inspection and media scrutiny felt by a trust's board (0-3).",
         "scale; 0.5 a typical year (assumption)",
     )
     funding: Schedule = driver(
-        1.0, "Funding relative to demand (1 funds the establishment to meet demand).", "scale"
+        1.0,
+        0.3,
+        2.0,
+        "Funding relative to demand (1 funds the establishment to meet demand).",
+        "scale",
     )
     demand: Schedule = driver(
-        1.0, "Patient demand relative to the establishment's capacity.", "scale"
+        1.0, 0.3, 3.0, "Patient demand relative to the establishment's capacity.", "scale"
     )
     public_aggression: Schedule = driver(
-        1.0, "Aggression from patients and the public, relative to the calibrated rate.", "scale"
+        1.0,
+        0.0,
+        5.0,
+        "Aggression from patients and the public, relative to the calibrated rate.",
+        "scale",
     )
 
     @model_validator(mode="after")
@@ -233,7 +252,23 @@ class Drivers(Section):
         return self
 
 
+DRIVER_RANGES: dict[str, tuple[float, float]] = {
+    name: tuple(field.json_schema_extra["range"]) for name, field in Drivers.model_fields.items()
+}
+"""Each driver's allowed (min, max), from its declaration in `Drivers`."""
+
+
 # --- mechanisms ------------------------------------------------------------------------------
+
+
+class Workload(Section):
+    staffing_floor: float = param(
+        0.2,
+        0.01,
+        1,
+        source="assumption: below a fifth of its posts a team is propped up by bank staff",
+        doc="Staffed share below which a team's workload rises no further (Eq. 2).",
+    )
 
 
 class Strain(Section):
@@ -481,6 +516,13 @@ class Turnover(Section):
     reputation_penalty: float = param(
         2.0, 0, 10, source="assumption", doc="Fall in hiring per unit of the trust's bullying norm."
     )
+    funding_cap: float = param(
+        1.5,
+        1,
+        5,
+        source="assumption: money beyond half as much again finds no more staff to hire",
+        doc="Funding above this level speeds hiring no further (Eq. 12).",
+    )
 
 
 class Socialisation(Section):
@@ -625,6 +667,25 @@ class Regulator(Section):
     )
 
 
+class Observation(Section):
+    survey_weeks: int = param(
+        52,
+        1,
+        260,
+        unit="weeks",
+        source="NHS Staff Survey: bullied 'in the last 12 months'",
+        doc="Look-back of the bullying prevalence measures (bullied at least once in it).",
+    )
+    leaver_window_weeks: int = param(
+        13,
+        1,
+        104,
+        unit="weeks",
+        source="assumption: a quarter smooths the weekly count of leavers",
+        doc="Weeks of leavers and staff the weekly leaver rate is averaged over, annualised.",
+    )
+
+
 class Cascades(Section):
     conversion_window_weeks: int = param(
         12,
@@ -653,17 +714,27 @@ class LeadershipProgramme(Section):
         doc="Share of the gap to full compassion disposition the training closes.",
     )
 
+    def apply(self, model: Any) -> None:
+        """Train a random share of the leaders now in post (culturesim.engine.interventions)."""
+        model.start_leadership_programme(self.share_of_leaders, self.strength)
+
 
 class FundingChange(Section):
     kind: Literal["funding_change"]
     week: int = param(104, 0, 5200, unit="week", source="design", doc="When it takes effect.")
     factor: float = param(0.9, 0.3, 2.0, source="design", doc="Multiplies funding from then on.")
 
+    def apply(self, model: Any) -> None:
+        model.funding_factor *= self.factor
+
 
 class StanceChange(Section):
     kind: Literal["stance_change"]
     week: int = param(104, 0, 5200, unit="week", source="design", doc="When it takes effect.")
     stance: float = param(0.5, 0, 1, source="design", doc="The regulator's new stance.")
+
+    def apply(self, model: Any) -> None:
+        model.stance = self.stance
 
 
 Intervention = Annotated[
@@ -691,6 +762,7 @@ class Scenario(Section):
     population: Population = Population()
     drivers: Drivers = Field(default_factory=Drivers)
     regulator: Regulator = Regulator()
+    workload: Workload = Workload()
     strain: Strain = Strain()
     pressure: Pressure = Pressure()
     behaviour: Behaviour = Behaviour()
@@ -700,6 +772,7 @@ class Scenario(Section):
     socialisation: Socialisation = Socialisation()
     quality: Quality = Quality()
     cascades: Cascades = Cascades()
+    observation: Observation = Observation()
     interventions: list[Intervention] = Field(default_factory=list)
 
     def changes_after_the_end(self) -> list[str]:

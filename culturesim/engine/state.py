@@ -1,12 +1,16 @@
 """The people's state: one numpy array per attribute, indexed by post.
 
-Every attribute is listed here with its dtype and meaning; nothing else in the model keeps
-per-person state. A vacant post has `occupied == False` and its other values are meaningless.
+Every person attribute is declared once, in `ATTRIBUTES` (name, dtype, start value, value when
+the post falls vacant, meaning); `People`, the start of a run (`initial_people`), leaving
+(`reset_person`), hiring (`hire`), the agents table and the reference engine's agents are all
+made from it, so adding an attribute is one edit. Nothing else in the model keeps per-person
+state. A vacant post has `occupied == False` and its other values are meaningless.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, make_dataclass
+from typing import Any
 
 import numpy as np
 
@@ -19,77 +23,133 @@ NEVER = -(10**6)
 NEUTRAL, COMPASSIONATE, BULLYING = 0, 1, 2
 
 
-@dataclass
-class People:
-    occupied: np.ndarray  # bool: someone holds the post
-    person_id: np.ndarray  # int64: who (new id at every hire)
-    tenure_weeks: np.ndarray  # int32: weeks in post
-    compassion: np.ndarray  # float64 0-1: compassion disposition (trait, socialised)
-    resilience: np.ndarray  # float64 0-1: personal resilience (trait)
-    trained: np.ndarray  # bool: took part in a compassionate-leadership programme
-    strain: np.ndarray  # float64 0-1
-    pressure: np.ndarray  # float64 >= 0: pressure felt from above this week
-    support: np.ndarray  # float64 0-1: compassion received this week
-    behaviour: np.ndarray  # int8: NEUTRAL, COMPASSIONATE or BULLYING this week
-    bullying_norm: np.ndarray  # float64 0-1: own recent share of weeks bullying (smoothed)
-    compassion_norm: np.ndarray  # float64 0-1: own recent share of weeks compassionate
-    bullied_by_manager_week: np.ndarray  # int32: last week bullied by one's manager
-    bullied_by_colleague_week: np.ndarray  # int32: ... by a colleague or a report
-    aggressed_week: np.ndarray  # int32: ... aggression from a patient or the public
-    bullied_others_week: np.ndarray  # int32: last week this person bullied someone
-    episode: np.ndarray  # int64: current perpetrator episode (cascade node), -1 none
-    bullied_in_episode: np.ndarray  # int64: episode of the last staff member who bullied them
+def resting_strain(scenario: Scenario) -> float:
+    """Strain at rest: logistic(`strain.baseline_logit`)."""
+    return 1 / (1 + np.exp(-scenario.strain.baseline_logit))
+
+
+@dataclass(frozen=True)
+class Start:
+    """What a start value may depend on: drawn once, in `initial_people`."""
+
+    scenario: Scenario
+    org: Organisation
+    rng: np.random.Generator
+    traits: dict[str, np.ndarray]
 
     @property
-    def bullied_week(self) -> np.ndarray:
-        """Last week bullied by any member of staff."""
-        return np.maximum(self.bullied_by_manager_week, self.bullied_by_colleague_week)
+    def n(self) -> int:
+        return self.org.n_posts
+
+
+TRAIT = "trait"
+"""Start value of a trait: drawn per role from `population.<role>.<name>_mean` and `_sd`."""
+KEPT = "kept"
+"""Vacancy value of an attribute a vacant post keeps (it is overwritten at the next hire)."""
+
+
+@dataclass(frozen=True)
+class Attribute:
+    """One per-person attribute: its array's dtype, start value and value on vacancy.
+
+    `start` and `vacant` are a constant, a function (of a `Start`, or of the scenario), or
+    `TRAIT` / `KEPT`. `table` is its dtype in the agents table, or None if it is not written.
+    """
+
+    name: str
+    dtype: type
+    start: Any
+    vacant: Any
+    doc: str
+    table: type | None = None
+
+    def start_values(self, start: Start) -> np.ndarray:
+        if self.start == TRAIT:
+            return start.traits[self.name]
+        if callable(self.start):
+            return np.asarray(self.start(start)).astype(self.dtype, copy=False)
+        return np.full(start.n, self.start, dtype=self.dtype)
+
+    def vacant_value(self, scenario: Scenario) -> Any:
+        """The value a post takes when its holder leaves (KEPT: left as it was)."""
+        return self.vacant(scenario) if callable(self.vacant) else self.vacant
+
+
+def _starting_tenure(start: Start) -> np.ndarray:
+    """Geometric, as in a settled workforce, with the scenario's mean."""
+    return start.rng.geometric(1 / start.scenario.population.mean_start_tenure_weeks, start.n)
+
+
+def _resting(start: Start | Scenario) -> np.ndarray | float:
+    if isinstance(start, Start):
+        return np.full(start.n, resting_strain(start.scenario))
+    return resting_strain(start)
+
+
+ATTRIBUTES: tuple[Attribute, ...] = (
+    Attribute("occupied", bool, True, False, "someone holds the post", bool),
+    Attribute(
+        "person_id", np.int64, lambda s: np.arange(s.n), KEPT, "who (new id at every hire)", np.int64
+    ),
+    Attribute("tenure_weeks", np.int32, _starting_tenure, 0, "weeks in post", np.int32),
+    Attribute(
+        "compassion", np.float64, TRAIT, KEPT, "compassion disposition 0-1 (socialised)", np.float32
+    ),
+    Attribute("resilience", np.float64, TRAIT, KEPT, "personal resilience 0-1", np.float32),
+    Attribute("trained", bool, False, False, "took part in a leadership programme", bool),
+    Attribute("strain", np.float64, _resting, _resting, "strain 0-1", np.float32),
+    Attribute("pressure", np.float64, 0.0, KEPT, "pressure felt from above this week", np.float32),
+    Attribute("support", np.float64, 0.5, 0.5, "compassion received this week, 0-1"),
+    Attribute("behaviour", np.int8, NEUTRAL, NEUTRAL, "NEUTRAL, COMPASSIONATE or BULLYING", np.int8),
+    Attribute("bullying_norm", np.float64, 0.0, 0.0, "own recent share of weeks bullying"),
+    Attribute("compassion_norm", np.float64, 0.5, 0.5, "own recent share of weeks compassionate"),
+    Attribute("bullied_by_manager_week", np.int32, NEVER, NEVER, "last week bullied by a manager"),
+    Attribute("bullied_by_colleague_week", np.int32, NEVER, NEVER, "... by a colleague or report"),
+    Attribute("aggressed_week", np.int32, NEVER, NEVER, "... by a patient or the public"),
+    Attribute("bullied_others_week", np.int32, NEVER, NEVER, "last week they bullied someone"),
+    Attribute("episode", np.int64, -1, -1, "current perpetrator episode (cascade node), -1 none"),
+    Attribute("bullied_in_episode", np.int64, -1, -1, "episode of the last staff member who bullied them"),
+)  # fmt: skip
+"""Every per-person attribute, in the order of `People`'s fields (docs/ODD.md section 2)."""
+
+TRAITS = tuple(a.name for a in ATTRIBUTES if a.start == TRAIT)
+"""Attributes drawn per role at the start and at every hire (compassion, resilience)."""
+
+
+def _bullied_week(self) -> np.ndarray:
+    """Last week bullied by any member of staff."""
+    return np.maximum(self.bullied_by_manager_week, self.bullied_by_colleague_week)
+
+
+People = make_dataclass(
+    "People",
+    [(a.name, np.ndarray) for a in ATTRIBUTES],
+    namespace={"bullied_week": property(_bullied_week), "__module__": __name__},
+)
+People.__doc__ = "The people's state, one array per attribute of `ATTRIBUTES`, indexed by post."
 
 
 def draw_traits(
     scenario: Scenario, level: np.ndarray, rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray]:
-    """Compassion and resilience for people at these levels, normal per role clipped to 0-1."""
-    compassion = np.empty(len(level))
-    resilience = np.empty(len(level))
+) -> dict[str, np.ndarray]:
+    """Each trait for people at these levels: normal per role, clipped to 0-1."""
+    drawn = {name: np.empty(len(level)) for name in TRAITS}
     for depth, role in enumerate(ROLES):
         here = level == depth
         traits = getattr(scenario.population, role)
-        compassion[here] = traits.compassion_mean + traits.compassion_sd * rng.standard_normal(
-            here.sum()
-        )
-        resilience[here] = traits.resilience_mean + traits.resilience_sd * rng.standard_normal(
-            here.sum()
-        )
-    return np.clip(compassion, 0, 1), np.clip(resilience, 0, 1)
+        for name in TRAITS:
+            mean, sd = getattr(traits, f"{name}_mean"), getattr(traits, f"{name}_sd")
+            drawn[name][here] = mean + sd * rng.standard_normal(here.sum())
+    return {name: np.clip(values, 0, 1) for name, values in drawn.items()}
 
 
 def initial_people(scenario: Scenario, org: Organisation, rng: np.random.Generator) -> People:
-    """Every post filled, tenures spread as in a settled workforce, strain at its resting level."""
-    n = org.n_posts
-    compassion, resilience = draw_traits(scenario, org.level, rng)
-    resting = 1 / (1 + np.exp(-scenario.strain.baseline_logit))
-    never = np.full(n, NEVER, dtype=np.int32)
-    return People(
-        occupied=np.ones(n, dtype=bool),
-        person_id=np.arange(n, dtype=np.int64),
-        tenure_weeks=rng.geometric(1 / 400, n).astype(np.int32),
-        compassion=compassion,
-        resilience=resilience,
-        trained=np.zeros(n, dtype=bool),
-        strain=np.full(n, resting),
-        pressure=np.zeros(n),
-        support=np.full(n, 0.5),
-        behaviour=np.zeros(n, dtype=np.int8),
-        bullying_norm=np.zeros(n),
-        compassion_norm=np.full(n, 0.5),
-        bullied_by_manager_week=never.copy(),
-        bullied_by_colleague_week=never.copy(),
-        aggressed_week=never.copy(),
-        bullied_others_week=never.copy(),
-        episode=np.full(n, -1, dtype=np.int64),
-        bullied_in_episode=np.full(n, -1, dtype=np.int64),
-    )
+    """Every post filled, tenures spread as in a settled workforce, strain at its resting level.
+
+    Traits are drawn first, then the other start values in `ATTRIBUTES` order.
+    """
+    start = Start(scenario, org, rng, draw_traits(scenario, org.level, rng))
+    return People(**{a.name: a.start_values(start) for a in ATTRIBUTES})
 
 
 def hire(
@@ -101,31 +161,26 @@ def hire(
     rng: np.random.Generator,
 ) -> int:
     """Put new people into these vacant posts; returns the next unused person id."""
-    compassion, resilience = draw_traits(scenario, org.level[posts], rng)
+    traits = draw_traits(scenario, org.level[posts], rng)
     reset_person(people, posts, scenario)
     people.occupied[posts] = True
     people.person_id[posts] = next_person_id + np.arange(len(posts))
-    people.compassion[posts] = compassion
-    people.resilience[posts] = resilience
+    for name, values in traits.items():
+        getattr(people, name)[posts] = values
     return next_person_id + len(posts)
 
 
 def reset_person(people: People, posts: np.ndarray, scenario: Scenario) -> None:
-    """Clear a post's personal history when its holder leaves."""
-    people.occupied[posts] = False
-    people.tenure_weeks[posts] = 0
-    people.trained[posts] = False
-    people.strain[posts] = 1 / (1 + np.exp(-scenario.strain.baseline_logit))
-    people.support[posts] = 0.5
-    people.behaviour[posts] = 0
-    people.bullying_norm[posts] = 0.0
-    people.compassion_norm[posts] = 0.5
-    for name in (
-        "bullied_by_manager_week",
-        "bullied_by_colleague_week",
-        "aggressed_week",
-        "bullied_others_week",
-    ):
-        getattr(people, name)[posts] = NEVER
-    people.episode[posts] = -1
-    people.bullied_in_episode[posts] = -1
+    """Clear a post's personal history when its holder leaves (values from `ATTRIBUTES`)."""
+    for attribute in ATTRIBUTES:
+        if attribute.vacant != KEPT:
+            getattr(people, attribute.name)[posts] = attribute.vacant_value(scenario)
+
+
+def agents_columns(people: People) -> dict[str, np.ndarray]:
+    """The attributes written to the agents table, in registry order and table dtype."""
+    return {
+        a.name: getattr(people, a.name).astype(a.table, copy=False)
+        for a in ATTRIBUTES
+        if a.table is not None
+    }

@@ -1,0 +1,367 @@
+"""The week as phases: one function per phase, walked in order by `CultureModel.step`.
+
+All updates are synchronous: phases 2-7 compute every person's next values from the state at
+week t (the `Week` holds them between phases) and the adaptation phase commits them together.
+`PHASES` is printable (`print(model.phases)`) and each phase can be timed (`time_phases`). The
+reference engine (culturesim.engine.reference) runs its own per-person implementation of each
+phase, in this same order and under these same names.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from culturesim.engine import rules
+from culturesim.engine.interventions import apply_due
+from culturesim.engine.measures import Observed
+from culturesim.engine.state import BULLYING, COMPASSIONATE, hire, reset_person
+
+if TYPE_CHECKING:
+    from culturesim.engine.model import CultureModel
+
+
+@dataclass
+class Week:
+    """The working values of one week, passed from phase to phase (None until computed)."""
+
+    t: int
+    drivers: dict[str, float] | None = None
+    newness: Any = None
+    team_present: Any = None
+    staffed: Any = None
+    trust_funding: Any = None
+    workload: Any = None
+    board: Any = None
+    pressure: Any = None
+    aggressed: Any = None
+    victimised: Any = None
+    hood: rules.Neighbourhood | None = None
+    compassion_around: Any = None
+    behaviour: Any = None
+    bullies: Any = None
+    victim: Any = None
+    relation: Any = None
+    recently_bullied: Any = None
+    harm: Any = None
+    leavers: int = 0
+    ceo_exits: int = 0
+
+
+@dataclass(frozen=True)
+class Phase:
+    """One phase of the week: its name, the ODD equations it implements, and what it does."""
+
+    name: str
+    equations: str
+    summary: str
+    run: Callable[[Any, Week], None]
+
+    def __call__(self, model: Any, week: Week) -> None:
+        self.run(model, week)
+
+    def __repr__(self) -> str:
+        equations = f" ({self.equations})" if self.equations else ""
+        return f"{self.name}{equations}: {self.summary}"
+
+
+class Loop(tuple):
+    """The ordered phases of a week; prints one numbered line per phase."""
+
+    def __repr__(self) -> str:
+        return "\n".join(f"{i:>2}. {phase!r}" for i, phase in enumerate(self, 1))
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(phase.name for phase in self)
+
+
+# --- the phases ------------------------------------------------------------------------------
+
+
+def interventions(model: CultureModel, week: Week) -> None:
+    if week.t >= 0:
+        apply_due(model.scenario.interventions, week.t, model)
+    week.drivers = model.drivers_now
+
+
+def workload(model: CultureModel, week: Week) -> None:
+    org, p, drivers = model.org, model.people, week.drivers
+    week.team_present = np.bincount(org.team, weights=p.occupied, minlength=org.n_posts)
+    week.staffed = week.team_present / np.maximum(org.team_size, 1)
+    week.trust_funding = drivers["funding"] * org.trust_funding * (1 + model.extra_support)
+    week.workload = rules.workload(
+        drivers["demand"],
+        week.trust_funding[org.trust],
+        week.staffed[org.team],
+        model.scenario.workload.staffing_floor,
+    )
+
+
+def pressure(model: CultureModel, week: Week) -> None:
+    s, org, p = model.scenario, model.org, model.people
+    week.board = rules.board_pressure(
+        week.drivers["regulator_pressure"], model.extra_pressure, model.stance, s.regulator
+    )
+    week.pressure = rules.felt_pressure(
+        week.board[org.trust], p.pressure, org.manager, p.compassion, p.occupied, s.pressure
+    )
+
+
+def aggression(model: CultureModel, week: Week) -> None:
+    p = model.people
+    week.aggressed = p.occupied & rules.suffer_aggression(
+        model.aggression_exposure,
+        week.drivers["public_aggression"],
+        week.drivers["demand"],
+        model.scenario.aggression,
+        model.rng_streams["aggression"].random(model.org.n_posts),
+    )
+
+
+def behaviour(model: CultureModel, week: Week) -> None:
+    s, org, p = model.scenario, model.org, model.people
+    week.newness = np.exp(-p.tenure_weeks / s.socialisation.newcomer_weeks)
+    week.victimised = (week.t - p.bullied_week) <= s.cascades.conversion_window_weeks
+    week.hood = rules.neighbourhood(
+        org.peers, org.manager, p.occupied, s.socialisation.leader_weight
+    )
+    bullying_seen, compassion_seen, week.compassion_around = rules.neighbour_mean(
+        week.hood, p.bullying_norm, p.compassion_norm, p.compassion
+    )
+    week.behaviour = rules.choose_behaviour(
+        p.strain,
+        p.compassion,
+        week.victimised,
+        p.support,
+        bullying_seen,
+        compassion_seen,
+        week.newness,
+        org.is_leader,
+        s.behaviour,
+        model.rng_streams["behaviour"].random(org.n_posts),
+    )
+    week.behaviour[~p.occupied] = 0
+
+
+def targets(model: CultureModel, week: Week) -> None:
+    s, org, p = model.scenario, model.org, model.people
+    bullies = np.flatnonzero(week.behaviour == BULLYING)
+    target_rng = model.rng_streams["targets"]
+    victim, relation = rules.pick_targets(
+        bullies,
+        org.manager,
+        org.first_report,
+        org.n_reports,
+        org.peers,
+        s.targets,
+        target_rng.random(len(bullies)),
+        target_rng.random(len(bullies)),
+    )
+    acted = victim >= 0
+    acted[acted] = p.occupied[victim[acted]]
+    week.bullies, week.victim, week.relation = bullies[acted], victim[acted], relation[acted]
+    episode = _log_episodes(model, week)
+    model.recorder.record_acts(
+        week.t, p, week.bullies, week.victim, week.relation, episode, week.aggressed
+    )
+
+
+def _log_episodes(model: CultureModel, week: Week) -> np.ndarray:
+    """Start an episode for each bully who had not bullied in the last W weeks (Eq. 15)."""
+    p, bullies, t = model.people, week.bullies, week.t
+    window = model.scenario.cascades.conversion_window_weeks
+    starting = bullies[(t - p.bullied_others_week[bullies]) > window]
+    converted = week.victimised[starting] & (p.bullied_in_episode[starting] >= 0)
+    parent = np.where(converted, p.bullied_in_episode[starting], -1)
+    p.episode[starting] = model.episodes_log.start(parent, starting, p.person_id[starting], t)
+    return p.episode[bullies]
+
+
+def adaptation(model: CultureModel, week: Week) -> None:
+    s, p, t = model.scenario, model.people, week.t
+    victim, relation, bullies = week.victim, week.relation, week.bullies
+    bullied_now = np.zeros(model.org.n_posts, dtype=bool)
+    bullied_now[victim] = True
+    kind = (week.behaviour == COMPASSIONATE).astype(float)
+    (support,) = rules.neighbour_mean(week.hood, kind)
+    strain = rules.update_strain(
+        p.strain,
+        week.workload,
+        week.pressure,
+        bullied_now,
+        week.aggressed,
+        support,
+        p.resilience,
+        s.strain,
+    )
+    memory = 1 / s.behaviour.norm_memory_weeks
+    bullying_norm = p.bullying_norm + memory * ((week.behaviour == BULLYING) - p.bullying_norm)
+    compassion_norm = p.compassion_norm + memory * (kind - p.compassion_norm)
+    pull = s.socialisation.rate + s.socialisation.newcomer_rate * week.newness
+    compassion = rules.socialise(p.compassion, week.compassion_around, pull)
+
+    # commit the week's new state (synchronous update)
+    p.pressure, p.support, p.strain, p.behaviour = week.pressure, support, strain, week.behaviour
+    p.bullying_norm, p.compassion_norm = bullying_norm, compassion_norm
+    p.compassion = np.where(p.occupied, compassion, p.compassion)
+    p.bullied_by_manager_week[victim[relation == rules.MANAGER_TO_REPORT]] = t
+    p.bullied_by_colleague_week[victim[relation != rules.MANAGER_TO_REPORT]] = t
+    p.bullied_in_episode[victim] = p.episode[bullies]
+    p.bullied_others_week[bullies] = t
+    p.aggressed_week[week.aggressed] = t
+
+
+def quality(model: CultureModel, week: Week) -> None:
+    s, org, p = model.scenario, model.org, model.people
+    week.recently_bullied = (week.t - p.bullied_week) < s.turnover.bullied_memory_weeks
+    team_quality = _team_quality(model, week)
+    frontline = org.frontline
+    frontline_posts = np.bincount(org.trust[frontline], minlength=org.n_trusts)
+    model.trust_quality = np.bincount(
+        org.trust[frontline], weights=team_quality[org.team[frontline]], minlength=org.n_trusts
+    ) / np.maximum(frontline_posts, 1)
+    week.harm = model.rng_streams["harm"].poisson(
+        s.quality.harm_rate * week.drivers["demand"] * frontline_posts * (1 - model.trust_quality)
+    )
+
+
+def _team_quality(model: CultureModel, week: Week) -> np.ndarray:
+    """Care quality of each team, indexed by its leader's post (0 for posts that lead none)."""
+    p, org = model.people, model.org
+    occupied = p.occupied
+    leaders = org.leaders
+    present = np.maximum(week.team_present[leaders], 1)
+
+    def team_mean(value: np.ndarray) -> np.ndarray:
+        return (
+            np.bincount(org.team, weights=value * occupied, minlength=org.n_posts)[leaders]
+            / present
+        )
+
+    team = np.zeros(org.n_posts)
+    team[leaders] = rules.team_quality(
+        week.staffed[leaders],
+        team_mean(p.strain),
+        team_mean(week.recently_bullied),
+        team_mean(p.compassion_norm),
+        model.scenario.quality,
+    )
+    return team
+
+
+def turnover(model: CultureModel, week: Week) -> None:
+    s, org, p = model.scenario, model.org, model.people
+    chance = rules.leave_probability(
+        p.strain, week.recently_bullied, week.newness, org.level == 0, s.turnover
+    )
+    leaving = np.flatnonzero(
+        p.occupied & (model.rng_streams["turnover"].random(org.n_posts) < chance)
+    )
+    week.ceo_exits = int((org.level[leaving] == 0).sum())
+    week.leavers = len(leaving)
+    reset_person(p, leaving, s)
+
+    vacant = np.flatnonzero(~p.occupied)
+    trust_bullying = np.bincount(
+        org.trust, weights=p.bullying_norm * p.occupied, minlength=org.n_trusts
+    ) / np.maximum(np.bincount(org.trust, weights=p.occupied, minlength=org.n_trusts), 1)
+    fill = rules.hiring_probability(
+        model.hiring_base_rate[vacant],
+        week.trust_funding[org.trust[vacant]],
+        trust_bullying[org.trust[vacant]],
+        s.turnover,
+    )
+    hiring_rng = model.rng_streams["hiring"]
+    hired = vacant[hiring_rng.random(len(vacant)) < fill]
+    hired = hired[~np.isin(hired, leaving)]
+    model.next_person_id = hire(p, hired, s, org, model.next_person_id, hiring_rng)
+
+
+def regulator(model: CultureModel, week: Week) -> None:
+    """Every `inspection_weeks`, rate each trust: feedback, and chief executives removed."""
+    s, org, p = model.scenario, model.org, model.people
+    model.quality_since_rating += model.trust_quality
+    model.weeks_since_rating += 1
+    if model.weeks_since_rating != s.regulator.inspection_weeks:
+        return
+    rated_quality = model.quality_since_rating / model.weeks_since_rating
+    model.extra_pressure, model.extra_support, removal = rules.regulator_feedback(
+        rated_quality, model.extra_pressure, model.extra_support, model.stance, s.regulator
+    )
+    model.rated_quality = rated_quality
+    model.quality_since_rating[:] = 0
+    model.weeks_since_rating = 0
+    ceos = org.trust_start[:-1]
+    removed = ceos[
+        p.occupied[ceos] & (model.rng_streams["regulator"].random(org.n_trusts) < removal)
+    ]
+    reset_person(p, removed, s)
+    week.ceo_exits += len(removed)
+
+
+def record(model: CultureModel, week: Week) -> None:
+    p = model.people
+    p.tenure_weeks += p.occupied
+    if week.t >= 0:
+        model.recorder.record_week(observe(model, week))
+
+
+def observe(model: CultureModel, week: Week) -> Observed:
+    """What the measures read from the vectorised engine's week."""
+    log = model.episodes_log
+    return Observed(
+        t=week.t,
+        scenario=model.scenario,
+        org=model.org,
+        people=model.people,
+        drivers=week.drivers,
+        board=week.board,
+        workload=week.workload,
+        bullies=week.bullies,
+        victim=week.victim,
+        relation=week.relation,
+        leavers=week.leavers,
+        ceo_exits=week.ceo_exits,
+        trust_quality=model.trust_quality,
+        harm=week.harm,
+        new_episodes=log.new_this_week,
+        conversions=log.conversions_this_week,
+        reproduction_number=log.reproduction_number(),
+    )
+
+
+PHASES = Loop(
+    (
+        Phase("interventions", "", "interventions due take effect; drivers read", interventions),
+        Phase("workload", "Eq. 2", "workload from demand, funding and staffing", workload),
+        Phase("pressure", "Eq. 14, 3", "board pressure, passed down the hierarchy", pressure),
+        Phase("aggression", "Eq. 4", "patient and public aggression", aggression),
+        Phase("behaviour", "Eq. 1, 6, 7", "bullying, compassionate or neutral", behaviour),
+        Phase("targets", "Eq. 8, 15", "bullies pick victims; episodes logged", targets),
+        Phase("adaptation", "Eq. 1, 5, 9", "support, strain, norms, dispositions", adaptation),
+        Phase("quality", "Eq. 10", "team and trust care quality, harm", quality),
+        Phase("turnover", "Eq. 11, 12", "leavers go, vacancies are filled", turnover),
+        Phase("regulator", "Eq. 13", "every inspection_weeks, trusts rated", regulator),
+        Phase("record", "", "tenure grows; the week's measures are recorded", record),
+    )
+)
+"""The phases of a week, in order (docs/ODD.md section 3)."""
+
+
+def time_phases(model: Any, weeks: int = 1) -> pd.Series:
+    """Step a model `weeks` weeks, timing each phase; seconds per phase (summed)."""
+    seconds = dict.fromkeys(model.phases.names, 0.0)
+    for _ in range(weeks):
+        week = Week(model.week)
+        for phase in model.phases:
+            started = time.perf_counter()
+            phase(model, week)
+            seconds[phase.name] += time.perf_counter() - started
+        model.week += 1
+    return pd.Series(seconds, name="seconds")

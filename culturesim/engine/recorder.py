@@ -1,0 +1,118 @@
+"""The Recorder: a run's weekly measures, its events and the tables built from them.
+
+Both engines record through it, so a measure is computed one way only
+(`culturesim.engine.measures`).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+import numpy as np
+import pandas as pd
+
+from culturesim.engine.measures import TIMESERIES_COLUMNS, Observed, record_row
+from culturesim.engine.organisation import Organisation
+from culturesim.engine.rules import PUBLIC
+from culturesim.engine.scenario import Scenario
+from culturesim.engine.state import People, agents_columns
+
+EVENT_COLUMNS = (
+    "week",
+    "perpetrator",
+    "victim",
+    "relation",
+    "perpetrator_person",
+    "victim_person",
+    "episode",
+)
+
+
+class Recorder:
+    """Keeps every recorded week's measures and every act, and makes the output tables."""
+
+    def __init__(self, scenario: Scenario, org: Organisation) -> None:
+        self.scenario = scenario
+        self.org = org
+        self.records: list[dict[str, float]] = []
+        self.last_acts: dict[str, np.ndarray] = {}
+        self._event_chunks: list[dict[str, np.ndarray]] = []
+        window = scenario.observation.leaver_window_weeks
+        self._recent_leavers: deque[int] = deque(maxlen=window)
+        self._recent_staff: deque[int] = deque(maxlen=window)
+
+    def record_week(self, observed: Observed) -> None:
+        """Append the week's value of every weekly measure."""
+        self._recent_leavers.append(observed.leavers)
+        self._recent_staff.append(observed.staff)
+        observed.recent_leavers, observed.recent_staff = self._recent_leavers, self._recent_staff
+        self.records.append(record_row(observed))
+
+    def record_acts(
+        self,
+        t: int,
+        people: People,
+        bullies: np.ndarray,
+        victim: np.ndarray,
+        relation: np.ndarray,
+        episode: np.ndarray,
+        aggressed: np.ndarray,
+    ) -> None:
+        """Keep this week's acts: the latest always, every one if the run records events."""
+        self.last_acts = {"perpetrator": bullies, "victim": victim, "relation": relation}
+        if t < 0 or not self.scenario.run.record_events:
+            return
+        public = np.flatnonzero(aggressed)
+        none = np.full(len(public), -1)
+        self._event_chunks.append(
+            {
+                "week": np.full(len(bullies) + len(public), t, dtype=np.int32),
+                "perpetrator": np.concatenate([bullies, none]).astype(np.int32),
+                "victim": np.concatenate([victim, public]).astype(np.int32),
+                "relation": np.concatenate([relation, np.full(len(public), PUBLIC)]).astype(
+                    np.int8
+                ),
+                "perpetrator_person": np.concatenate([people.person_id[bullies], none]).astype(
+                    np.int64
+                ),
+                "victim_person": people.person_id[np.concatenate([victim, public])].astype(
+                    np.int64
+                ),
+                "episode": np.concatenate([episode, none]).astype(np.int64),
+            }
+        )
+
+    def timeseries(self) -> pd.DataFrame:
+        """One row per recorded week with every weekly measure."""
+        return pd.DataFrame.from_records(self.records, columns=TIMESERIES_COLUMNS)
+
+    def events(self) -> pd.DataFrame:
+        """Every bullying act and every act of public aggression (perpetrator -1) so far."""
+        if not self._event_chunks:
+            return pd.DataFrame({c: np.array([], dtype=np.int64) for c in EVENT_COLUMNS})
+        table = {
+            name: np.concatenate([c[name] for c in self._event_chunks])
+            for name in self._event_chunks[0]
+        }
+        self._event_chunks = [table]
+        events = pd.DataFrame(table)
+        events["trust"] = self.org.trust[events.victim.to_numpy()]
+        return events
+
+    def people_frame(self, people: People, t: int) -> pd.DataFrame:
+        """Every post's current holder at week t, one row per post (vacant posts included)."""
+        org = self.org
+        survey = self.scenario.observation.survey_weeks
+        return pd.DataFrame(
+            {
+                "week": np.full(org.n_posts, t, dtype=np.int32),
+                "post": np.arange(org.n_posts, dtype=np.int32),
+                "trust": org.trust,
+                "level": org.level,
+                "manager": org.manager.astype(np.int32),
+                "team": org.team.astype(np.int32),
+                **agents_columns(people),
+                "bullied_last_year": (t - people.bullied_week) < survey,
+                "bullied_others_last_year": (t - people.bullied_others_week) < survey,
+            }
+        )
