@@ -88,9 +88,7 @@ def _resting(start: Start | Scenario) -> np.ndarray | float:
 
 ATTRIBUTES: tuple[Attribute, ...] = (
     Attribute("occupied", bool, True, False, "someone holds the post", bool),
-    Attribute(
-        "person_id", np.int64, lambda s: np.arange(s.n), KEPT, "who (new id at every hire)", np.int64
-    ),
+    Attribute("person_id", np.int64, lambda s: np.arange(s.n), KEPT, "who (new at hire)", np.int64),
     Attribute("tenure_weeks", np.int32, _starting_tenure, 0, "weeks in post", np.int32),
     Attribute(
         "compassion", np.float64, TRAIT, KEPT, "compassion disposition 0-1 (socialised)", np.float32
@@ -100,7 +98,7 @@ ATTRIBUTES: tuple[Attribute, ...] = (
     Attribute("strain", np.float64, _resting, _resting, "strain 0-1", np.float32),
     Attribute("pressure", np.float64, 0.0, KEPT, "pressure felt from above this week", np.float32),
     Attribute("support", np.float64, 0.5, 0.5, "compassion received this week, 0-1"),
-    Attribute("behaviour", np.int8, NEUTRAL, NEUTRAL, "NEUTRAL, COMPASSIONATE or BULLYING", np.int8),
+    Attribute("behaviour", np.int8, NEUTRAL, NEUTRAL, "behaviour this week (0/1/2)", np.int8),
     Attribute("bullying_norm", np.float64, 0.0, 0.0, "own recent share of weeks bullying"),
     Attribute("compassion_norm", np.float64, 0.5, 0.5, "own recent share of weeks compassionate"),
     Attribute("bullied_by_manager_week", np.int32, NEVER, NEVER, "last week bullied by a manager"),
@@ -108,7 +106,7 @@ ATTRIBUTES: tuple[Attribute, ...] = (
     Attribute("aggressed_week", np.int32, NEVER, NEVER, "... by a patient or the public"),
     Attribute("bullied_others_week", np.int32, NEVER, NEVER, "last week they bullied someone"),
     Attribute("episode", np.int64, -1, -1, "current perpetrator episode (cascade node), -1 none"),
-    Attribute("bullied_in_episode", np.int64, -1, -1, "episode of the last staff member who bullied them"),
+    Attribute("bullied_in_episode", np.int64, -1, -1, "episode of whoever bullied them last"),
 )  # fmt: skip
 """Every per-person attribute, in the order of `People`'s fields (docs/ODD.md section 2)."""
 
