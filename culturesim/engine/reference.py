@@ -2,28 +2,24 @@
 
 This is the readable oracle of the vectorised engine and its peer in `benchmarks/`. Each post is
 a `ReferencePerson` (a `mesa.Agent`) with plain Python attributes; each phase of the week is a
-method that one person runs, in a Python loop over everyone, with scalar arithmetic
-(`math.exp`, `if`/`else`). Nothing here calls `culturesim.engine.rules`: every equation is typed out
-again from docs/ODD.md section 7, so the two engines agree only if both implement the rules.
+method that loops over everyone with scalar arithmetic (`math.exp`, `if`/`else`). Nothing here
+calls `culturesim.engine.rules`: every equation is typed out again from docs/ODD.md section 7, so
+the two engines agree only if both implement the rules.
 
-What is shared, so that structure and starting conditions come from one place: the scenario
-schema, the organisation (`build_organisation`) and the initial people (`initial_people`),
-drawn from the same seed streams as CultureModel, then copied into the agents. Every later
-random draw comes from this model's own numpy Generators, so the two engines' trajectories
-differ draw by draw and agree only in distribution (tests/test_reference.py).
-
-The week, in the same synchronous order as CultureModel (everything is computed from the
-state at week t, staged in `next_*` attributes, then committed):
- 1. interventions due this week; drivers read;
- 2.-5. each person works out workload, pressure, aggression suffered and chooses a behaviour
-    (`ReferencePerson.perceive_and_choose`, eq. 1-4, 6, 7, 14);
- 6. each bully picks a victim (`ReferencePerson.pick_target`, eq. 8); episodes are logged;
- 7. each person updates support, strain, norms and disposition (`ReferencePerson.adapt`,
-    eq. 1, 5, 9); everyone commits (`ReferencePerson.commit`);
- 8. team and trust care quality, harm (eq. 10);
- 9. leavers go (`ReferencePerson.consider_leaving`, eq. 11), vacancies are filled (eq. 12);
-10. every `inspection_weeks`, the regulator rates each trust and responds (eq. 13);
-11. tenure grows and the week's measures are recorded (same columns as CultureModel).
+What is shared, so that structure, bookkeeping and outputs cannot drift:
+- the scenario schema, the organisation (`build_organisation`) and the initial people
+  (`initial_people`), drawn from the same seed streams as CultureModel, copied into the agents
+  attribute by attribute from the state registry (`culturesim.engine.state.ATTRIBUTES`), which
+  also gives the values a post takes when it falls vacant;
+- the phases of a week: their names and order (`culturesim.engine.phases.PHASES`), each run
+  here by a method `phase_<name>` (all synchronous: next values are staged in `next_*`
+  attributes and committed in the adaptation phase);
+- the interventions, which apply themselves through the same levers;
+- the measures (`culturesim.engine.measures`), recorded by the same `Recorder` from the agents'
+  state.
+Every random draw after the start comes from this model's own numpy Generators, so the two
+engines' trajectories differ draw by draw and agree only in distribution
+(tests/test_reference.py).
 """
 
 from __future__ import annotations
@@ -35,10 +31,23 @@ import mesa
 import numpy as np
 import pandas as pd
 
-from culturesim.engine.model import BURN_IN_WEEKS, STREAMS, SURVEY_WEEKS
+from culturesim.engine.interventions import apply_due
+from culturesim.engine.measures import Observed
+from culturesim.engine.model import STREAMS
 from culturesim.engine.organisation import FRONTLINE, PATIENT_FACING_FROM, build_organisation
+from culturesim.engine.phases import PHASES, Loop, Phase, Week
+from culturesim.engine.recorder import Recorder
 from culturesim.engine.scenario import DRIVER_RANGES, ROLES, Scenario
-from culturesim.engine.state import BULLYING, COMPASSIONATE, NEUTRAL, NEVER, initial_people
+from culturesim.engine.state import (
+    ATTRIBUTES,
+    BULLYING,
+    COMPASSIONATE,
+    KEPT,
+    NEUTRAL,
+    TRAITS,
+    People,
+    initial_people,
+)
 
 MANAGER_TO_REPORT, COLLEAGUE, REPORT_TO_MANAGER = 0, 1, 2
 REFERENCE_STREAMS = (
@@ -117,45 +126,36 @@ class ReferencePerson(mesa.Agent):
 
     def reset(self) -> None:
         """Clear the post's personal history when its holder leaves (the post falls vacant)."""
-        s = self.model.scenario
-        self.occupied = False
-        self.tenure_weeks = 0
-        self.trained = False
-        self.strain = logistic(s.strain.baseline_logit)
-        self.support = 0.5
-        self.behaviour = NEUTRAL
-        self.bullying_norm = 0.0
-        self.compassion_norm = 0.5
-        self.bullied_by_manager_week = NEVER
-        self.bullied_by_colleague_week = NEVER
-        self.aggressed_week = NEVER
-        self.bullied_others_week = NEVER
-        self.episode = -1
-        self.bullied_in_episode = -1
+        for name, value in self.model.vacant_values.items():
+            setattr(self, name, value)
 
     def hire(self, person_id: int, rng: np.random.Generator) -> None:
         """A new person takes the post, with traits drawn for its role."""
         traits = getattr(self.model.scenario.population, ROLES[self.level])
-        compassion = traits.compassion_mean + traits.compassion_sd * rng.standard_normal()
-        resilience = traits.resilience_mean + traits.resilience_sd * rng.standard_normal()
+        drawn = {
+            name: getattr(traits, f"{name}_mean")
+            + getattr(traits, f"{name}_sd") * rng.standard_normal()
+            for name in TRAITS
+        }
         self.reset()
         self.occupied = True
         self.person_id = person_id
-        self.compassion = min(max(compassion, 0.0), 1.0)
-        self.resilience = min(max(resilience, 0.0), 1.0)
+        for name, value in drawn.items():
+            setattr(self, name, min(max(value, 0.0), 1.0))
 
-    # --- the phases of a week ------------------------------------------------------------
+    # --- what one person does in the phases of a week -----------------------------------
 
-    def perceive_and_choose(self) -> None:
-        """Steps 2-5: workload, pressure from above, aggression suffered, then a behaviour."""
+    def feel_workload(self) -> None:
+        """Eq. 2: demand over funding times the staffed share of one's team (with a floor)."""
+        m = self.model
+        floor = m.scenario.workload.staffing_floor
+        funding = m.trust_funding[self.trust]
+        self.workload = m.drivers["demand"] / (funding * max(m.team_staffed[self.team], floor))
+
+    def feel_pressure(self) -> None:
+        """Eq. 3: the board feels the regulator; a leader passes last week's pressure down."""
         m = self.model
         s = m.scenario
-        drivers = m.drivers
-        self.newness = math.exp(-self.tenure_weeks / s.socialisation.newcomer_weeks)
-        # eq. 2: demand over funding times the staffed share of one's team (floored at 0.2)
-        funding = m.trust_funding[self.trust]
-        self.workload = drivers["demand"] / (funding * max(m.team_staffed[self.team], 0.2))
-        # eq. 3: the board feels the regulator; a leader passes last week's pressure down
         boss = self.manager
         if boss is None:
             self.next_pressure = m.board_pressure[self.trust]
@@ -164,19 +164,28 @@ class ReferencePerson(mesa.Agent):
             self.next_pressure = (
                 s.pressure.transmission * boss.pressure * (1 - s.pressure.leader_buffering * shield)
             )
+
+    def suffer_aggression(self) -> None:
+        """Eq. 4: patient and public aggression, a Poisson event."""
         self.bullied_now = False
+        self.aggressed = False
         if not self.occupied:
-            self.aggressed = False
+            return
+        m = self.model
+        a = m.scenario.aggression
+        rate = a.weekly_rate * m.drivers["public_aggression"] * m.drivers["demand"] * self.exposure
+        self.aggressed = m.streams["aggression"].random() < 1 - math.exp(-rate)
+
+    def choose(self) -> None:
+        """Eq. 6-7: bully with p_bully, else be compassionate with p_kind, else neutral."""
+        m = self.model
+        s = m.scenario
+        self.newness = math.exp(-self.tenure_weeks / s.socialisation.newcomer_weeks)
+        if not self.occupied:
             self.next_behaviour = NEUTRAL
             return
-        # eq. 4: patient and public aggression, a Poisson event
-        a = s.aggression
-        rate = a.weekly_rate * drivers["public_aggression"] * drivers["demand"] * self.exposure
-        self.aggressed = m.streams["aggression"].random() < 1 - math.exp(-rate)
-        # eq. 6-7: bully with p_bully, else be compassionate with p_kind, else neutral
         b = s.behaviour
-        t = m.week
-        self.victimised = t - self.bullied_week <= s.cascades.conversion_window_weeks
+        self.victimised = m.week - self.bullied_week <= s.cascades.conversion_window_weeks
         learning = 1 + b.newcomer_norm_boost * self.newness
         p_bully = logistic(
             b.bullying_baseline_logit
@@ -203,7 +212,7 @@ class ReferencePerson(mesa.Agent):
         self.kind_now = 1.0 if self.next_behaviour == COMPASSIONATE else 0.0
 
     def pick_target(self) -> tuple[ReferencePerson, int] | None:
-        """Step 6 (eq. 8): a report, a colleague or one's manager, weighted; then one person.
+        """Eq. 8: a report, a colleague or one's manager, weighted; then one person.
 
         Only relations the bully has count. An empty post picked means no act this week.
         """
@@ -227,7 +236,7 @@ class ReferencePerson(mesa.Agent):
         return victim, relation
 
     def adapt(self) -> None:
-        """Step 7: compassion received, strain (eq. 5), norms, disposition (eq. 9), staged."""
+        """Compassion received, strain (eq. 5), norms, disposition (eq. 9), staged."""
         if not self.occupied:
             return
         s = self.model.scenario
@@ -255,11 +264,11 @@ class ReferencePerson(mesa.Agent):
     def commit(self) -> None:
         """Make the staged values this week's state (after everyone has computed theirs)."""
         self.pressure = self.next_pressure
+        self.behaviour = self.next_behaviour
         if not self.occupied:
             return
         self.support = self.next_support
         self.strain = self.next_strain
-        self.behaviour = self.next_behaviour
         self.bullying_norm = self.next_bullying_norm
         self.compassion_norm = self.next_compassion_norm
         self.compassion = self.next_compassion
@@ -267,7 +276,7 @@ class ReferencePerson(mesa.Agent):
             self.aggressed_week = self.model.week
 
     def consider_leaving(self) -> bool:
-        """Step 9 (eq. 11): leave with a chance that rises with strain, bullying and newness."""
+        """Eq. 11: leave with a chance that rises with strain, bullying and newness."""
         u = self.model.scenario.turnover
         recently = self.model.week - self.bullied_week < u.bullied_memory_weeks
         chance = logistic(
@@ -283,8 +292,15 @@ class ReferencePerson(mesa.Agent):
         return f"ReferencePerson(post={self.post}, level={ROLES[self.level]})"
 
 
+def _plain(value: object) -> object:
+    """A numpy scalar as the Python number a per-person agent holds."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
 class ReferenceModel(mesa.Model):
     """The culture model, person by person: `ReferenceModel(scenario, seed).step()` = a week."""
+
+    phases: Loop
 
     def __init__(self, scenario: Scenario, seed: int | None = None, burn_in: bool = True) -> None:
         seed = scenario.run.seed if seed is None else int(seed)
@@ -298,10 +314,13 @@ class ReferenceModel(mesa.Model):
             name: np.random.default_rng(child)
             for name, child in zip(REFERENCE_STREAMS, children[len(STREAMS) :], strict=True)
         }
-        org = build_organisation(
+        self.org = org = build_organisation(
             scenario.organisation, np.random.default_rng(shared["organisation"])
         )
         start = initial_people(scenario, org, np.random.default_rng(shared["traits"]))
+        self.vacant_values = {
+            a.name: _plain(a.vacant_value(scenario)) for a in ATTRIBUTES if a.vacant != KEPT
+        }
         self.people = self._make_people(org, start)
         self.n_trusts = org.n_trusts
         self.chief_executives = [self.people[post] for post in org.trust_start[:-1].tolist()]
@@ -325,16 +344,15 @@ class ReferenceModel(mesa.Model):
         self._offspring: list[int] = []
         self._new_by_week: deque[int] = deque(maxlen=2 * window)
         self._conversions_by_week: deque[int] = deque(maxlen=window)
-        self.records: list[dict[str, float]] = []
-        self._recent_leavers: deque[int] = deque(maxlen=13)
-        self._recent_staff: deque[int] = deque(maxlen=13)
-        self.week = -BURN_IN_WEEKS if burn_in else 0
+        self.acts: list[tuple[ReferencePerson, ReferencePerson, int]] = []
+        self.recorder = Recorder(scenario, org)
+        self.week = -scenario.run.burn_in_weeks if burn_in else 0
         while self.week < 0:
             self.step()
 
     # --- construction --------------------------------------------------------------------
 
-    def _make_people(self, org, start) -> list[ReferencePerson]:
+    def _make_people(self, org, start: People) -> list[ReferencePerson]:
         """One agent per post, wired to its manager, reports, team and colleagues."""
         s = self.scenario
         trust, level, manager = org.trust.tolist(), org.level.tolist(), org.manager.tolist()
@@ -342,7 +360,7 @@ class ReferenceModel(mesa.Model):
             ReferencePerson(self, post, trust[post], level[post]) for post in range(len(level))
         ]
         indptr, indices = org.peers.indptr.tolist(), org.peers.indices.tolist()
-        columns = {name: getattr(start, name).tolist() for name in _STATE}
+        columns = {a.name: getattr(start, a.name).tolist() for a in ATTRIBUTES}
         for post, person in enumerate(people):
             boss = manager[post]
             if boss >= 0:
@@ -355,8 +373,8 @@ class ReferenceModel(mesa.Model):
                 if level[post] >= PATIENT_FACING_FROM
                 else s.aggression.non_patient_facing_exposure
             )
-            for name in _STATE:
-                setattr(person, name, columns[name][post])
+            for name, values in columns.items():
+                setattr(person, name, values[post])
         self.team_members: dict[int, list[ReferencePerson]] = {}
         for person in people:
             self.team_members.setdefault(person.team, []).append(person)
@@ -398,67 +416,84 @@ class ReferenceModel(mesa.Model):
         values["stance"] = self.stance
         return values
 
-    def _apply_interventions(self) -> None:
-        for intervention in self.scenario.interventions:
-            if intervention.week != self.week:
-                continue
-            if intervention.kind == "leadership_programme":
-                rng = self.streams["interventions"]
-                for person in self.people:
-                    if person.reports and person.occupied and not person.trained:
-                        if rng.random() < intervention.share_of_leaders:
-                            person.trained = True
-                            person.compassion += intervention.strength * (1 - person.compassion)
-            elif intervention.kind == "funding_change":
-                self.funding_factor *= intervention.factor
-            elif intervention.kind == "stance_change":
-                self.stance = intervention.stance
+    def start_leadership_programme(self, share: float, strength: float) -> int:
+        """Train each leader in post not yet trained with chance `share`; returns how many."""
+        rng = self.streams["interventions"]
+        trained = 0
+        for person in self.people:
+            if person.reports and person.occupied and not person.trained:
+                if rng.random() < share:
+                    person.trained = True
+                    person.compassion += strength * (1 - person.compassion)
+                    trained += 1
+        return trained
 
-    # --- the week ------------------------------------------------------------------------
+    # --- the week: one method per phase of culturesim.engine.phases.PHASES ---------------
 
     def step(self) -> None:
         """Advance one week (weeks < 0 are burn-in and are not recorded)."""
-        s = self.scenario
-        t = self.week
-        people = self.people
-        if t >= 0:
-            self._apply_interventions()
-        self.drivers = drivers = self.drivers_now
+        week = Week(self.week)
+        for phase in self.phases:
+            phase(self, week)
+        self.week += 1
 
-        # 2-3. what each trust's teams and board face this week (eq. 2, 14)
+    def phase_interventions(self, week: Week) -> None:
+        if week.t >= 0:
+            apply_due(self.scenario.interventions, week.t, self)
+        self.drivers = week.drivers = self.drivers_now
+
+    def phase_workload(self, week: Week) -> None:
+        drivers = week.drivers
         self.team_staffed = {
             team: sum(1 for member in members if member.occupied) / len(members)
             for team, members in self.team_members.items()
         }
-        buffering = 1 - s.regulator.stance_buffering * self.stance
         self.trust_funding = [
             drivers["funding"] * base * (1 + extra)
             for base, extra in zip(self.trust_base_funding, self.extra_support, strict=True)
         ]
-        self.board_pressure = [
-            (drivers["regulator_pressure"] + extra) * buffering for extra in self.extra_pressure
-        ]
-        # 2-5. each person, from the state at t
-        for person in people:
-            person.perceive_and_choose()
+        for person in self.people:
+            person.feel_workload()
 
-        # 6. bullies pick victims; episodes start for bullies idle for more than W weeks
-        acts = []
-        for person in people:
+    def phase_pressure(self, week: Week) -> None:
+        """Eq. 14: each board's pressure, with the stance's buffering; then Eq. 3 per person."""
+        buffering = 1 - self.scenario.regulator.stance_buffering * self.stance
+        self.board_pressure = [
+            (week.drivers["regulator_pressure"] + extra) * buffering
+            for extra in self.extra_pressure
+        ]
+        week.board = np.array(self.board_pressure)
+        for person in self.people:
+            person.feel_pressure()
+
+    def phase_aggression(self, week: Week) -> None:
+        for person in self.people:
+            person.suffer_aggression()
+
+    def phase_behaviour(self, week: Week) -> None:
+        for person in self.people:
+            person.choose()
+
+    def phase_targets(self, week: Week) -> None:
+        """Bullies pick victims (Eq. 8); episodes start for bullies idle over W weeks."""
+        self.acts = []
+        for person in self.people:
             if person.occupied and person.next_behaviour == BULLYING:
                 act = person.pick_target()
                 if act is not None:
-                    acts.append((person, *act))
-        self._log_episodes(acts, t)
-        for _, victim, _ in acts:
+                    self.acts.append((person, *act))
+        self._log_episodes(self.acts, week.t)
+        for _, victim, _ in self.acts:
             victim.bullied_now = True
 
-        # 7. support, strain, norms, dispositions; then commit everything at once
-        for person in people:
+    def phase_adaptation(self, week: Week) -> None:
+        """Support, strain, norms, dispositions; then everything is committed at once."""
+        t = week.t
+        for person in self.people:
             person.adapt()
-        for person in people:
+        for person in self.people:
             person.commit()
-        for bully, victim, relation in acts:
+        for bully, victim, relation in self.acts:
             if relation == MANAGER_TO_REPORT:
                 victim.bullied_by_manager_week = t
             else:
@@ -466,36 +501,112 @@ class ReferenceModel(mesa.Model):
             victim.bullied_in_episode = bully.episode
             bully.bullied_others_week = t
 
-        # 8. care quality and harm
-        self._update_quality(t)
-        harm_rng = self.streams["harm"]
-        harm = [
-            int(
-                harm_rng.poisson(
-                    s.quality.harm_rate * drivers["demand"] * len(frontline) * (1 - quality)
-                )
+    def phase_quality(self, week: Week) -> None:
+        """Eq. 10 per team, averaged over each trust's frontline posts; harm events."""
+        q = self.scenario.quality
+        memory = self.scenario.turnover.bullied_memory_weeks
+        team_quality = {}
+        for team, members in self.team_members.items():
+            present = strain = bullied = climate = 0.0
+            for member in members:
+                if member.occupied:
+                    present += 1
+                    strain += member.strain
+                    bullied += 1.0 if week.t - member.bullied_week < memory else 0.0
+                    climate += member.compassion_norm
+            present = max(present, 1)
+            quality = (
+                self.team_staffed[team] ** q.staffing_exponent
+                * (1 - q.strain_penalty * strain / present)
+                * (1 - q.rudeness_penalty * bullied / present)
+                * (1 + q.compassion_gain * (climate / present - 0.5))
             )
-            for frontline, quality in zip(self.frontline_by_trust, self.trust_quality, strict=True)
+            team_quality[team] = min(max(quality, 0.0), 1.0)
+        self.trust_quality = [
+            sum(team_quality[person.team] for person in frontline) / max(len(frontline), 1)
+            for frontline in self.frontline_by_trust
         ]
+        rng = self.streams["harm"]
+        demand = week.drivers["demand"]
+        week.harm = np.array(
+            [
+                int(rng.poisson(q.harm_rate * demand * len(frontline) * (1 - quality)))
+                for frontline, quality in zip(
+                    self.frontline_by_trust, self.trust_quality, strict=True
+                )
+            ]
+        )
 
-        # 9. turnover
-        leavers, ceo_exits = self._turnover()
+    def phase_turnover(self, week: Week) -> None:
+        """Eq. 11 for every holder, then eq. 12 for every vacancy not opened this week."""
+        u = self.scenario.turnover
+        leaving = [p for p in self.people if p.occupied and p.consider_leaving()]
+        for person in leaving:
+            person.reset()
+        week.leavers = len(leaving)
+        week.ceo_exits = sum(1 for person in leaving if person.is_chief_executive)
 
-        # 10. regulator
+        norm_sum = [0.0] * self.n_trusts
+        staff = [0] * self.n_trusts
+        for person in self.people:
+            if person.occupied:
+                norm_sum[person.trust] += person.bullying_norm
+                staff[person.trust] += 1
+        attraction = [
+            min(funding, u.funding_cap)
+            * math.exp(-u.reputation_penalty * norm_sum[trust] / max(staff[trust], 1))
+            for trust, funding in enumerate(self.trust_funding)
+        ]
+        just_left = {person.post for person in leaving}
+        rng = self.streams["hiring"]
+        for person in self.people:
+            if not person.occupied and person.post not in just_left:
+                fill = self._hiring_base_rate(person) * attraction[person.trust]
+                if rng.random() < min(max(fill, 0.0), 1.0):
+                    person.hire(self.next_person_id, rng)
+                    self.next_person_id += 1
+
+    def phase_regulator(self, week: Week) -> None:
+        """Eq. 13: shortfall becomes pressure or support (each capped); inadequate CEOs may go."""
         for trust, quality in enumerate(self.trust_quality):
             self._quality_since_rating[trust] += quality
         self._weeks_since_rating += 1
-        ceo_removed = 0
-        if self._weeks_since_rating == s.regulator.inspection_weeks:
-            ceo_removed = self._rate_trusts()
+        r = self.scenario.regulator
+        if self._weeks_since_rating != r.inspection_weeks:
+            return
+        rng = self.streams["regulator"]
+        for trust in range(self.n_trusts):
+            rated = self._quality_since_rating[trust] / self._weeks_since_rating
+            shortfall = max(r.quality_target - rated, 0.0)
+            self.extra_pressure[trust] = min(
+                r.feedback_decay * self.extra_pressure[trust]
+                + r.pressure_gain * (1 - self.stance) * shortfall,
+                r.max_extra_pressure,
+            )
+            self.extra_support[trust] = min(
+                r.feedback_decay * self.extra_support[trust]
+                + r.support_gain * self.stance * shortfall,
+                r.max_extra_support,
+            )
+            removal = (
+                r.ceo_removal_probability * (1 - self.stance)
+                if rated < r.inadequate_quality
+                else 0.0
+            )
+            ceo = self.chief_executives[trust]
+            if ceo.occupied and rng.random() < removal:
+                ceo.reset()
+                week.ceo_exits += 1
+            self._quality_since_rating[trust] = 0.0
+        self._weeks_since_rating = 0
 
-        # 11. tenure and the week's measures
-        for person in people:
+    def phase_record(self, week: Week) -> None:
+        """Tenure grows; the week's measures are recorded by the shared Recorder."""
+        for person in self.people:
             if person.occupied:
                 person.tenure_weeks += 1
-        if t >= 0:
-            self._record(t, acts, leavers, ceo_exits + ceo_removed, harm)
-        self.week += 1
+        if week.t >= 0:
+            self.recorder.record_week(self._observe(week))
 
     def _log_episodes(self, acts: list, t: int) -> None:
         """A bully idle for more than W weeks starts an episode; a recent victim's is a child."""
@@ -521,156 +632,47 @@ class ReferenceModel(mesa.Model):
         self._new_by_week.append(started)
         self._conversions_by_week.append(conversions)
 
-    def _update_quality(self, t: int) -> None:
-        """Eq. 10 per team, averaged over each trust's frontline posts."""
-        q = self.scenario.quality
-        memory = self.scenario.turnover.bullied_memory_weeks
-        team_quality = {}
-        for team, members in self.team_members.items():
-            present = strain = bullied = climate = 0.0
-            for member in members:
-                if member.occupied:
-                    present += 1
-                    strain += member.strain
-                    bullied += 1.0 if t - member.bullied_week < memory else 0.0
-                    climate += member.compassion_norm
-            present = max(present, 1)
-            quality = (
-                self.team_staffed[team] ** q.staffing_exponent
-                * (1 - q.strain_penalty * strain / present)
-                * (1 - q.rudeness_penalty * bullied / present)
-                * (1 + q.compassion_gain * (climate / present - 0.5))
-            )
-            team_quality[team] = min(max(quality, 0.0), 1.0)
-        self.trust_quality = [
-            sum(team_quality[person.team] for person in frontline) / max(len(frontline), 1)
-            for frontline in self.frontline_by_trust
-        ]
-
-    def _turnover(self) -> tuple[int, int]:
-        """Eq. 11 for every holder, then eq. 12 for every vacancy not opened this week."""
-        u = self.scenario.turnover
-        leaving = [p for p in self.people if p.occupied and p.consider_leaving()]
-        for person in leaving:
-            person.reset()
-        ceo_exits = sum(1 for person in leaving if person.is_chief_executive)
-
-        norm_sum = [0.0] * self.n_trusts
-        staff = [0] * self.n_trusts
-        for person in self.people:
-            if person.occupied:
-                norm_sum[person.trust] += person.bullying_norm
-                staff[person.trust] += 1
-        attraction = [
-            min(funding, 1.5)
-            * math.exp(-u.reputation_penalty * norm_sum[trust] / max(staff[trust], 1))
-            for trust, funding in enumerate(self.trust_funding)
-        ]
-        just_left = {person.post for person in leaving}
-        rng = self.streams["hiring"]
-        for person in self.people:
-            if not person.occupied and person.post not in just_left:
-                fill = self._hiring_base_rate(person) * attraction[person.trust]
-                if rng.random() < min(max(fill, 0.0), 1.0):
-                    person.hire(self.next_person_id, rng)
-                    self.next_person_id += 1
-        return len(leaving), ceo_exits
-
-    def _rate_trusts(self) -> int:
-        """Eq. 13: shortfall becomes pressure or support (each capped); inadequate CEOs may go."""
-        r = self.scenario.regulator
-        rng = self.streams["regulator"]
-        removed = 0
-        for trust in range(self.n_trusts):
-            rated = self._quality_since_rating[trust] / self._weeks_since_rating
-            shortfall = max(r.quality_target - rated, 0.0)
-            self.extra_pressure[trust] = min(
-                r.feedback_decay * self.extra_pressure[trust]
-                + r.pressure_gain * (1 - self.stance) * shortfall,
-                r.max_extra_pressure,
-            )
-            self.extra_support[trust] = min(
-                r.feedback_decay * self.extra_support[trust]
-                + r.support_gain * self.stance * shortfall,
-                r.max_extra_support,
-            )
-            removal = (
-                r.ceo_removal_probability * (1 - self.stance)
-                if rated < r.inadequate_quality
-                else 0.0
-            )
-            ceo = self.chief_executives[trust]
-            if ceo.occupied and rng.random() < removal:
-                ceo.reset()
-                removed += 1
-            self._quality_since_rating[trust] = 0.0
-        self._weeks_since_rating = 0
-        return removed
-
     # --- measures ------------------------------------------------------------------------
 
-    def _record(self, t: int, acts: list, leavers: int, ceo_exits: int, harm: list[int]) -> None:
-        drivers = self.drivers
-        holders = [person for person in self.people if person.occupied]
-        staff = len(holders)
-        n_staff = max(staff, 1)
+    def state(self) -> People:
+        """The agents' state gathered into arrays, attribute by attribute (`ATTRIBUTES`)."""
+        return People(
+            **{
+                a.name: np.array([getattr(p, a.name) for p in self.people], dtype=a.dtype)
+                for a in ATTRIBUTES
+            }
+        )
 
-        def in_survey(name: str) -> float:
-            return sum(1 for p in holders if t - getattr(p, name) < SURVEY_WEEKS) / n_staff
-
-        self._recent_leavers.append(leavers)
-        self._recent_staff.append(staff)
-        relations = [relation for _, _, relation in acts]
-        leaders = [p for p in holders if p.reports]
+    def _observe(self, week: Week) -> Observed:
         window = self.scenario.cascades.conversion_window_weeks
         reproduction = float("nan")
         if len(self._new_by_week) == 2 * window:
             earlier = sum(list(self._new_by_week)[:window])
             if earlier:
                 reproduction = sum(self._conversions_by_week) / earlier
-        self.records.append(
-            {
-                "week": t,
-                **drivers,
-                "board_pressure": sum(self.extra_pressure) / self.n_trusts
-                + drivers["regulator_pressure"],
-                "staff": staff,
-                "vacancy_rate": 1 - staff / len(self.people),
-                "bullied_by_public": in_survey("aggressed_week"),
-                "bullied_by_colleagues": in_survey("bullied_by_colleague_week"),
-                "bullied_by_managers": in_survey("bullied_by_manager_week"),
-                "bullied_by_staff": in_survey("bullied_week"),
-                "bullying_acts": len(acts),
-                "acts_by_managers": relations.count(MANAGER_TO_REPORT),
-                "acts_by_colleagues": relations.count(COLLEAGUE),
-                "acts_by_reports": relations.count(REPORT_TO_MANAGER),
-                "perpetrators": len(acts),
-                "compassion_climate": sum(1 for p in holders if p.behaviour == COMPASSIONATE)
-                / n_staff,
-                "compassion_disposition": sum(p.compassion for p in holders) / n_staff,
-                "mean_strain": sum(p.strain for p in holders) / n_staff,
-                "mean_workload": sum(p.workload for p in holders) / n_staff,
-                "leavers": leavers,
-                "leaver_rate": sum(self._recent_leavers)
-                / max(sum(self._recent_staff) / len(self._recent_staff), 1)
-                * 52
-                / len(self._recent_leavers),
-                "ceo_exits": ceo_exits,
-                "ceos_in_post": sum(1 for ceo in self.chief_executives if ceo.occupied),
-                "leaders_trained": sum(1 for p in leaders if p.trained) / len(leaders)
-                if leaders
-                else float("nan"),
-                "care_quality": sum(self.trust_quality) / self.n_trusts,
-                "harm_events": sum(harm),
-                "new_episodes": self._new_by_week[-1],
-                "conversions": self._conversions_by_week[-1],
-                "reproduction_number": reproduction,
-            }
+        return Observed(
+            t=week.t,
+            scenario=self.scenario,
+            org=self.org,
+            people=self.state(),
+            drivers=week.drivers,
+            board=week.board,
+            workload=np.array([p.workload for p in self.people]),
+            bullies=np.array([b.post for b, _, _ in self.acts], dtype=np.int64),
+            victim=np.array([v.post for _, v, _ in self.acts], dtype=np.int64),
+            relation=np.array([r for _, _, r in self.acts], dtype=np.int8),
+            leavers=week.leavers,
+            ceo_exits=week.ceo_exits,
+            trust_quality=np.array(self.trust_quality),
+            harm=week.harm,
+            new_episodes=self._new_by_week[-1],
+            conversions=self._conversions_by_week[-1],
+            reproduction_number=reproduction,
         )
 
     def timeseries(self) -> pd.DataFrame:
         """One row per recorded week, with the same columns as CultureModel.timeseries()."""
-        return pd.DataFrame.from_records(self.records)
+        return self.recorder.timeseries()
 
     def episodes(self) -> pd.DataFrame:
         """Every perpetrator episode so far (burn-in included), as CultureModel.episodes()."""
@@ -681,24 +683,10 @@ class ReferenceModel(mesa.Model):
         return table
 
 
-_STATE = (
-    "occupied",
-    "person_id",
-    "tenure_weeks",
-    "compassion",
-    "resilience",
-    "trained",
-    "strain",
-    "pressure",
-    "support",
-    "behaviour",
-    "bullying_norm",
-    "compassion_norm",
-    "bullied_by_manager_week",
-    "bullied_by_colleague_week",
-    "aggressed_week",
-    "bullied_others_week",
-    "episode",
-    "bullied_in_episode",
+ReferenceModel.phases = Loop(
+    Phase(
+        phase.name, phase.equations, phase.summary, getattr(ReferenceModel, f"phase_{phase.name}")
+    )
+    for phase in PHASES
 )
-"""The per-person state copied from `initial_people` into each agent (culturesim.engine.state.People)."""
+"""The same phases, in the same order, as CultureModel's, each run person by person."""
