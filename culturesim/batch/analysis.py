@@ -20,8 +20,10 @@ from scipy import stats
 
 from culturesim.batch.experiment import salib_problem
 from culturesim.batch.sweep import ResultStore, SweepError, load_results
+from culturesim.engine import measures as registry
 
-PREVALENCE = ("bullied_by_staff", "bullied_any", "bullied_by_colleagues", "bullied_by_managers")
+PREVALENCE = ("bullied_by_staff", "bullied_by_colleagues", "bullied_by_managers")
+"""Prevalence measures, in order of preference for the phase diagram's colour."""
 REPRODUCTION = "reproduction_number"
 KEY_MEASURES = (
     *PREVALENCE,
@@ -32,18 +34,15 @@ KEY_MEASURES = (
     "care_quality",
     "harm_per_1000_staff_year",
 )
-LABELS = {
-    "bullied_by_staff": "bullied by staff (share)",
-    "bullied_any": "bullied (share)",
-    "bullied_by_colleagues": "bullied by colleagues (share)",
-    "bullied_by_managers": "bullied by managers (share)",
-    "reproduction_number": "cascade reproduction number R",
-    "compassion_climate": "compassion climate",
-    "mean_strain": "mean strain",
-    "leaver_rate": "leaver rate per year",
-    "care_quality": "care quality",
-    "harm_per_1000_staff_year": "harm per 1,000 staff a year",
-}
+"""The summary measures shown first in figures (each declared in culturesim.engine.measures)."""
+
+
+def label(name: str) -> str:
+    """A measure's label from the measure registry (the name itself if it is not a measure)."""
+    try:
+        return registry.measure(name).label
+    except KeyError:
+        return name
 
 
 @dataclass
@@ -229,7 +228,7 @@ def _phase_diagram(
             if ok.sum() >= 3 and np.nanmin(r) < 1 < np.nanmax(r):
                 lines = axes.tricontour(x[ok], y[ok], r[ok], levels=[1.0], colors="cyan")
                 axes.clabel(lines, fmt="R = 1")
-    figure.colorbar(mesh, ax=axes, label=LABELS.get(prevalence, prevalence))
+    figure.colorbar(mesh, ax=axes, label=label(prevalence))
     axes.set_xlabel(x_path)
     axes.set_ylabel(y_path)
     axes.set_title("Bullying prevalence (mean over replicates); cyan: R = 1")
@@ -277,7 +276,7 @@ def _lines(
             )
         if measure == REPRODUCTION:
             axis.axhline(1.0, color="grey", linestyle="--", linewidth=1)
-        axis.set_title(LABELS.get(measure, measure), fontsize=10)
+        axis.set_title(label(measure), fontsize=10)
         axis.set_xlabel(x_path, fontsize=8)
     for axis in list(axes.flat)[len(shown) :]:
         axis.set_visible(False)
@@ -400,7 +399,7 @@ def _morris(
             )
         axis.set_xlabel("mu* (mean |elementary effect|)")
         axis.set_ylabel("sigma")
-        axis.set_title(LABELS.get(measure, measure), fontsize=10)
+        axis.set_title(label(measure), fontsize=10)
     path = out / "morris.png"
     figure.savefig(path, dpi=120)
     plt.close(figure)
@@ -443,7 +442,7 @@ def _index_bars(
             ha="right",
             fontsize=7,
         )
-        axis.set_title(LABELS.get(measure, measure), fontsize=10)
+        axis.set_title(label(measure), fontsize=10)
         axis.legend(fontsize=8)
     figure.suptitle(title)
     figure.savefig(path, dpi=120)

@@ -45,6 +45,7 @@ from pydantic import (
     model_validator,
 )
 
+from culturesim.engine.measures import SERIES_MEASURES, SUMMARY_MEASURES, did_you_mean
 from culturesim.engine.scenario import (
     Scenario,
     ScenarioError,
@@ -466,19 +467,9 @@ def _try(base: Scenario, path: str, value: Any, origin: str) -> None:
 def _check_outputs(outputs: Outputs, origin: str) -> None:
     """Every name in `outputs.summary` and `outputs.timeseries` must be one the model writes:
     a typo is reported here, with a 'did you mean', not by every run of the sweep."""
-    from culturesim.engine.model import (
-        TIMESERIES_COLUMNS,  # imports mesa: only when outputs are named
-    )
-    from culturesim.run.outputs import SUMMARY_MEASURES
-
     lists = (
         ("summary", outputs.summary or [], SUMMARY_MEASURES, "summary measure"),
-        (
-            "timeseries",
-            outputs.timeseries,
-            [c for c in TIMESERIES_COLUMNS if c != "week"],
-            "time series",
-        ),
+        ("timeseries", outputs.timeseries, SERIES_MEASURES, "time series"),
     )
     for key, names, known, what in lists:
         for index, name in enumerate(names):
@@ -487,9 +478,9 @@ def _check_outputs(outputs: Outputs, origin: str) -> None:
                 raise ExperimentError(f"{where}: listed twice")
             if name in known:
                 continue
-            close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
-            hint = f"did you mean {close[0]!r}?" if close else f"one of: {', '.join(known)}"
-            raise ExperimentError(f"{where}: not a {what} culturesim writes; {hint}")
+            raise ExperimentError(
+                f"{where}: not a {what} culturesim writes{did_you_mean(name, known)}"
+            )
 
 
 def experiment_from_table(

@@ -12,41 +12,28 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from culturesim.engine.cascades import recorded_cascades, size_ccdf  # noqa: E402
+from culturesim.engine.measures import WEEKLY, label  # noqa: E402
 
 DASHBOARD_PANELS = (
     (
         "Bullied in the last 12 months (share of staff)",
-        {
-            "bullied_by_public": "by patients/public",
-            "bullied_by_colleagues": "by colleagues",
-            "bullied_by_managers": "by managers",
-        },
+        ("bullied_by_public", "bullied_by_colleagues", "bullied_by_managers"),
     ),
-    (
-        "Compassion climate and strain",
-        {"compassion_climate": "compassionate acts (share)", "mean_strain": "mean strain"},
-    ),
-    ("Workforce", {"leaver_rate": "leaver rate (per year)", "vacancy_rate": "vacancy rate"}),
-    ("Care quality", {"care_quality": "care quality (0-1)"}),
-    ("Cascade reproduction number R", {"reproduction_number": "R (renewal estimate)"}),
-    (
-        "Drivers",
-        {
-            "regulator_pressure": "regulator pressure",
-            "funding": "funding",
-            "demand": "demand",
-            "stance": "regulator stance",
-        },
-    ),
+    ("Compassion climate and strain", ("compassion_climate", "mean_strain")),
+    ("Workforce", ("leaver_rate", "vacancy_rate")),
+    ("Care quality", ("care_quality",)),
+    ("Cascade reproduction number R", ("reproduction_number",)),
+    ("Drivers", ("regulator_pressure", "funding", "demand", "stance")),
 )
+"""Panels of the dashboard: a title and weekly measures (labels from the measure registry)."""
 
 
 def dashboard(timeseries: pd.DataFrame, title: str) -> plt.Figure:
     """The main time series, one panel per question a reader asks of a run."""
     figure, axes = plt.subplots(2, 3, figsize=(15, 8), sharex=True, layout="constrained")
     for axis, (panel_title, columns) in zip(axes.flat, DASHBOARD_PANELS, strict=True):
-        for column, label in columns.items():
-            axis.plot(timeseries.week, timeseries[column], label=label)
+        for column in columns:
+            axis.plot(timeseries.week, timeseries[column], label=label(column, WEEKLY))
         axis.set_title(panel_title, fontsize=10)
         axis.legend(fontsize=8, loc="best")
         axis.grid(alpha=0.3)

@@ -23,18 +23,10 @@ import pandas as pd
 import tomli_w
 
 from culturesim.engine.cascades import cascade_statistics
+from culturesim.engine.measures import SUMMARY_MEASURES  # noqa: F401  (re-exported)
 from culturesim.engine.scenario import Scenario
 
 TABLES = ("timeseries", "events", "episodes", "agents")
-SUMMARY_MEASURES = (
-    "weeks", "staff_posts", "bullied_by_public", "bullied_by_colleagues", "bullied_by_managers",
-    "bullied_by_staff", "compassion_climate", "mean_strain", "leaver_rate", "vacancy_rate",
-    "ceo_exits", "ceo_years_in_post", "ceo_median_tenure_years", "care_quality",
-    "care_quality_min", "harm_events", "harm_per_1000_staff_year",
-    "bullying_acts_per_1000_staff_year", "cascades", "cascade_mean_size", "cascade_max_size",
-    "cascade_max_depth", "conversions", "perpetrator_episodes", "reproduction_number",
-)  # fmt: skip
-"""The numeric headline measures of summary.json, those a sweep can keep for every run."""
 PACKAGES = ("culturesim", "mesa", "numpy", "scipy", "pandas", "pyarrow", "pydantic", "matplotlib")
 
 
@@ -45,10 +37,12 @@ class OutputError(RuntimeError):
 def summarise(timeseries: pd.DataFrame, episodes: pd.DataFrame, scenario: Scenario) -> dict:
     """Headline figures, measured as the NHS Staff Survey and workforce statistics measure them.
 
-    Bullying prevalence is the share of staff in post at the end who were bullied at least once
-    in the last 52 weeks. Rates per year are over each full year of the run; the headline rate
-    is the mean over years. Chief-executive tenure is the median of an exponential fitted to
-    every week a chief executive was in post and every exit (censored spells included).
+    Every numeric entry is a summary measure declared in culturesim.engine.measures. Bullying
+    prevalence is the share of staff in post at the end who were bullied at least once in the
+    survey's look-back (`observation.survey_weeks`). Rates per year are over each full year of
+    the run; the headline rate is the mean over years. Chief-executive tenure is the median of
+    an exponential fitted to every week a chief executive was in post and every exit (censored
+    spells included).
     """
     final = timeseries.iloc[-1]
     steps = len(timeseries)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from culturesim.engine.measures import WEEKLY, label
 from culturesim.engine.scenario import (
     DRIVER_RANGES,
     Drivers,
@@ -18,12 +19,6 @@ from culturesim.engine.scenario import (
     parameter_bounds,
 )
 
-DRIVER_LABELS = {
-    "regulator_pressure": "regulator pressure",
-    "funding": "funding relative to demand",
-    "demand": "demand",
-    "public_aggression": "public aggression",
-}
 STANCE = "stance"
 """The key of the regulator's stance in `model.drivers_now`."""
 
@@ -50,7 +45,7 @@ def driver_levers() -> list[Lever]:
     levers = [
         Lever(
             name,
-            DRIVER_LABELS.get(name, name.replace("_", " ")),
+            label(name, WEEKLY),
             lo,
             hi,
             Drivers.model_fields[name].description or "",
@@ -59,7 +54,7 @@ def driver_levers() -> list[Lever]:
     ]
     stance = Regulator.model_fields["stance"]
     lo, hi = parameter_bounds(stance)
-    levers.insert(1, Lever(STANCE, "regulator stance", lo, hi, stance.description or ""))
+    levers.insert(1, Lever(STANCE, label(STANCE, WEEKLY), lo, hi, stance.description or ""))
     return levers
 
 

@@ -19,6 +19,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 
+from culturesim.engine.measures import WEEKLY, label
 from culturesim.engine.state import BULLYING, COMPASSIONATE, NEUTRAL
 
 BEHAVIOUR_COLOURS = {NEUTRAL: "#b0b0b0", COMPASSIONATE: "#1b9e77", BULLYING: "#d62728"}
@@ -211,18 +212,15 @@ def draw_team_heatmap(
 PLOTS = (
     (
         "bullying prevalence (last 52 weeks)",
-        (
-            ("bullied_by_public", "by public"),
-            ("bullied_by_colleagues", "by colleagues"),
-            ("bullied_by_managers", "by managers"),
-        ),
+        ("bullied_by_public", "bullied_by_colleagues", "bullied_by_managers"),
     ),
-    ("compassion climate", (("compassion_climate", None),)),
-    ("mean strain", (("mean_strain", None),)),
-    ("leavers and vacancies", (("leaver_rate", "leaver rate"), ("vacancy_rate", "vacancy rate"))),
-    ("care quality", (("care_quality", None),)),
-    ("cascade reproduction number R", (("reproduction_number", None),)),
+    ("compassion climate", ("compassion_climate",)),
+    ("mean strain", ("mean_strain",)),
+    ("leavers and vacancies", ("leaver_rate", "vacancy_rate")),
+    ("care quality", ("care_quality",)),
+    ("cascade reproduction number R", ("reproduction_number",)),
 )
+"""The live plots: a title and weekly measures; legends (panels of several) use their labels."""
 
 
 class PlotsPicture:
@@ -234,9 +232,11 @@ class PlotsPicture:
         self.lines: list[tuple[Line2D, str]] = []
         self.markers: list = []
         for ax, (name, columns) in zip(self.axes, PLOTS, strict=True):
-            for column, label in columns:
+            for column in columns:
                 # a dot on the latest week: shows the value now, and week 1's lone point
-                (line,) = ax.plot([], [], lw=1.2, label=label, marker="o", ms=3, markevery=[-1])
+                (line,) = ax.plot(
+                    [], [], lw=1.2, label=label(column, WEEKLY), marker="o", ms=3, markevery=[-1]
+                )
                 self.lines.append((line, column))
             if name.endswith("R"):
                 ax.axhline(1.0, color="grey", lw=0.8, ls=":")
