@@ -23,6 +23,8 @@ BEGIN = (
 )
 END = "<!-- parameter-table:end -->"
 SKIP_SECTIONS = ("run.", "name", "question")
+MODEL_RUN_SETTINGS = ("run.burn_in_weeks",)
+"""Run settings that are modelling choices, so they have a row in the table."""
 
 
 def _value(value: object) -> str:
@@ -39,7 +41,8 @@ def parameter_table() -> str:
         "|---|---|---|---|---|---|",
     ]
     for path, info in iter_parameters():
-        if path.startswith(SKIP_SECTIONS) or path.startswith("drivers."):
+        skipped = path.startswith(SKIP_SECTIONS) and path not in MODEL_RUN_SETTINGS
+        if skipped or path.startswith("drivers."):
             continue
         value: object = defaults
         for part in path.split("."):
@@ -53,10 +56,11 @@ def parameter_table() -> str:
         )
     for name, (lo, hi) in DRIVER_RANGES.items():
         field = Drivers.model_fields[name]
+        extra = field.json_schema_extra or {}
         default = getattr(Drivers(), name).value
         rows.append(
             f"| `drivers.{name}.value` | {_value(default)} | {_value(lo)} to {_value(hi)} | "
-            f"relative | {field.description} | {(field.json_schema_extra or {}).get('source')} |"
+            f"{extra.get('unit', '')} | {field.description} | {extra.get('source', '')} |"
         )
     return "\n".join(rows)
 
