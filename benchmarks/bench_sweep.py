@@ -36,9 +36,8 @@ import numpy as np
 
 from culturesim.batch.experiment import experiment_from_table
 from culturesim.batch.sweep import RUN_SETTINGS, load_results, sweep
-from culturesim.engine.model import BURN_IN_WEEKS
 from culturesim.engine.reference import ReferenceModel
-from culturesim.engine.scenario import SCENARIO_DIR, load_scenario
+from culturesim.engine.scenario import SCENARIO_DIR, RunSettings, load_scenario
 from culturesim.run.simulate import simulate
 
 RESULTS = Path(__file__).resolve().parent / "results" / "sweep.md"
@@ -149,7 +148,7 @@ def mesa_batch_run(levels: tuple[int, int], replicates: int, workers: int) -> fl
         number_processes=workers,
         iterations=replicates,
         # batch_run counts burn-in weeks and runs max_steps + 1 steps
-        max_steps=BURN_IN_WEEKS + SMALL["run.steps"] - 1,
+        max_steps=RunSettings().burn_in_weeks + SMALL["run.steps"] - 1,
         display_progress=False,
     )
     seconds = time.perf_counter() - start

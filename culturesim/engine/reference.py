@@ -670,6 +670,10 @@ class ReferenceModel(mesa.Model):
             reproduction_number=reproduction,
         )
 
+    @property
+    def records(self) -> list[dict[str, float]]:
+        return self.recorder.records
+
     def timeseries(self) -> pd.DataFrame:
         """One row per recorded week, with the same columns as CultureModel.timeseries()."""
         return self.recorder.timeseries()
