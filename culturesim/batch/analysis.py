@@ -37,7 +37,7 @@ KEY_MEASURES = (
 """The summary measures shown first in figures (each declared in culturesim.engine.measures)."""
 
 
-def label(name: str) -> str:
+def measure_label(name: str) -> str:
     """A measure's label from the measure registry (the name itself if it is not a measure)."""
     try:
         return registry.measure(name).label
@@ -228,7 +228,7 @@ def _phase_diagram(
             if ok.sum() >= 3 and np.nanmin(r) < 1 < np.nanmax(r):
                 lines = axes.tricontour(x[ok], y[ok], r[ok], levels=[1.0], colors="cyan")
                 axes.clabel(lines, fmt="R = 1")
-    figure.colorbar(mesh, ax=axes, label=label(prevalence))
+    figure.colorbar(mesh, ax=axes, label=measure_label(prevalence))
     axes.set_xlabel(x_path)
     axes.set_ylabel(y_path)
     axes.set_title("Bullying prevalence (mean over replicates); cyan: R = 1")
@@ -276,7 +276,7 @@ def _lines(
             )
         if measure == REPRODUCTION:
             axis.axhline(1.0, color="grey", linestyle="--", linewidth=1)
-        axis.set_title(label(measure), fontsize=10)
+        axis.set_title(measure_label(measure), fontsize=10)
         axis.set_xlabel(x_path, fontsize=8)
     for axis in list(axes.flat)[len(shown) :]:
         axis.set_visible(False)
@@ -399,7 +399,7 @@ def _morris(
             )
         axis.set_xlabel("mu* (mean |elementary effect|)")
         axis.set_ylabel("sigma")
-        axis.set_title(label(measure), fontsize=10)
+        axis.set_title(measure_label(measure), fontsize=10)
     path = out / "morris.png"
     figure.savefig(path, dpi=120)
     plt.close(figure)
@@ -442,7 +442,7 @@ def _index_bars(
             ha="right",
             fontsize=7,
         )
-        axis.set_title(label(measure), fontsize=10)
+        axis.set_title(measure_label(measure), fontsize=10)
         axis.legend(fontsize=8)
     figure.suptitle(title)
     figure.savefig(path, dpi=120)

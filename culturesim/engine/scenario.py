@@ -158,6 +158,11 @@ class Traits(Section):
 
 
 class Population(Section):
+    chief_executive: Traits = Traits()
+    director: Traits = Traits()
+    manager: Traits = Traits()
+    team_leader: Traits = Traits()
+    frontline: Traits = Traits()
     mean_start_tenure_weeks: float = param(
         400.0,
         1,
@@ -166,11 +171,6 @@ class Population(Section):
         source="assumption: NHS staff turnover of about 12% a year (NHS Digital)",
         doc="Mean of the geometric tenure of the people in post at the start.",
     )
-    chief_executive: Traits = Traits()
-    director: Traits = Traits()
-    manager: Traits = Traits()
-    team_leader: Traits = Traits()
-    frontline: Traits = Traits()
 
 
 # --- drivers ---------------------------------------------------------------------------------

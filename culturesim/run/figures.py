@@ -12,7 +12,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from culturesim.engine.cascades import recorded_cascades, size_ccdf  # noqa: E402
-from culturesim.engine.measures import WEEKLY, label  # noqa: E402
+from culturesim.engine.measures import WEEKLY, measure  # noqa: E402
 
 DASHBOARD_PANELS = (
     (
@@ -33,7 +33,7 @@ def dashboard(timeseries: pd.DataFrame, title: str) -> plt.Figure:
     figure, axes = plt.subplots(2, 3, figsize=(15, 8), sharex=True, layout="constrained")
     for axis, (panel_title, columns) in zip(axes.flat, DASHBOARD_PANELS, strict=True):
         for column in columns:
-            axis.plot(timeseries.week, timeseries[column], label=label(column, WEEKLY))
+            axis.plot(timeseries.week, timeseries[column], label=measure(column, WEEKLY).label)
         axis.set_title(panel_title, fontsize=10)
         axis.legend(fontsize=8, loc="best")
         axis.grid(alpha=0.3)

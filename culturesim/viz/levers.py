@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from culturesim.engine.measures import WEEKLY, label
+from culturesim.engine.measures import WEEKLY, measure
 from culturesim.engine.scenario import (
     DRIVER_RANGES,
     Drivers,
@@ -45,7 +45,7 @@ def driver_levers() -> list[Lever]:
     levers = [
         Lever(
             name,
-            label(name, WEEKLY),
+            measure(name, WEEKLY).label,
             lo,
             hi,
             Drivers.model_fields[name].description or "",
@@ -54,7 +54,7 @@ def driver_levers() -> list[Lever]:
     ]
     stance = Regulator.model_fields["stance"]
     lo, hi = parameter_bounds(stance)
-    levers.insert(1, Lever(STANCE, label(STANCE, WEEKLY), lo, hi, stance.description or ""))
+    levers.insert(1, Lever(STANCE, measure(STANCE, WEEKLY).label, lo, hi, stance.description or ""))
     return levers
 
 

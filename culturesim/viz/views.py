@@ -19,7 +19,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 
-from culturesim.engine.measures import WEEKLY, label
+from culturesim.engine.measures import WEEKLY, measure
 from culturesim.engine.state import BULLYING, COMPASSIONATE, NEUTRAL
 
 BEHAVIOUR_COLOURS = {NEUTRAL: "#b0b0b0", COMPASSIONATE: "#1b9e77", BULLYING: "#d62728"}
@@ -235,7 +235,13 @@ class PlotsPicture:
             for column in columns:
                 # a dot on the latest week: shows the value now, and week 1's lone point
                 (line,) = ax.plot(
-                    [], [], lw=1.2, label=label(column, WEEKLY), marker="o", ms=3, markevery=[-1]
+                    [],
+                    [],
+                    lw=1.2,
+                    label=measure(column, WEEKLY).label,
+                    marker="o",
+                    ms=3,
+                    markevery=[-1],
                 )
                 self.lines.append((line, column))
             if name.endswith("R"):
