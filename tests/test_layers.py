@@ -1,8 +1,8 @@
 """Imports flow one way: engine <- run <- batch <- cli/viz (the contract in pyproject.toml).
 
-`lint-imports` checks every import, those inside functions included. The second test breaks
-a copy of the package on purpose, so a contract that has stopped matching the code (a renamed
-layer, say) cannot pass unnoticed.
+`lint-imports` checks every import, those inside functions included, and that every module of
+the package has its place in a layer. The other tests break a copy of the package on purpose,
+so a contract that has stopped matching the code (a renamed layer, say) cannot pass unnoticed.
 """
 
 from __future__ import annotations
@@ -36,6 +36,12 @@ def test_imports_keep_to_the_layers():
     assert "Layers: engine <- run <- batch <- cli/viz KEPT" in result.stdout
 
 
+def copy_of_the_package(folder: Path) -> Path:
+    shutil.copytree(REPO / "culturesim", folder / "culturesim")
+    shutil.copy(REPO / "pyproject.toml", folder)
+    return folder / "culturesim"
+
+
 @pytest.mark.parametrize(
     "module, imported",
     [
@@ -47,9 +53,7 @@ def test_imports_keep_to_the_layers():
     ],
 )
 def test_an_import_against_the_flow_breaks_the_contract(tmp_path, module, imported):
-    shutil.copytree(REPO / "culturesim", tmp_path / "culturesim")
-    shutil.copy(REPO / "pyproject.toml", tmp_path)
-    target = tmp_path / "culturesim" / module
+    target = copy_of_the_package(tmp_path) / module
     existing = target.read_text(encoding="utf-8") if target.exists() else ""
     target.write_text(existing + f"\n\ndef _against_the_flow():\n    import {imported}\n")
     result = lint_imports(tmp_path)
@@ -57,3 +61,10 @@ def test_an_import_against_the_flow_breaks_the_contract(tmp_path, module, import
     importer = "culturesim." + module.split("/")[0].removesuffix(".py")
     layer = ".".join(imported.split(".")[:2])
     assert f"{importer} is not allowed to import {layer}" in result.stdout, result.stdout
+
+
+def test_a_new_module_must_be_given_its_layer(tmp_path):
+    (copy_of_the_package(tmp_path) / "unplaced.py").write_text('"""Nowhere yet."""\n')
+    result = lint_imports(tmp_path)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "culturesim.unplaced" in result.stdout and "not listed as layers" in result.stdout
