@@ -180,8 +180,18 @@ ONES = Strain(
 )
 
 
-def strain_after(strain=0.1, workload=1.5, pressure=0.5, bullied=1, aggressed=0, support=1.0,
-                 resilience=0.5, s=ONES):  # fmt: skip
+def strain_after(
+    strain=0.1,
+    workload=1.5,
+    pressure=0.5,
+    bullied=1,
+    aggressed=0,
+    support=1.0,
+    resilience=0.5,
+    s=ONES,
+):
+    """Eq. 5 for one person (the defaults) or several."""
+
     def column(value):
         return np.atleast_1d(np.asarray(value, dtype=float))
 
