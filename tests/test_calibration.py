@@ -36,6 +36,8 @@ RANGES = {
 }
 CEO_TENURE = (2.0, 4.0)
 
+pytestmark = pytest.mark.slow  # ten full-size runs of the baseline
+
 
 @pytest.fixture(scope="module")
 def summaries() -> list[dict]:

@@ -37,6 +37,7 @@ def column(results: list[dict], key: str) -> list[float]:
     return [r[key] for r in results]
 
 
+@pytest.mark.slow
 def test_punitive_stance_gives_more_bullying_than_supportive_at_the_same_targets():
     punitive = outcomes("punitive-regulator")
     supportive = outcomes("supportive-regulator")
@@ -52,6 +53,7 @@ def test_punitive_stance_gives_more_bullying_than_supportive_at_the_same_targets
     )
 
 
+@pytest.mark.slow
 def test_compassionate_leadership_lowers_bullying_and_r_and_raises_care_quality():
     baseline = outcomes("baseline")
     programme = outcomes("compassionate-leadership")
@@ -72,6 +74,7 @@ def test_compassionate_leadership_lowers_bullying_and_r_and_raises_care_quality(
     )
 
 
+@pytest.mark.slow
 def test_funding_cut_raises_strain_and_leavers_with_a_lag():
     """The cut is at week 52. Strain needs weeks to build, so leavers lag behind it."""
 
@@ -102,6 +105,7 @@ def test_funding_cut_raises_strain_and_leavers_with_a_lag():
     )
 
 
+@pytest.mark.slow
 def test_conversions_happen_and_r_rises_with_regulator_pressure():
     low = outcomes("baseline", {"drivers.regulator_pressure.value": 0.2})
     high = outcomes("baseline", {"drivers.regulator_pressure.value": 2.0})
@@ -113,6 +117,7 @@ def test_conversions_happen_and_r_rises_with_regulator_pressure():
     )
 
 
+@pytest.mark.slow
 def test_mid_staffs_ends_with_care_quality_far_below_baseline():
     baseline = outcomes("baseline")
     mid_staffs = outcomes("mid-staffs")

@@ -112,11 +112,13 @@ def test_both_engines_walk_the_same_phases():
     assert ReferenceModel.phases.names == CultureModel.phases.names
 
 
+@pytest.mark.slow
 def test_engines_agree_on_the_baseline(baseline_vectorised):
     reference = end_of_run(ReferenceModel, {}, replicates=20)
     assert disagreements(reference, baseline_vectorised) == {}
 
 
+@pytest.mark.slow
 def test_engines_agree_under_pressure_with_interventions():
     vectorised = end_of_run(CultureModel, PRESSURED, replicates=20)
     reference = end_of_run(ReferenceModel, PRESSURED, replicates=20)
@@ -124,6 +126,7 @@ def test_engines_agree_under_pressure_with_interventions():
     assert disagreements(reference, vectorised) == {}
 
 
+@pytest.mark.slow
 def test_the_comparison_detects_a_changed_rule(baseline_vectorised):
     logit = load_scenario("baseline").behaviour.bullying_baseline_logit
     changed = end_of_run(

@@ -190,6 +190,7 @@ def _sweep_in_child(experiment: Path, out: Path) -> subprocess.Popen:
     )
 
 
+@pytest.mark.slow
 def test_a_sweep_killed_part_way_then_resumed_equals_an_uninterrupted_one(tmp_path):
     path = write_experiment(tmp_path, replicates=6, levels=4, shard_runs=5)  # 48 runs
     total = load_experiment(path).n_runs

@@ -17,6 +17,8 @@ import pytest
 from culturesim.batch.sweep import load_results, sweep
 
 REPO = Path(__file__).resolve().parent.parent
+
+pytestmark = pytest.mark.slow  # a real scheduler and two workers, each running whole sweeps
 EXPERIMENT = """
 base = "baseline"
 seed = 99
