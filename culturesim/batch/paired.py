@@ -12,6 +12,7 @@ seed noise only, not uncertainty in the parameters or the model's structure.
 from __future__ import annotations
 
 import math
+import multiprocessing
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ import pandas as pd
 from scipy import stats
 
 from culturesim.engine.scenario import Scenario, ScenarioError, load_scenario
+from culturesim.run.simulate import simulate, summary_only
 
 CONFIDENCE = 0.95
 INTERVAL = (
@@ -58,13 +60,6 @@ def replicate_seeds(seed: int, replicates: int) -> list[int]:
     return [seed + r for r in range(replicates)]
 
 
-def lean(scenario: Scenario) -> Scenario:
-    """The same run without the outputs a paired summary does not read (same trajectories)."""
-    return scenario.with_overrides(
-        {"run.record_events": False, "run.figures": False, "run.snapshot_every": 0}, "internal"
-    )
-
-
 @dataclass
 class PairedRuns:
     """Both arms' measures per replicate, and their weekly measures (replicate, week, measure)."""
@@ -80,11 +75,18 @@ def run_pair(
     a: Scenario, b: Scenario, seed: int, measure: Measure
 ) -> tuple[dict, dict, np.ndarray]:
     """Arm A then arm B with one seed, in this process; each arm's measures and weekly table."""
-    from culturesim.run.simulate import simulate
-
     results = [simulate(arm, seed=seed) for arm in (a, b)]
     weekly = np.stack([r.timeseries[list(WEEKLY_MEASURES)].to_numpy(float) for r in results])
     return measure(results[0]), measure(results[1]), weekly
+
+
+def pool_context() -> multiprocessing.context.BaseContext:
+    """A fork server that imports the model once (Mesa makes `spawn` the default otherwise)."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["culturesim.batch.paired"])
+    return context
 
 
 def run_pairs(
@@ -101,9 +103,9 @@ def run_pairs(
             f"arm A ({a.name}) runs {a.run.steps} weeks and arm B ({b.name}) {b.run.steps}: "
             "a paired comparison needs the same run.steps (e.g. --set run.steps=N)"
         )
-    lean_a, lean_b = lean(a), lean(b)
+    lean_a, lean_b = summary_only(a), summary_only(b)
     if workers > 1 and len(seeds) > 1:
-        with ProcessPoolExecutor(max_workers=min(workers, len(seeds))) as pool:
+        with ProcessPoolExecutor(min(workers, len(seeds)), mp_context=pool_context()) as pool:
             futures = [pool.submit(run_pair, lean_a, lean_b, s, measure) for s in seeds]
             pairs = []
             for future in futures:
