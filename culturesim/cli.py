@@ -421,6 +421,10 @@ def cascades(
     from culturesim.run.outputs import cascade_report
 
     if not causal:
+        if not run_dir.exists():
+            raise ScenarioError(
+                f"{run_dir}: no such run folder (for a scenario's cascades, add --causal)"
+            )
         if settings:
             raise ScenarioError(
                 "--set: applies only with --causal (a run folder's results are fixed)"
