@@ -17,6 +17,8 @@ from culturesim.engine.scenario import Scenario, ScenarioError, load_scenario
 
 _LAZY = {
     "CultureModel": "culturesim.engine.model",
+    "causal_cascades": "culturesim.batch.causal",
+    "compare": "culturesim.batch.compare",
     "RunResult": "culturesim.run.simulate",
     "run_to_folder": "culturesim.run.simulate",
     "simulate": "culturesim.run.simulate",

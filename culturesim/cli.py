@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
+import os
 import sys
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +38,25 @@ def friendly_errors(command: Callable) -> Callable:
     return wrapper
 
 
+SET_HELP = (
+    "Change one parameter, validated like a scenario file: PATH=VALUE with VALUE a TOML value "
+    '(0.9, true, [7, 5, 6, 12], "text"), e.g. --set regulator.stance=0.9. Repeatable.'
+)
+
+
+def set_option(help_text: str = SET_HELP) -> Callable:
+    return click.option("--set", "settings", multiple=True, metavar="PATH=VALUE", help=help_text)
+
+
+def load_with_settings(scenario: str, settings: tuple[str, ...]) -> Scenario:
+    """A scenario file or bundled name with the command line's `--set` changes applied."""
+    from culturesim.engine.overrides import apply_settings, parse_settings
+    from culturesim.engine.scenario import load_scenario
+
+    changes = parse_settings(settings)
+    return apply_settings(load_scenario(scenario), changes)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="culturesim")
 def main() -> None:
@@ -52,6 +74,14 @@ def main() -> None:
     "--out", type=click.Path(path_type=Path), help="Run folder (default runs/NAME-seedN)."
 )
 @click.option("--overwrite", is_flag=True, help="Replace an existing run folder.")
+@set_option()
+@click.option(
+    "--causal",
+    is_flag=True,
+    help="Also run the twin without the victimisation channel (same seed) and add excess "
+    "conversions and the causal R to the summary (one pair; for intervals use "
+    "`culturesim cascades SCENARIO --causal`).",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary.")
 @friendly_errors
 def run(
@@ -60,31 +90,34 @@ def run(
     steps: int | None,
     out: Path | None,
     overwrite: bool,
+    settings: tuple[str, ...],
+    causal: bool,
     quiet: bool,
 ) -> None:
     """Run SCENARIO (a file or a bundled name) and write its run folder."""
     from culturesim.batch.experiment import is_experiment_file
-    from culturesim.engine.scenario import load_scenario
     from culturesim.run.outputs import check_destination
     from culturesim.run.simulate import default_run_folder, run_to_folder, settle
 
     if is_experiment_file(scenario):
         raise ScenarioError(f"{scenario}: an experiment file; run it with `culturesim sweep`")
-    resolved = settle(load_scenario(scenario), seed, steps)
+    resolved = settle(load_with_settings(scenario, settings), seed, steps)
     warn_about_late_changes(resolved, scenario)
     out = out or default_run_folder(resolved)
     check_destination(out, overwrite)
     if quiet or not sys.stderr.isatty():
-        folder, result = run_to_folder(resolved, out, overwrite=overwrite)
+        folder, result = run_to_folder(resolved, out, overwrite=overwrite, causal=causal)
     else:
         with click.progressbar(
-            length=resolved.run.steps,
+            length=resolved.run.steps * (2 if causal else 1),
             label=f"{resolved.name}: weeks",
             file=sys.stderr,
             show_eta=True,
             show_pos=True,
         ) as bar:
-            folder, result = run_to_folder(resolved, out, overwrite=overwrite, progress=bar.update)
+            folder, result = run_to_folder(
+                resolved, out, overwrite=overwrite, progress=bar.update, causal=causal
+            )
     if not quiet:
         click.echo(format_summary(result.summary))
     click.echo(f"run folder: {folder}")
@@ -138,7 +171,20 @@ def format_summary(summary: dict) -> str:
             text = f"{value:.1f} years"
         else:
             text = _number(value, 3 if declared.unit == "0-1" else 2)
-        rows.append((declared.label, text))
+        if name == "reproduction_number":
+            label = f"{declared.label} (observed: temporal, not causal)"
+        else:
+            label = declared.label
+        rows.append((label, text))
+    if "causal_reproduction_number" in summary:
+        rows += [
+            ("conversions in the twin without victimisation", f"{summary['twin_conversions']}"),
+            ("excess conversions (caused by being bullied)", f"{summary['excess_conversions']}"),
+            (
+                "causal R (excess per episode; one pair, no interval)",
+                _number(summary["causal_reproduction_number"]),
+            ),
+        ]
     width = max(len(label) for label, _ in rows)
     return "\n".join(f"{label:<{width}}  {value}" for label, value in rows)
 
@@ -254,17 +300,86 @@ def scenarios() -> None:
 @click.option(
     "--format", "form", type=click.Choice(["toml", "json"]), default="toml", show_default=True
 )
+@set_option()
 @friendly_errors
-def show(scenario: str, form: str) -> None:
-    """Print SCENARIO fully resolved, every default filled in."""
-    from culturesim.engine.scenario import load_scenario
+def show(scenario: str, form: str, settings: tuple[str, ...]) -> None:
+    """Print SCENARIO fully resolved, every default filled in (and every --set applied)."""
     from culturesim.run.outputs import resolved_toml
 
-    resolved = load_scenario(scenario)
+    resolved = load_with_settings(scenario, settings)
     if form == "json":
         click.echo(json.dumps(resolved.model_dump(mode="json"), indent=2))
     else:
         click.echo(resolved_toml(resolved), nl=False)
+
+
+@main.command()
+@click.argument("scenario_a", metavar="A")
+@click.argument("scenario_b", metavar="B")
+@click.option(
+    "--replicates", type=int, default=10, show_default=True, help="Paired runs (at least 2)."
+)
+@click.option(
+    "--seed",
+    type=click.IntRange(0, 2**63 - 1),
+    help="Seed of replicate 0; replicate r runs both arms with seed + r (default: A's seed).",
+)
+@click.option("--workers", type=click.IntRange(1), help="Local processes (default: all cores).")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    help="Comparison folder (default comparisons/A-vs-B).",
+)
+@click.option("--overwrite", is_flag=True, help="Replace an existing comparison folder.")
+@set_option(
+    SET_HELP + " Prefix A: or B: to change one arm only (--set B:regulator.stance=0.9); "
+    "without a prefix it changes both."
+)
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@friendly_errors
+def compare(
+    scenario_a: str,
+    scenario_b: str,
+    replicates: int,
+    seed: int | None,
+    workers: int | None,
+    out: Path | None,
+    overwrite: bool,
+    settings: tuple[str, ...],
+    quiet: bool,
+) -> None:
+    """Paired runs of scenarios A and B with common random numbers: for each headline outcome,
+    the difference B - A and the ratio B / A with 95% intervals over replicates (seed noise
+    only), printed and written with a figure of the weekly differences.
+    """
+    from culturesim.batch.compare import compare as run_compare
+    from culturesim.batch.compare import default_folder
+    from culturesim.batch.paired import replicate_seeds
+    from culturesim.engine.overrides import ARMS, apply_settings, parse_settings
+    from culturesim.engine.scenario import load_scenario
+
+    changes = parse_settings(settings, ARMS)
+    a = apply_settings(load_scenario(scenario_a), changes, "A")
+    b = apply_settings(load_scenario(scenario_b), changes, "B")
+    replicate_seeds(a.run.seed if seed is None else seed, replicates)  # bad input before work
+    out = out or default_folder(a, b)
+    workers = workers or os.cpu_count() or 1
+    with progress_bar(replicates, f"{a.name} vs {b.name}: pairs", quiet) as advance:
+        comparison = run_compare(
+            a, b, replicates, seed, workers, out=out, overwrite=overwrite, progress=advance
+        )
+    click.echo(comparison.text())
+    click.echo(f"comparison folder: {out}")
+
+
+@contextlib.contextmanager
+def progress_bar(length: int, label: str, quiet: bool) -> Iterator[Callable[[int], None] | None]:
+    """A progress bar on stderr when it is a terminal; nothing otherwise."""
+    if quiet or not sys.stderr.isatty():
+        yield None
+        return
+    with click.progressbar(length=length, label=label, file=sys.stderr, show_pos=True) as bar:
+        yield bar.update
 
 
 @main.command()
@@ -274,14 +389,74 @@ def show(scenario: str, form: str) -> None:
     type=click.Path(path_type=Path),
     help="Where to draw the size distribution (default RUN_DIR/figures/cascade_sizes.png).",
 )
+@click.option(
+    "--causal",
+    is_flag=True,
+    help="Measure conversions against twin runs without the victimisation channel (same "
+    "seeds, common random numbers): excess conversions and the causal R with 95% intervals "
+    "over replicates. RUN_DIR may then also be a scenario (a file or a bundled name); a run "
+    "folder's resolved scenario is re-run, replicate 0 with the folder's own seed.",
+)
+@click.option(
+    "--replicates", type=int, default=10, show_default=True, help="Twin pairs, with --causal."
+)
+@click.option(
+    "--seed",
+    type=click.IntRange(0, 2**63 - 1),
+    help="With --causal: seed of replicate 0, replicate r uses seed + r (default: the run's).",
+)
+@click.option("--workers", type=click.IntRange(1), help="Local processes (default: all cores).")
+@set_option(SET_HELP + " With --causal only.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @friendly_errors
-def cascades(run_dir: Path, plot: Path | None) -> None:
-    """Print a run's cascade statistics and draw its size distribution (CCDF, log-log)."""
+def cascades(
+    run_dir: Path,
+    plot: Path | None,
+    causal: bool,
+    replicates: int,
+    seed: int | None,
+    workers: int | None,
+    settings: tuple[str, ...],
+    quiet: bool,
+) -> None:
+    """Print a run's cascade statistics and draw its size distribution (CCDF, log-log).
+
+    The observed episode trees are temporal, not causal: a conversion is a victim who bullies
+    within W weeks, whether or not being bullied made them. --causal measures how many were.
+    """
     from culturesim.run.outputs import cascade_report
 
-    report, figure_path = cascade_report(run_dir, plot)
-    click.echo(report)
-    click.echo(f"size distribution: {figure_path}")
+    if not causal:
+        if not run_dir.exists():
+            raise ScenarioError(
+                f"{run_dir}: no such run folder (for a scenario's cascades, add --causal)"
+            )
+        if settings:
+            raise ScenarioError(
+                "--set: applies only with --causal (a run folder's results are fixed)"
+            )
+        report, figure_path = cascade_report(run_dir, plot)
+        click.echo(report)
+        click.echo(f"size distribution: {figure_path}")
+        return
+
+    from culturesim.batch.causal import causal_cascades
+    from culturesim.batch.paired import replicate_seeds
+
+    resolved = run_dir / "scenario.resolved.toml"
+    if run_dir.is_dir():
+        report, figure_path = cascade_report(run_dir, plot)
+        click.echo(report)
+        click.echo(f"size distribution: {figure_path}\n")
+        scenario = load_with_settings(str(resolved), settings)
+    else:
+        scenario = load_with_settings(str(run_dir), settings)
+    replicate_seeds(scenario.run.seed if seed is None else seed, replicates)
+    with progress_bar(replicates, f"{scenario.name}: twin pairs", quiet) as advance:
+        measured = causal_cascades(
+            scenario, replicates, seed, workers or os.cpu_count() or 1, progress=advance
+        )
+    click.echo(measured.text())
 
 
 @main.command()
@@ -299,10 +474,20 @@ def cascades(run_dir: Path, plot: Path | None) -> None:
     show_default=True,
     help="Port to serve on (0 picks a free one).",
 )
+@set_option()
 @friendly_errors
-def viz(scenario: str | None, host: str, port: int) -> None:
+def viz(scenario: str | None, host: str, port: int, settings: tuple[str, ...]) -> None:
     """Explore SCENARIO (default baseline) interactively in the browser, offline."""
+    from culturesim.run.outputs import resolved_toml
     from culturesim.viz.server import serve
+
+    if settings:  # the page opens a file: give it the changed scenario, resolved
+        changed = load_with_settings(scenario or "baseline", settings)
+        with tempfile.TemporaryDirectory(prefix="culturesim-viz-") as folder:
+            path = Path(folder) / f"{changed.name}.toml"
+            path.write_text(resolved_toml(changed))
+            serve(str(path), host, port)
+        return
 
     serve(scenario, host, port)
 

@@ -255,6 +255,8 @@ def cascade_report(run_dir: Path, plot: Path | None = None) -> tuple[str, Path]:
     r_all = stats["reproduction_number"]
     lines = [
         f"cascades in {run_dir} (conversion window W = {window} weeks, {steps} weeks)",
+        "  observed episode trees: temporal, not causal (a conversion is a victim who bullies "
+        "within W weeks, caused or not; `--causal` measures how many were caused)",
         f"  cascades {stats['cascades']}, perpetrator episodes {stats['perpetrator_episodes']}, "
         f"conversions {stats['conversions']}",
         f"  size: mean {stats['cascade_mean_size']:.2f}, max {stats['cascade_max_size']}; "

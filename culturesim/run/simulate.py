@@ -13,6 +13,7 @@ import pandas as pd
 
 from culturesim.engine.model import CultureModel
 from culturesim.engine.scenario import Scenario
+from culturesim.run.causal import cascade_counts, causal_measures, twin_of
 from culturesim.run.figures import save_run_figures
 from culturesim.run.outputs import (
     finish_folder,
@@ -48,13 +49,25 @@ def settle(scenario: Scenario, seed: int | None = None, steps: int | None = None
     return scenario.with_overrides(changes, "command line") if changes else scenario
 
 
+def summary_only(scenario: Scenario) -> Scenario:
+    """The same run without the outputs a summary does not read (the trajectory is the same)."""
+    return scenario.with_overrides(
+        {"run.record_events": False, "run.figures": False, "run.snapshot_every": 0}, "internal"
+    )
+
+
 def simulate(
     scenario: Scenario,
     seed: int | None = None,
     steps: int | None = None,
     progress: Progress | None = None,
+    causal: bool = False,
 ) -> RunResult:
-    """Run a scenario to its end and gather its tables and headline summary."""
+    """Run a scenario to its end and gather its tables and headline summary.
+
+    With `causal`, a twin without the victimisation channel runs after it with the same seed,
+    and the summary gains the causal measures of culturesim.run.causal (one pair: no interval).
+    """
     scenario = settle(scenario, seed, steps)
     model = CultureModel(scenario)
     snapshots = []
@@ -68,7 +81,7 @@ def simulate(
     timeseries = model.timeseries()
     episodes = model.episodes()
     agents = pd.concat([*snapshots, model.people_frame()], ignore_index=True)
-    return RunResult(
+    result = RunResult(
         scenario=scenario,
         timeseries=timeseries,
         events=model.events(),
@@ -77,6 +90,10 @@ def simulate(
         summary=summarise(timeseries, episodes, scenario),
         model=model,
     )
+    if causal:
+        twin = simulate(summary_only(twin_of(scenario)), progress=progress)
+        result.summary.update(causal_measures(cascade_counts(result), cascade_counts(twin)))
+    return result
 
 
 def default_run_folder(scenario: Scenario) -> Path:
@@ -90,6 +107,7 @@ def run_to_folder(
     steps: int | None = None,
     overwrite: bool = False,
     progress: Progress | None = None,
+    causal: bool = False,
 ) -> tuple[Path, RunResult]:
     """Run a scenario and write its complete run folder; returns the folder and the result."""
     scenario = settle(scenario, seed, steps)
@@ -97,7 +115,7 @@ def run_to_folder(
     temporary = prepare_folder(out, overwrite)
     try:
         started = datetime.now(UTC)
-        result = simulate(scenario, progress=progress)
+        result = simulate(scenario, progress=progress, causal=causal)
         write_tables(
             temporary,
             {
