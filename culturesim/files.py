@@ -80,11 +80,6 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     atomic_write(path, lambda temporary: temporary.write_bytes(data))
 
 
-def atomic_write_json(path: Path, content: Any) -> None:
-    text = json.dumps(content, indent=2, default=str) + "\n"
-    atomic_write_bytes(path, text.encode())
-
-
 def atomic_write_table(path: Path, table: Any) -> None:
     """A pyarrow table as a Parquet file."""
     import pyarrow.parquet as pq
