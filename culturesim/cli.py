@@ -14,20 +14,20 @@ from typing import Any
 
 import click
 
-from culturesim.engine.scenario import Scenario, ScenarioError
+from culturesim.engine.scenario import Scenario
+from culturesim.errors import ScenarioError, UserError
 
 EXIT_BAD_INPUT = 2
 
 
 def friendly_errors(command: Callable) -> Callable:
     """Turn the errors a user can fix into `error: ...` on stderr and exit status 2."""
-    from culturesim.run.outputs import OutputError
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return command(*args, **kwargs)
-        except (ScenarioError, OutputError) as error:
+        except UserError as error:
             click.echo(f"error: {error}", err=True)
             sys.exit(EXIT_BAD_INPUT)
         except OSError as error:  # a folder that cannot be made, a name too long, a full disk
@@ -73,7 +73,9 @@ def main() -> None:
 @click.option(
     "--out", type=click.Path(path_type=Path), help="Run folder (default runs/NAME-seedN)."
 )
-@click.option("--overwrite", is_flag=True, help="Replace an existing run folder.")
+@click.option(
+    "--overwrite", is_flag=True, help="Replace an existing run folder (only a run folder)."
+)
 @set_option()
 @click.option(
     "--causal",
@@ -108,13 +110,10 @@ def run(
     if quiet or not sys.stderr.isatty():
         folder, result = run_to_folder(resolved, out, overwrite=overwrite, causal=causal)
     else:
-        with click.progressbar(
-            length=resolved.run.steps * (2 if causal else 1),
-            label=f"{resolved.name}: weeks",
-            file=sys.stderr,
-            show_eta=True,
-            show_pos=True,
-        ) as bar:
+        from culturesim.progress import progress_bar
+
+        weeks = resolved.run.steps * (2 if causal else 1)
+        with progress_bar(weeks, f"{resolved.name}: weeks", "week") as bar:
             folder, result = run_to_folder(
                 resolved, out, overwrite=overwrite, progress=bar.update, causal=causal
             )
@@ -209,7 +208,7 @@ def validate(files: tuple[str, ...]) -> None:
                 continue
             warn_about_late_changes(load_scenario(file), file)
             click.echo(f"ok: {file}")
-        except ScenarioError as error:
+        except UserError as error:
             failures += 1
             click.echo(f"error: {error}", err=True)
     if failures:
@@ -224,6 +223,7 @@ def validate(files: tuple[str, ...]) -> None:
     "--out", type=click.Path(path_type=Path), help="Results folder (default results/NAME)."
 )
 @click.option("--resume", is_flag=True, help="Finish an interrupted sweep in --out.")
+@click.option("--overwrite", is_flag=True, help="Replace an existing sweep results folder.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @friendly_errors
 def sweep(
@@ -232,6 +232,7 @@ def sweep(
     scheduler: str | None,
     out: Path | None,
     resume: bool,
+    overwrite: bool,
     quiet: bool,
 ) -> None:
     """Run EXPERIMENT (a file or a bundled name): every design point and replicate.
@@ -250,6 +251,7 @@ def sweep(
             workers=workers,
             scheduler=scheduler,
             resume=resume,
+            overwrite=overwrite,
             progress=not quiet,
         )
     except KeyboardInterrupt:

@@ -209,18 +209,45 @@ def test_seed_and_steps_overrides_are_recorded_and_change_the_run(runs: dict) ->
 
 def test_existing_folder_is_refused_unless_overwrite(runs: dict, tmp_path: Path) -> None:
     out = tmp_path / "existing"
-    out.mkdir()
-    (out / "keep.txt").write_text("mine\n")
+    run_to_folder(load_scenario(runs["quick"]).with_overrides({"run.steps": 5}), out)
     refused = run_cli("run", runs["quick"], "--out", out, "-q", cwd=tmp_path)
     assert_clean_error(refused, str(out), "not empty", "--overwrite")
-    assert sorted(p.name for p in out.iterdir()) == ["keep.txt"]
+    assert len(table(out, "timeseries")) == 5
     assert leftovers(tmp_path) == []
 
     replaced = run_cli("run", runs["quick"], "--out", out, "-q", "--overwrite", cwd=tmp_path)
     assert replaced.returncode == 0, replaced.stderr
-    assert not (out / "keep.txt").exists()
+    assert len(table(out, "timeseries")) == 20
     for name in FILES:
         assert (out / name).is_file(), name
+    assert leftovers(tmp_path) == []
+    assert [p.name for p in tmp_path.iterdir()] == ["existing"]  # no lock file left either
+
+
+def test_overwrite_replaces_only_a_run_folder(runs: dict, tmp_path: Path) -> None:
+    """A user's own folder (or a run folder they added files to) is never deleted."""
+    thesis = tmp_path / "thesis"
+    thesis.mkdir()
+    (thesis / "chapter1.tex").write_text("precious\n")
+    refused = run_cli("run", runs["quick"], "--out", thesis, "-q", "--overwrite", cwd=tmp_path)
+    assert_clean_error(refused, str(thesis), "not a culturesim run folder", "left untouched")
+    here = run_cli("run", runs["quick"], "--out", ".", "-q", "--overwrite", cwd=thesis)
+    assert_clean_error(here, "not a culturesim run folder")
+    assert [p.name for p in thesis.iterdir()] == ["chapter1.tex"]
+
+    out = tmp_path / "run"
+    run_to_folder(load_scenario(runs["quick"]).with_overrides({"run.steps": 5}), out)
+    (out / "notes.txt").write_text("what I saw\n")
+    refused = run_cli("run", runs["quick"], "--out", out, "-q", "--overwrite", cwd=tmp_path)
+    assert_clean_error(refused, str(out), "holds files culturesim does not write (notes.txt)")
+    assert (out / "notes.txt").is_file() and len(table(out, "timeseries")) == 5
+
+    sweep_folder = tmp_path / "sweep"
+    sweep_folder.mkdir()
+    (sweep_folder / "manifest.json").write_text('{"written_by": "culturesim", "folder": "sweep"}')
+    refused = run_cli("run", runs["quick"], "--out", sweep_folder, "-q", "--overwrite")
+    assert_clean_error(refused, "not a culturesim run folder")
+    assert [p.name for p in sweep_folder.iterdir()] == ["manifest.json"]
     assert leftovers(tmp_path) == []
 
 
@@ -271,8 +298,12 @@ def test_crash_while_overwriting_keeps_the_old_folder(
 
 @pytest.fixture
 def long_run(tmp_path: Path):
-    """Start a run too long to finish (5,200 weeks) and wait until it is under way."""
+    """Start a run too long to finish (5,200 weeks of 5,000 posts) and wait until it is under
+    way."""
     scenario = write_tiny(tmp_path, "long", steps=5200)
+    scenario.write_text(
+        scenario.read_text().replace("staff_per_trust = 200", "staff_per_trust = 5000")
+    )
     out = tmp_path / "long-run"
     process = subprocess.Popen(
         [*cli_command(), "run", str(scenario), "--out", str(out), "-q"],
@@ -301,10 +332,21 @@ def test_killed_run_leaves_no_finished_looking_folder(long_run) -> None:
     os.kill(process.pid, signal.SIGKILL)
     process.wait(timeout=60)
     assert not out.exists()
-    # Only the hidden temporary folder can remain: never one under the requested name.
-    assert [p.name for p in out.parent.iterdir() if p.name.startswith(".")] == [
-        f".long-run.partial-{process.pid}"
+    # Only the hidden temporary folder and the (released) lock file can remain: never a folder
+    # under the requested name. The next run into the same place removes both.
+    assert sorted(p.name for p in out.parent.iterdir() if p.name.startswith(".")) == [
+        ".long-run.lock",
+        f".long-run.partial-{process.pid}",
     ]
+
+
+def test_a_second_run_into_the_same_folder_is_refused_while_the_first_runs(long_run) -> None:
+    process, out = long_run
+    scenario = out.parent / "long.toml"
+    for extra in ((), ("--overwrite",)):
+        second = run_cli("run", scenario, "--out", out, "--steps", "5", "-q", *extra)
+        assert_clean_error(second, str(out), "another culturesim run or sweep is writing")
+    assert process.poll() is None  # the first run goes on, untouched
 
 
 def test_interrupted_run_cleans_up(long_run) -> None:

@@ -6,6 +6,7 @@ fails, which only a stand-in run function can promise.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -21,6 +22,9 @@ import pytest
 
 from culturesim.batch.experiment import load_experiment
 from culturesim.batch.sweep import ResultStore, SweepError, SweepReport, load_results, sweep
+from culturesim.errors import UserError
+from culturesim.files import FolderLock
+from tests.conftest import assert_clean_error, cli_command
 
 REPO = Path(__file__).resolve().parent.parent
 TINY = """
@@ -296,20 +300,150 @@ def test_refuses_to_overwrite_a_folder_and_to_resume_nothing(tmp_path):
     assert not (tmp_path / "out" / ".lock").exists()  # the lock goes with the sweep
 
 
-@pytest.mark.skipif(os.name != "posix", reason="folders are locked with flock on POSIX only")
 def test_a_folder_is_locked_while_a_sweep_writes_it_and_the_lock_file_removed_after(tmp_path):
-    first, second = ResultStore(tmp_path), ResultStore(tmp_path)
-    first.lock()
-    assert (tmp_path / ".lock").is_file()
-    with pytest.raises(SweepError, match="another sweep is writing to this folder"):
-        second.lock()
-    first.unlock()
-    assert not (tmp_path / ".lock").exists()
-    second.lock()  # free again, on a new lock file
-    with pytest.raises(SweepError, match="another sweep is writing to this folder"):
-        first.lock()
-    second.unlock()
-    assert list(tmp_path.iterdir()) == []
+    path = write_experiment(tmp_path, levels=2)
+    out = tmp_path / "out"
+    first = FolderLock(out).acquire()
+    assert (tmp_path / ".out.lock").is_file()
+    with pytest.raises(UserError, match="another culturesim run or sweep is writing"):
+        sweep(path, out, workers=1, progress=False)
+    with pytest.raises(UserError, match="another culturesim run or sweep is writing"):
+        FolderLock(out).acquire()
+    first.release()
+    assert list(tmp_path.iterdir()) == [path]  # nothing made while refused, lock file gone
+    second = FolderLock(out).acquire()  # free again, on a new lock file
+    with pytest.raises(UserError, match="another culturesim run or sweep is writing"):
+        first.acquire()
+    second.release()
+    assert list(tmp_path.iterdir()) == [path]
+
+
+def test_overwrite_replaces_only_a_sweep_folder_culturesim_wrote(tmp_path):
+    path = write_experiment(tmp_path, levels=2, replicates=1)
+    out = tmp_path / "out"
+    sweep(path, out, workers=1, progress=False)
+    before = load_results(out)
+    (out / "analysis").mkdir()  # `culturesim analyse` writes here by default
+    report = sweep(path, out, workers=1, progress=False, overwrite=True)
+    assert report.ran == 4 and report.done_before == 0
+    pd.testing.assert_frame_equal(comparable(load_results(out)), comparable(before))
+    assert not (out / "analysis").exists()
+
+    (out / "notes.txt").write_text("my notes\n")
+    with pytest.raises(UserError, match="holds files culturesim does not write [(]notes.txt[)]"):
+        sweep(path, out, workers=1, progress=False, overwrite=True)
+    assert (out / "notes.txt").read_text() == "my notes\n" and (out / "manifest.json").is_file()
+
+    thesis = tmp_path / "thesis"
+    thesis.mkdir()
+    (thesis / "chapter1.tex").write_text("precious\n")
+    (thesis / "manifest.json").write_text('{"name": "my web app"}')
+    with pytest.raises(UserError, match="not a culturesim sweep folder"):
+        sweep(path, thesis, workers=1, progress=False, overwrite=True)
+    assert sorted(p.name for p in thesis.iterdir()) == ["chapter1.tex", "manifest.json"]
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_a_new_sweep_folder_appears_whole_with_its_manifest(tmp_path):
+    path = write_experiment(tmp_path, levels=2, replicates=1)
+    out = tmp_path / "out"
+    child = _sweep_in_child(path, out)
+    try:
+        seen = set()
+        while child.poll() is None:
+            if out.exists():  # the moment it has a name, it has a manifest and a design
+                seen.add(tuple(sorted(p.name for p in out.iterdir() if p.is_file())))
+            time.sleep(0.001)
+    finally:
+        os.killpg(child.pid, signal.SIGKILL)
+        child.wait()
+    assert seen and all({"design.parquet", "manifest.json"} <= set(names) for names in seen)
+
+
+def _sweep_with_small_files(path: Path, out: Path, max_bytes: int) -> subprocess.CompletedProcess:
+    """`culturesim sweep` where no file may grow past `max_bytes`: a full disk, for files."""
+    import resource
+
+    def limit() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails (EFBIG)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (max_bytes, max_bytes))
+
+    return subprocess.run(
+        [*cli_command(), "sweep", str(path), "--out", str(out), "--workers", "1", "-q"],
+        capture_output=True,
+        text=True,
+        cwd=path.parent,
+        preexec_fn=limit,
+        timeout=300,
+    )
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the file-size limit stands in for a full disk")
+def test_a_full_disk_at_sweep_start_names_the_file_and_leaves_nothing(tmp_path):
+    path = write_experiment(tmp_path, levels=2, replicates=1)
+    out = tmp_path / "out"
+    failed = _sweep_with_small_files(path, out, 1500)
+    line = assert_clean_error(failed, f"{out}{os.sep}", "cannot write", "File too large")
+    assert ".partial" not in line
+    assert sorted(p.name for p in tmp_path.iterdir()) == [path.name]  # no folder, no lock
+
+    report = sweep(path, out, workers=1, progress=False)  # nothing in the way of a new sweep
+    assert report.complete and report.ran == 4
+
+
+def test_a_run_function_workers_cannot_import_is_refused_before_any_run(tmp_path):
+    path = write_experiment(tmp_path, levels=2)
+    with pytest.raises(SweepError, match="run = .*<lambda>: worker processes cannot import it"):
+        sweep(path, tmp_path / "out", workers=1, progress=False, run=lambda scenario, seed: None)
+    assert not (tmp_path / "out").exists()
+
+    code = (
+        "import sys\n"
+        "from culturesim.batch.sweep import sweep\n"
+        "def my_run(scenario, seed):\n"
+        "    raise AssertionError('never called')\n"
+        "sweep(sys.argv[1], sys.argv[2], workers=1, progress=False, run=my_run)\n"
+    )
+    notebook = subprocess.run(
+        [sys.executable, "-c", code, str(path), str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,
+    )
+    assert notebook.returncode == 1
+    assert notebook.stderr.strip().splitlines()[-1] == (
+        "culturesim.errors.SweepError: run = my_run: defined in __main__ (a notebook, "
+        "`python -c` or an interactive session), which worker processes cannot import; put it "
+        "in a module (a .py file) and import it from there"
+    )
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="process tree read through psutil on Linux")
+def test_a_killed_sweep_leaves_no_worker_fork_server_or_tracker_running(tmp_path):
+    import psutil
+
+    path = write_experiment(tmp_path, replicates=6, levels=4)  # 48 runs: still running at kill
+    child = _sweep_in_child(path, tmp_path / "out")
+    parent = psutil.Process(child.pid)
+    try:
+        deadline = time.monotonic() + 120
+        helpers: list[psutil.Process] = []
+        while time.monotonic() < deadline:  # the resource tracker, fork server and 2 workers
+            helpers = parent.children(recursive=True)
+            if len(helpers) >= 4:
+                break
+            time.sleep(0.05)
+        assert len(helpers) >= 4, helpers
+        os.kill(child.pid, signal.SIGKILL)  # the sweep only, as the kernel's OOM killer does
+        child.wait()
+        gone, alive = psutil.wait_procs(helpers, timeout=30)
+        assert alive == [], [(p.pid, p.cmdline()) for p in alive]
+    finally:
+        with contextlib.suppress(ProcessLookupError):  # nothing of the group left: as it should
+            os.killpg(child.pid, signal.SIGKILL)
+        child.wait()
 
 
 def test_the_summary_line_says_how_many_runs_succeeded(tmp_path):
@@ -336,7 +470,8 @@ def test_cli_sweep_and_analyse(tmp_path):
     again = runner.invoke(main, ["sweep", str(path), "--out", str(out)])
     assert again.exit_code == 2
     assert again.stderr.strip().splitlines() == [
-        f"error: {out}: already holds a sweep; use --resume to finish it, or choose another --out"
+        f"error: {out}: already holds a sweep; use --resume to finish it, --overwrite to "
+        "replace it, or choose another --out"
     ]
     analysed = runner.invoke(main, ["analyse", str(out)])
     assert analysed.exit_code == 0, analysed.output

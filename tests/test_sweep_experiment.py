@@ -86,7 +86,12 @@ def error_for(tmp_path: Path, text: str) -> str:
         (('kind = "grid"', 'kind = "lhs"'), "design: a lhs design needs samples = N"),
         (
             ("replicates = 3", "replicates = 0"),
-            "replicates = 0: Input should be greater than or equal to 1",
+            "replicates = 0: must be from 1 to 100000",
+        ),
+        (("replicates = 3", "replicates = true"), "replicates = true: must be a number"),
+        (
+            ('kind = "grid"', 'kind = "lhs"\nsamples = true'),
+            "design.samples = true: must be a number, not true/false",
         ),
         (
             ('base = "baseline"', 'base = "no-such-scenario"'),

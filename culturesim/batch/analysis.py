@@ -19,8 +19,9 @@ import pandas as pd
 from scipy import stats
 
 from culturesim.batch.experiment import salib_problem
-from culturesim.batch.sweep import ResultStore, SweepError, load_results
+from culturesim.batch.store import Manifest, ResultStore, load_results
 from culturesim.engine import measures as registry
+from culturesim.errors import SweepError
 
 PREVALENCE = ("bullied_by_staff", "bullied_by_colleagues", "bullied_by_managers")
 """Prevalence measures, in order of preference for the phase diagram's colour."""
@@ -108,15 +109,15 @@ def analyse(results: str | Path, out: str | Path | None = None) -> AnalysisRepor
 
     runs = load_results(results)
     design = load_results(results, "design")
-    paths = [p["path"] for p in manifest["parameters"]]
-    measures = list(manifest["measures"] or [])
+    paths = manifest.paths
+    measures = list(manifest.measures or [])
     if runs.empty:
         raise SweepError(f"{results}: no runs finished yet; nothing to analyse")
     failed = int((runs["status"] != "ok").sum())
-    total = manifest["design"]["runs"]
+    total = manifest.design.runs
     report.notes.append(
-        f"{manifest['experiment']['name']}: {len(runs)}/{total} runs, {failed} failed; "
-        f"{manifest['design']['kind']} design over {', '.join(paths)}"
+        f"{manifest.experiment.name}: {len(runs)}/{total} runs, {failed} failed; "
+        f"{manifest.design.kind} design over {', '.join(paths)}"
     )
     if len(runs) < total:
         report.notes.append(f"warning: {total - len(runs)} runs missing; finish with --resume")
@@ -127,7 +128,7 @@ def analyse(results: str | Path, out: str | Path | None = None) -> AnalysisRepor
     import matplotlib
 
     matplotlib.use("Agg")
-    kind = manifest["design"]["kind"]
+    kind = manifest.design.kind
     numeric = [
         p
         for p in paths
@@ -295,7 +296,7 @@ def _point_means(table: pd.DataFrame, measure: str) -> np.ndarray:
 
 def _sobol(
     table: pd.DataFrame,
-    manifest: dict,
+    manifest: Manifest,
     paths: list[str],
     measures: list[str],
     out: Path,
@@ -304,7 +305,7 @@ def _sobol(
     """First-order and total Sobol indices (SALib) of each measure's replicate mean."""
     from SALib.analyze import sobol
 
-    second = manifest["experiment"]["design"].get("second_order", False)
+    second = manifest.experiment.design.second_order
     problem = salib_problem(paths)
     rows = []
     for measure in measures:
@@ -322,7 +323,7 @@ def _sobol(
             y,
             calc_second_order=second,
             conf_level=0.95,
-            seed=manifest["design"]["seed"] % 2**32,
+            seed=manifest.design.seed % 2**32,
         )
         rows += index_rows(measure, paths, indices, ("S1", "S1_conf", "ST", "ST_conf"))
     if not rows:
@@ -343,7 +344,7 @@ def _sobol(
 def _morris(
     table: pd.DataFrame,
     design: pd.DataFrame,
-    manifest: dict,
+    manifest: Manifest,
     paths: list[str],
     measures: list[str],
     out: Path,
@@ -355,7 +356,7 @@ def _morris(
 
     problem = salib_problem(paths)
     x = design.sort_values("point")[[f"u.{p}" for p in paths]].to_numpy(dtype=float)
-    levels = manifest["experiment"]["design"]["levels"]
+    levels = manifest.experiment.design.levels
     rows = []
     for measure in measures:
         y = _point_means(table, measure)
@@ -370,7 +371,7 @@ def _morris(
             y,
             conf_level=0.95,
             num_levels=levels,
-            seed=manifest["design"]["seed"] % 2**32,
+            seed=manifest.design.seed % 2**32,
         )
         rows += index_rows(measure, paths, indices, ("mu", "mu_star", "mu_star_conf", "sigma"))
     if not rows:

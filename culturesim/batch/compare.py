@@ -31,10 +31,10 @@ from culturesim.batch.paired import (
     weekly_differences,
 )
 from culturesim.engine.scenario import Scenario
+from culturesim.files import FolderLock, swap_in
 from culturesim.run.outputs import (
     SUMMARY_MEASURES,
     check_destination,
-    finish_folder,
     prepare_folder,
     provenance,
     resolved_toml,
@@ -43,6 +43,12 @@ from culturesim.run.outputs import (
 
 OUTCOMES = tuple(m for m in SUMMARY_MEASURES if m not in ("weeks", "staff_posts"))
 """The headline outcomes compared: every numeric summary measure but the run's size."""
+COMPARISON_FOLDER_ENTRIES = (
+    "comparison.csv", "replicates.csv", "differences_over_time.csv",
+    "differences_over_time.png", "A.scenario.resolved.toml", "B.scenario.resolved.toml",
+    "provenance.json",
+)  # fmt: skip
+"""Everything a comparison folder holds: `--overwrite` replaces a folder holding nothing else."""
 TABLE_COLUMNS = (
     "measure", "mean_a", "mean_b", "difference", "difference_low", "difference_high",
     "ratio", "ratio_low", "ratio_high", "replicates",
@@ -108,9 +114,10 @@ class Comparison:
 
     def figure(self):
         """The weekly paired differences of the key measures: mean and 95% band over replicates."""
-        import matplotlib.pyplot as plt
+        from matplotlib.figure import Figure
 
-        figure, axes = plt.subplots(2, 3, figsize=(12, 6.5), sharex=True, layout="constrained")
+        figure = Figure(figsize=(12, 6.5), layout="constrained")
+        axes = figure.subplots(2, 3, sharex=True)
         for axis, measure in zip(axes.flat, WEEKLY_MEASURES, strict=True):
             rows = self.over_time[self.over_time.measure == measure]
             axis.axhline(0, color="0.6", linewidth=0.8)
@@ -128,34 +135,36 @@ class Comparison:
 
     def write(self, out: Path, overwrite: bool = False) -> Path:
         """Write the comparison folder atomically; returns its path."""
-        import matplotlib.pyplot as plt
-
         out = Path(out)
-        temporary = prepare_folder(out, overwrite)
-        try:
-            self.table.to_csv(temporary / "comparison.csv", index=False)
-            self.replicates().to_csv(temporary / "replicates.csv", index=False)
-            self.over_time.to_csv(temporary / "differences_over_time.csv", index=False)
-            figure = self.figure()
-            figure.savefig(temporary / "differences_over_time.png", dpi=110)
-            plt.close(figure)
-            (temporary / "A.scenario.resolved.toml").write_text(resolved_toml(self.a))
-            (temporary / "B.scenario.resolved.toml").write_text(resolved_toml(self.b))
-            origin = provenance(self.a, self.started, self.finished)
-            origin.update(
-                scenario={"A": self.a.name, "B": self.b.name},
-                steps=self.a.run.steps,
-                seed=self.runs.seeds[0],
-                replicates=len(self.runs.seeds),
-                seeds=self.runs.seeds,
-                interval=INTERVAL,
-            )
-            write_json(temporary / "provenance.json", origin)
-            finish_folder(temporary, out)
-        except BaseException:
-            shutil.rmtree(temporary, ignore_errors=True)
-            raise
+        with FolderLock(out):
+            temporary = prepare_folder(out, overwrite, "comparison", COMPARISON_FOLDER_ENTRIES)
+            try:
+                self._write_into(temporary)
+                swap_in(temporary, out)
+            except BaseException:
+                shutil.rmtree(temporary, ignore_errors=True)
+                raise
         return out
+
+    def _write_into(self, temporary: Path) -> None:
+        self.table.to_csv(temporary / "comparison.csv", index=False)
+        self.replicates().to_csv(temporary / "replicates.csv", index=False)
+        self.over_time.to_csv(temporary / "differences_over_time.csv", index=False)
+        figure = self.figure()
+        figure.savefig(temporary / "differences_over_time.png", dpi=110)
+        (temporary / "A.scenario.resolved.toml").write_text(resolved_toml(self.a))
+        (temporary / "B.scenario.resolved.toml").write_text(resolved_toml(self.b))
+        origin = provenance(self.a, self.started, self.finished)
+        origin.update(
+            scenario={"A": self.a.name, "B": self.b.name},
+            steps=self.a.run.steps,
+            seed=self.runs.seeds[0],
+            replicates=len(self.runs.seeds),
+            seeds=self.runs.seeds,
+            interval=INTERVAL,
+            folder="comparison",
+        )
+        write_json(temporary / "provenance.json", origin)
 
 
 def outcome_table(runs: PairedRuns) -> pd.DataFrame:
@@ -195,7 +204,9 @@ def compare(
     a, b = as_scenario(a), as_scenario(b)
     seeds = replicate_seeds(a.run.seed if seed is None else seed, replicates)
     if out is not None:
-        check_destination(Path(out), overwrite)  # refuse before the runs, not after
+        check_destination(
+            Path(out), overwrite, "comparison", COMPARISON_FOLDER_ENTRIES
+        )  # refuse before the runs, not after
     started = datetime.now(UTC)
     runs = run_pairs(a, b, seeds, headline_outcomes, workers, progress)
     comparison = Comparison(

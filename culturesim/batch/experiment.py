@@ -23,7 +23,6 @@ design point sees the same random draws and their differences are the parameters
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import itertools
 import json
@@ -36,8 +35,6 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
     ValidationError,
     ValidationInfo,
@@ -48,7 +45,6 @@ from pydantic import (
 from culturesim.engine.measures import SERIES_MEASURES, SUMMARY_MEASURES, did_you_mean
 from culturesim.engine.scenario import (
     Scenario,
-    ScenarioError,
     deep_merge,
     read_scenario_table,
     read_toml,
@@ -56,14 +52,12 @@ from culturesim.engine.scenario import (
     set_dotted,
     validate_scenario,
 )
+from culturesim.errors import ExperimentError, ScenarioError
+from culturesim.schema import Section, describe_error
 
 DESIGN_KINDS = ("grid", "lhs", "sobol", "morris")
 EXPERIMENT_DIR = Path(__file__).resolve().parents[2] / "experiments"
 MAX_RUNS = 10_000_000
-
-
-class ExperimentError(ScenarioError):
-    """An experiment file that cannot be used; the message is one line for the user."""
 
 
 def plural(count: int, word: str, words: str | None = None) -> str:
@@ -77,10 +71,6 @@ def is_experiment_table(raw: dict) -> bool:
 
 
 # --- the schema ------------------------------------------------------------------------------
-
-
-class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 Level = float | int | bool | str
@@ -248,46 +238,6 @@ class ExperimentSpec(Section):
         if self.design.kind == "morris" and len(self.parameters) < 2:
             raise ValueError("parameters: a morris design needs at least 2 varied parameters")
         return self
-
-
-# --- errors, in the scenario files' style ----------------------------------------------------
-
-
-def _model_fields_at(loc: tuple) -> list[str]:
-    model: Any = ExperimentSpec
-    for part in loc:
-        if isinstance(part, int):
-            continue
-        info = getattr(model, "model_fields", {}).get(part)
-        if info is None:
-            return []
-        annotation = info.annotation
-        candidates = (annotation, *getattr(annotation, "__args__", ()))
-        model = next(
-            (a for a in candidates if isinstance(a, type) and issubclass(a, BaseModel)), None
-        )
-        for arg in getattr(annotation, "__args__", ()):  # list[Parameter]
-            for inner in (arg, *getattr(arg, "__args__", ())):
-                if isinstance(inner, type) and issubclass(inner, BaseModel):
-                    model = inner
-    return list(getattr(model, "model_fields", {}))
-
-
-def _describe(error: dict, origin: str) -> str:
-    loc = tuple(error["loc"])
-    dotted = ".".join(str(p) for p in loc)
-    if error["type"] == "extra_forbidden":
-        known = _model_fields_at(loc[:-1])
-        close = difflib.get_close_matches(str(loc[-1]), known, n=1, cutoff=0.5)
-        hint = f"; did you mean '{close[0]}'?" if close else f"; allowed: {', '.join(known)}"
-        return f"{origin}: unknown key '{dotted}'{hint}"
-    if error["type"] == "missing":
-        return f"{origin}: {dotted} is missing"
-    message = error["msg"].removeprefix("Value error, ")
-    value = error.get("input")
-    if isinstance(value, dict) and error["type"] == "value_error":
-        return f"{origin}: {dotted + ': ' if dotted else ''}{message}"
-    return f"{origin}: {dotted or 'experiment'} = {value!r}: {message}"
 
 
 # --- the loaded experiment -------------------------------------------------------------------
@@ -492,7 +442,9 @@ def experiment_from_table(
     try:
         spec = ExperimentSpec.model_validate(raw)
     except ValidationError as error:
-        raise ExperimentError(_describe(error.errors()[0], origin)) from None
+        raise ExperimentError(
+            describe_error(error.errors()[0], origin, ExperimentSpec, "experiment")
+        ) from None
 
     base_path = resolve_scenario_path(spec.base, relative_to)
     if not base_path.is_file():

@@ -1,592 +1,76 @@
 """Sweeps: an experiment's runs mapped over a process pool or a Dask cluster, streamed to disk.
 
 One engine serves a laptop and a cluster: it is written against `concurrent.futures`, and takes
-a local `ProcessPoolExecutor` or the executor of a Dask `Client`. At most `in_flight` runs are
-submitted at once, so memory stays flat however large the design.
+a local process pool or the executor of a Dask `Client` (`executors`). At most `in_flight` runs
+are submitted at once, so memory stays flat however large the design. Each run happens in a
+worker (`worker`); each finished run is journaled at once and committed to Parquet shards
+(`store`, which also describes the folder's layout and why a kill loses nothing).
 
-The results folder::
-
-    manifest.json            experiment, its hash, design summary, provenance, sessions
-    design.parquet           one row per design point
-    runs/part-000001.parquet one row per run (a shard holds many runs)
-    timeseries/part-000001.parquet
-    journal/part-000002.jsonl  runs finished since the last shard, one JSON line each
-
-How nothing is lost or read twice:
-
-1. Each finished run is appended to the open journal as one JSON line (Python's float repr
-   round-trips exactly). A line cut short by a kill is ignored, so a kill loses only the runs
-   in flight.
-2. Every `shard_runs` runs or `shard_seconds`, the journal's runs are written as shard k: the
-   time-series shard, then the runs shard, each written to a temporary name, flushed to disk and
-   renamed. The runs shard's rename is the commit; then journal k is deleted.
-3. Readers take runs shard k if it exists, else the complete lines of journal k; a time-series
-   shard counts only beside its runs shard. Temporary files are never read.
-4. `resume` first commits any journal left by a killed sweep, then runs every run id that is in
-   no shard: none is missing and none is run twice.
+The results folder is created whole: built under a hidden temporary name and renamed into place
+once its manifest is written. It is locked while a sweep writes it, and `overwrite` replaces
+only a sweep folder culturesim wrote (`culturesim.files`).
 """
 
 from __future__ import annotations
 
-import json
-import os
-import platform
+import shutil
 import socket
 import sys
 import time
-import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from culturesim.batch.experiment import Experiment, load_experiment, plural
-from culturesim.engine.scenario import Scenario, ScenarioError
+from culturesim.batch.executors import (
+    ExecutorHandle,
+    dask_executor,
+    given_executor,
+    local_executor,
+)
+from culturesim.batch.experiment import Experiment, load_experiment
+from culturesim.batch.store import (
+    SWEEP_FOLDER_ENTRIES,
+    DesignSummary,
+    Manifest,
+    ResultStore,
+    Session,
+    VariedColumn,
+    load_results,
+)
+from culturesim.batch.worker import (
+    RunFunction,
+    RunSpec,
+    RunTask,
+    check_importable,
+    describe_error,
+    execute_run,
+    failed_record,
+)
+from culturesim.errors import SweepError
+from culturesim.files import (
+    FolderLock,
+    atomic_write_table,
+    check_replaceable,
+    provenance,
+    swap_in,
+    temporary_folder,
+)
+from culturesim.progress import progress_bar
 
-FORMAT_VERSION = 1
-RUN_COLUMNS = ("run_id", "point", "replicate", "seed")
-STATUS_COLUMNS = ("status", "error", "wall_time_s")
-PACKAGES = ("culturesim", "numpy", "scipy", "pandas", "pyarrow", "mesa", "SALib", "distributed")
+__all__ = ["ResultStore", "SweepError", "SweepReport", "load_results", "sweep"]
+
 # A sweep keeps summaries and time series only: no figures, snapshots or event log per run
 # (they change no result; they only cost time).
 RUN_SETTINGS = {"run.figures": False, "run.snapshot_every": 0, "run.record_events": False}
-
-
-class SweepError(ScenarioError):
-    """A sweep that cannot start or go on (a results folder in the way, a changed experiment)."""
-
-
-RunFunction = Callable[[Scenario, int], Any]
-
-
-# --- one run, in a worker --------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RunTask:
-    """Everything a worker needs for one run; small, so that it pickles cheaply."""
-
-    run_id: int
-    point: int
-    replicate: int
-    seed: int
-    values: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class RunSpec:
-    """What is the same for every run of a sweep: the base scenario and what to keep."""
-
-    base: Scenario
-    measures: tuple[str, ...] | None
-    timeseries: tuple[str, ...]
-    every: int
-    function: RunFunction | None = None
-
-
-def default_run(scenario: Scenario, seed: int) -> Any:
-    """culturesim's own simulation, imported in the worker."""
-    from culturesim.run.simulate import simulate
-
-    return simulate(scenario, seed=seed)
-
-
-def scalar_measures(summary: dict) -> dict[str, float]:
-    """The summary's single numbers (as floats); lists and names are left out."""
-    kept = {}
-    for name, value in summary.items():
-        if name in RUN_COLUMNS or name in STATUS_COLUMNS:
-            continue  # the run's own seed is already a column
-        if value is None:
-            kept[name] = float("nan")
-        elif isinstance(value, bool | int | float | np.integer | np.floating | np.bool_):
-            kept[name] = float(value)
-    return kept
-
-
-def execute_run(spec: RunSpec, task: RunTask) -> dict:
-    """Run one design point's replicate; an exception becomes a failed record, never a crash."""
-    started = time.perf_counter()
-    record: dict[str, Any] = {"run_id": task.run_id, "status": "ok", "error": None}
-    try:
-        scenario = spec.base.with_overrides(task.values, f"run {task.run_id}")
-        result = (spec.function or default_run)(scenario, task.seed)
-        summary = scalar_measures(result.summary)
-        names = spec.measures if spec.measures is not None else tuple(summary)
-        unknown = [name for name in names if name not in summary]
-        if unknown:
-            raise ValueError(
-                f"no summary measure {', '.join(map(repr, unknown))} (outputs.summary);"
-                f" measures: {', '.join(summary)}"
-            )
-        missing = [name for name in spec.timeseries if name not in result.timeseries]
-        if missing:
-            raise ValueError(
-                f"no time series {', '.join(map(repr, missing))} (outputs.timeseries);"
-                f" series: {', '.join(map(str, result.timeseries.columns))}"
-            )
-        record["measures"] = {name: summary.get(name, float("nan")) for name in names}
-        if spec.timeseries:
-            frame = result.timeseries
-            rows = frame[frame["week"] % spec.every == 0]
-            record["timeseries"] = {"week": [int(w) for w in rows["week"]]} | {
-                name: [float(v) for v in rows[name]] for name in spec.timeseries
-            }
-    except Exception as error:  # noqa: BLE001 - a failing run is data, the sweep goes on
-        record.update(status="failed", error=describe_error(error), measures={})
-    record["wall_time_s"] = time.perf_counter() - started
-    return record
-
-
-def describe_error(error: BaseException) -> str:
-    """One line: the exception and where it was raised."""
-    frames = traceback.extract_tb(error.__traceback__)
-    where = f" ({Path(frames[-1].filename).name}:{frames[-1].lineno})" if frames else ""
-    message = " ".join(str(error).split())
-    return f"{type(error).__name__}: {message}{where}"
-
-
-# --- the results folder ----------------------------------------------------------------------
-
-
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    temporary = path.with_name(f".{path.name}.tmp")
-    with open(temporary, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
-    _fsync_dir(path.parent)
-
-
-def _atomic_write_table(path: Path, table: pa.Table) -> None:
-    temporary = path.with_name(f".{path.name}.tmp")
-    pq.write_table(table, temporary)
-    with open(temporary, "rb") as handle:
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
-    _fsync_dir(path.parent)
-
-
-def _fsync_dir(path: Path) -> None:
-    if os.name != "posix":
-        return
-    descriptor = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
-
-
-def _shard_name(number: int, suffix: str) -> str:
-    return f"part-{number:06d}.{suffix}"
-
-
-def _shard_number(path: Path) -> int:
-    return int(path.name.split(".")[0].removeprefix("part-"))
-
-
-class ResultStore:
-    """A sweep's results folder (see the module docstring for the layout and the protocol)."""
-
-    def __init__(self, directory: str | Path) -> None:
-        self.directory = Path(directory)
-        self.runs_dir = self.directory / "runs"
-        self.timeseries_dir = self.directory / "timeseries"
-        self.journal_dir = self.directory / "journal"
-        self._lock_handle: Any = None
-        self._journal: Any = None
-        self._journal_number = 0
-        self._buffer: list[dict] = []
-
-    # manifest and schema
-
-    @property
-    def manifest_path(self) -> Path:
-        return self.directory / "manifest.json"
-
-    def manifest(self) -> dict:
-        if not self.manifest_path.is_file():
-            raise SweepError(f"{self.directory}: not a sweep results folder (no manifest.json)")
-        return json.loads(self.manifest_path.read_text(encoding="utf-8"))
-
-    def write_manifest(self, manifest: dict) -> None:
-        text = json.dumps(manifest, indent=2, sort_keys=False, default=str) + "\n"
-        _atomic_write_bytes(self.manifest_path, text.encode())
-
-    def schema(self, manifest: dict | None = None) -> tuple[pa.Schema, pa.Schema]:
-        """The runs and time-series tables' columns, fixed by the manifest."""
-        manifest = manifest or self.manifest()
-        types = {"float": pa.float64(), "int": pa.int64(), "bool": pa.bool_(), "str": pa.string()}
-        runs = [pa.field(name, pa.int64()) for name in RUN_COLUMNS]
-        runs += [pa.field(p["path"], types[p["kind"]]) for p in manifest["parameters"]]
-        runs += [pa.field(name, pa.float64()) for name in manifest["measures"] or []]
-        runs += [
-            pa.field("status", pa.string()),
-            pa.field("error", pa.string()),
-            pa.field("wall_time_s", pa.float64()),
-        ]
-        series = [pa.field("run_id", pa.int64()), pa.field("week", pa.int64())]
-        series += [pa.field(name, pa.float64()) for name in manifest["timeseries"]]
-        return pa.schema(runs), pa.schema(series)
-
-    # locking
-
-    def lock(self) -> None:
-        """Refuse a second sweep writing the same folder at once (released if we are killed).
-
-        The lock is an exclusive `flock` on `.lock`, a file that holds nothing else; `unlock`
-        deletes it. A sweep that opened `.lock` just before the holder deleted it could lock the
-        deleted file, so after locking we check that `.lock` is still the file we hold, and try
-        again if not.
-        """
-        if os.name != "posix":
-            return
-        import fcntl
-
-        path = self.directory / ".lock"
-        while True:
-            handle = open(path, "a+")  # noqa: SIM115
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                handle.close()
-                raise SweepError(
-                    f"{self.directory}: another sweep is writing to this folder"
-                ) from None
-            try:
-                current = os.stat(path).st_ino
-            except FileNotFoundError:
-                current = None
-            if current == os.fstat(handle.fileno()).st_ino:
-                self._lock_handle = handle
-                return
-            handle.close()  # the holder deleted it as we opened it: lock the new one
-
-    def unlock(self) -> None:
-        """Release the lock and delete `.lock` (deleted while still held, so no one is let in
-        between)."""
-        if self._lock_handle is not None:
-            try:
-                os.unlink(self.directory / ".lock")
-            except FileNotFoundError:
-                pass
-            self._lock_handle.close()
-            self._lock_handle = None
-
-    # reading
-
-    def committed_shards(self) -> list[Path]:
-        return sorted(self.runs_dir.glob("part-*.parquet"))
-
-    def journals(self) -> list[Path]:
-        """Journals whose runs are in no shard yet."""
-        committed = {_shard_number(p) for p in self.committed_shards()}
-        return [
-            p
-            for p in sorted(self.journal_dir.glob("part-*.jsonl"))
-            if _shard_number(p) not in committed
-        ]
-
-    @staticmethod
-    def read_journal(path: Path) -> list[dict]:
-        """The complete lines of a journal; a line cut short by a kill is not data."""
-        records = []
-        with open(path, "rb") as handle:
-            for line in handle:
-                if not line.endswith(b"\n"):
-                    break
-                try:
-                    records.append(json.loads(line))
-                except json.JSONDecodeError:
-                    break
-        return records
-
-    def records_to_tables(self, records: list[dict], manifest: dict) -> tuple[pa.Table, pa.Table]:
-        runs_schema, series_schema = self.schema(manifest)
-        runs: dict[str, list] = {name: [] for name in runs_schema.names}
-        series: dict[str, list] = {name: [] for name in series_schema.names}
-        measures = manifest["measures"] or []
-        for record in records:
-            for name in RUN_COLUMNS + STATUS_COLUMNS:
-                runs[name].append(record.get(name))
-            for parameter in manifest["parameters"]:
-                runs[parameter["path"]].append(record["values"][parameter["path"]])
-            for name in measures:
-                runs[name].append(record["measures"].get(name, float("nan")))
-            rows = record.get("timeseries")
-            if rows:
-                series["run_id"].extend([record["run_id"]] * len(rows["week"]))
-                for name in series_schema.names[1:]:
-                    series[name].extend(rows[name])
-        return (pa.table(runs, schema=runs_schema), pa.table(series, schema=series_schema))
-
-    def read(self, table: str = "runs") -> pd.DataFrame:
-        """Every run persisted so far (shards and complete journal lines), by run id.
-
-        Safe while a sweep writes: journals are read before shards are listed, and a journal
-        whose shard exists by then is dropped (the shard holds the same runs), so a shard
-        committed meanwhile is neither missed nor read twice.
-        """
-        manifest = self.manifest()
-        runs_schema, series_schema = self.schema(manifest)
-        schema = runs_schema if table == "runs" else series_schema
-        journaled = {}
-        for path in sorted(self.journal_dir.glob("part-*.jsonl")):
-            try:
-                journaled[_shard_number(path)] = self.read_journal(path)
-            except FileNotFoundError:  # committed and removed since the listing
-                continue
-        parts = []
-        shards = self.committed_shards()
-        for shard in shards:
-            source = shard if table == "runs" else self.timeseries_dir / shard.name
-            if source.is_file():
-                parts.append(_conform(pq.read_table(source), schema))
-        committed = {_shard_number(shard) for shard in shards}
-        for number, records in journaled.items():
-            if number not in committed:
-                runs, series = self.records_to_tables(records, manifest)
-                parts.append(runs if table == "runs" else series)
-        frame = pa.concat_tables(parts).to_pandas() if parts else schema.empty_table().to_pandas()
-        keys = ["run_id"] if table == "runs" else ["run_id", "week"]
-        return frame.sort_values(keys, kind="stable").reset_index(drop=True)
-
-    def done_run_ids(self) -> np.ndarray:
-        ids = [
-            pq.read_table(s, columns=["run_id"])["run_id"].to_numpy()
-            for s in self.committed_shards()
-        ]
-        return np.concatenate(ids) if ids else np.empty(0, dtype=np.int64)
-
-    # writing
-
-    def recover(self, manifest: dict) -> int:
-        """After a kill: commit what the journals hold, drop temporary and orphaned files."""
-        for temporary in self.directory.rglob(".*.tmp"):
-            temporary.unlink()
-        recovered = 0
-        for journal in self.journals():
-            records = self.read_journal(journal)
-            if records:
-                self._commit(_shard_number(journal), records, manifest)
-                recovered += len(records)
-            journal.unlink()
-        committed = {p.name for p in self.committed_shards()}
-        for orphan in self.timeseries_dir.glob("part-*.parquet"):
-            if orphan.name not in committed:
-                orphan.unlink()
-        for stale in self.journal_dir.glob("part-*.jsonl"):  # journals already committed
-            stale.unlink()
-        return recovered
-
-    def _commit(self, number: int, records: list[dict], manifest: dict) -> None:
-        runs, series = self.records_to_tables(records, manifest)
-        name = _shard_name(number, "parquet")
-        if series.num_rows:
-            _atomic_write_table(self.timeseries_dir / name, series)
-        _atomic_write_table(self.runs_dir / name, runs)  # the commit point
-
-    def open_journal(self) -> None:
-        numbers = [_shard_number(p) for p in self.committed_shards()]
-        numbers += [_shard_number(p) for p in self.journal_dir.glob("part-*.jsonl")]
-        self._journal_number = max(numbers, default=0) + 1
-        path = self.journal_dir / _shard_name(self._journal_number, "jsonl")
-        self._journal = open(path, "a", encoding="utf-8")  # noqa: SIM115
-        self._buffer = []
-
-    def append(self, record: dict) -> None:
-        """Journal one finished run: after this returns, a kill of this process cannot lose it."""
-        self._journal.write(json.dumps(record, separators=(",", ":")) + "\n")
-        self._journal.flush()
-        self._buffer.append(record)
-
-    @property
-    def buffered(self) -> int:
-        return len(self._buffer)
-
-    def commit(self, manifest: dict) -> None:
-        """Write the journal's runs as a shard, then start a new journal."""
-        if not self._buffer:
-            return
-        os.fsync(self._journal.fileno())
-        self._commit(self._journal_number, self._buffer, manifest)
-        self._journal.close()
-        self._journal = None
-        (self.journal_dir / _shard_name(self._journal_number, "jsonl")).unlink()
-        self.open_journal()
-
-    def close_journal(self) -> None:
-        """Close the open journal, removing it if it holds no runs."""
-        if self._journal is not None:
-            self._journal.close()
-            self._journal = None
-            path = self.journal_dir / _shard_name(self._journal_number, "jsonl")
-            if not self._buffer and path.is_file() and path.stat().st_size == 0:
-                path.unlink()
-
-
-def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
-    """A shard in the manifest's columns: a shard written before the measures were known (only
-    failed runs) lacks them, and gets them as nulls."""
-    columns = [
-        table[name].cast(f.type) if name in table.column_names else pa.nulls(table.num_rows, f.type)
-        for name, f in zip(schema.names, schema, strict=True)
-    ]
-    return pa.table(columns, schema=schema)
-
-
-def load_results(directory: str | Path, table: str = "runs") -> pd.DataFrame:
-    """A sweep's results as a DataFrame, one row per run (or per run and week, `timeseries`).
-
-    Columns of `runs`: run_id, point, replicate, seed, each varied parameter (by dotted path),
-    each kept summary measure, status ("ok" or "failed"), error and wall_time_s. Runs still in
-    a journal (a sweep running or killed) are included; a shard being written never is.
-    """
-    if table not in ("runs", "timeseries", "design"):
-        raise ValueError(f"table = {table!r}: must be runs, timeseries or design")
-    store = ResultStore(directory)
-    if table == "design":
-        store.manifest()
-        return pq.read_table(store.directory / "design.parquet").to_pandas()
-    return store.read(table)
-
-
-# --- provenance ------------------------------------------------------------------------------
-
-
-def provenance() -> dict:
-    """Where and with what a sweep session ran."""
-    from culturesim.run.outputs import git_commit, package_versions
-
-    commit = git_commit()
-    versions = package_versions(PACKAGES)
-    return {
-        "started": datetime.now(UTC).isoformat(timespec="seconds"),
-        "host": socket.gethostname(),
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "command": sys.argv,
-        "git_commit": commit,
-        "packages": versions,
-    }
-
-
-# --- progress --------------------------------------------------------------------------------
-
-
-def _clock(seconds: float) -> str:
-    seconds = int(round(seconds))
-    return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
-
-
-class Progress:
-    """A one-line bar on stderr: runs done of total, failures, elapsed and remaining time."""
-
-    def __init__(self, total: int, done: int, failed: int, enabled: bool = True) -> None:
-        self.total, self.done, self.failed = total, done, failed
-        self.start_done = done
-        self.started = time.monotonic()
-        self.enabled = enabled
-        self.tty = sys.stderr.isatty()
-        self._last = 0.0
-
-    def update(self, done: int, failed: int, force: bool = False) -> None:
-        self.done, self.failed = done, failed
-        now = time.monotonic()
-        if not self.enabled or (not force and now - self._last < (0.2 if self.tty else 30.0)):
-            return
-        self._last = now
-        sys.stderr.write(("\r" if self.tty else "") + self.line() + ("" if self.tty else "\n"))
-        sys.stderr.flush()
-
-    def line(self) -> str:
-        elapsed = time.monotonic() - self.started
-        ran = self.done - self.start_done
-        remaining = self.total - self.done
-        eta = _clock(elapsed / ran * remaining) if ran else "?"
-        width = 30
-        filled = int(width * self.done / self.total) if self.total else width
-        return (
-            f"[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} runs, "
-            f"{self.failed} failed, elapsed {_clock(elapsed)}, remaining {eta}  "
-        )
-
-    def close(self) -> None:
-        self.update(self.done, self.failed, force=True)
-        if self.enabled and self.tty:
-            sys.stderr.write("\n")
-
-
-# --- executors -------------------------------------------------------------------------------
-
-
-@dataclass
-class ExecutorHandle:
-    """An executor with how many runs it can work on at once, and how to close it."""
-
-    executor: Executor
-    slots: int
-    where: str
-    close: Callable[[], None]
-    remake: Callable[[], ExecutorHandle] | None = None
-
-
-def local_executor(workers: int | None) -> ExecutorHandle:
-    """A process pool over the machine's cores: no service needed."""
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    workers = workers or os.cpu_count() or 1
-    methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
-    if context.get_start_method() == "forkserver":
-        # The model and Mesa are imported once by the fork server, not by every worker.
-        context.set_forkserver_preload(["culturesim.batch.sweep", "culturesim.run.simulate"])
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
-    return ExecutorHandle(
-        pool,
-        workers,
-        f"local pool of {plural(workers, 'process', 'processes')}",
-        lambda: pool.shutdown(wait=True, cancel_futures=True),
-        lambda: local_executor(workers),
-    )
-
-
-def dask_executor(address: str) -> ExecutorHandle:
-    """The same runs on a Dask distributed cluster, through its concurrent.futures executor."""
-    try:
-        from distributed import Client
-    except ImportError:
-        raise SweepError("--scheduler needs Dask: pip install distributed") from None
-    try:
-        client = Client(address, timeout="20s")
-    except (OSError, TimeoutError) as error:
-        raise SweepError(f"cannot reach the Dask scheduler at {address}: {error}") from None
-    threads = sum(w["nthreads"] for w in client.scheduler_info(n_workers=-1)["workers"].values())
-    executor = client.get_executor(pure=False)
-
-    def close() -> None:
-        executor.shutdown(wait=False)
-        client.close()
-
-    return ExecutorHandle(
-        executor,
-        max(threads, 1),
-        f"Dask cluster at {address} ({plural(threads, 'worker thread')})",
-        close,
-    )
-
-
-# --- the sweep -------------------------------------------------------------------------------
+WORKER_DIED = "worker process died during this run"
 
 
 @dataclass
@@ -615,65 +99,216 @@ class SweepReport:
         )
 
 
-def _manifest_for(experiment: Experiment, out: Path) -> dict:
+def _clock(seconds: float) -> str:
+    seconds = int(round(seconds))
+    return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+
+
+def sweep(
+    experiment: str | Path | Experiment,
+    out: str | Path | None = None,
+    *,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    resume: bool = False,
+    overwrite: bool = False,
+    progress: bool = True,
+    run: RunFunction | None = None,
+    in_flight: int | None = None,
+    executor: Executor | None = None,
+) -> SweepReport:
+    """Run (or, with `resume`, finish) an experiment's sweep into a results folder.
+
+    `workers` local processes (default: the machine's cores), or the Dask cluster at `scheduler`
+    (or the experiment's `[executor]` table), or any `concurrent.futures` `executor` given.
+    `run(scenario, seed)` replaces the simulation (it must be importable by the workers).
+    `overwrite` replaces a finished or interrupted sweep folder (nothing else).
+    Raises ExperimentError/SweepError for bad input; a failing run is recorded, not raised.
+    """
+    if not isinstance(experiment, Experiment):
+        experiment = load_experiment(experiment)
     spec = experiment.spec
-    return {
-        "format": FORMAT_VERSION,
-        "experiment": spec.model_dump(mode="json"),
-        "experiment_file": experiment.origin,
-        "experiment_text": experiment.text,
-        "hash": experiment.hash,
-        "base_scenario": experiment.base.model_dump(mode="json"),
-        "design": {
-            "kind": spec.design.kind,
-            "points": experiment.n_points,
-            "replicates": spec.replicates,
-            "runs": experiment.n_runs,
-            "seed": spec.seed,
-            "common_random_numbers": spec.common_random_numbers,
-        },
-        "parameters": [{"path": m.path, "kind": m.kind} for m in experiment.maps],
-        "measures": list(spec.outputs.summary) if spec.outputs.summary is not None else None,
-        "timeseries": list(spec.outputs.timeseries),
-        "timeseries_every": spec.outputs.every,
-        "provenance": provenance(),
-        "sessions": [],
-        "status": "running",
-    }
+    out = Path(out) if out is not None else Path("results") / experiment.name
+    scheduler = scheduler or (spec.executor.scheduler if workers is None else None)
+    if run is not None and executor is None and not scheduler:
+        check_importable(run)  # Dask ships functions by value; a local pool imports them
+
+    if executor is not None:
+        handle = given_executor(executor, in_flight)
+    elif scheduler:
+        handle = dask_executor(scheduler)
+    else:
+        handle = local_executor(workers or spec.executor.workers)
+    try:
+        with FolderLock(out):
+            if resume:
+                store, manifest = _reopen_store(experiment, out)
+            else:
+                store, manifest = _create_store(experiment, out, overwrite)
+            in_flight = in_flight or spec.executor.in_flight or 2 * handle.slots
+            return _run_session(experiment, store, manifest, handle, run, in_flight, progress)
+    finally:
+        handle.close()
 
 
-def _prepare_store(experiment: Experiment, out: Path, resume: bool) -> tuple[ResultStore, dict]:
+# --- the results folder ----------------------------------------------------------------------
+
+
+def _reopen_store(experiment: Experiment, out: Path) -> tuple[ResultStore, Manifest]:
     store = ResultStore(out)
-    if resume:
-        if not store.manifest_path.is_file():
-            raise SweepError(f"{out}: nothing to resume (no manifest.json); run without --resume")
-        manifest = store.manifest()
-        if manifest.get("hash") != experiment.hash:
-            raise SweepError(
-                f"{out}: the experiment changed since this sweep started (hash "
-                f"{manifest.get('hash', '?')[:12]} then, {experiment.hash[:12]} now); "
-                f"restore it or sweep into a new --out"
-            )
-        store.lock()
-        return store, manifest
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        if store.manifest_path.is_file():
-            raise SweepError(
-                f"{out}: already holds a sweep; use --resume to finish it, or choose another --out"
-            )
-        raise SweepError(f"{out}: exists and is not empty; choose another --out")
-    for directory in (out, store.runs_dir, store.timeseries_dir, store.journal_dir):
-        directory.mkdir(parents=True, exist_ok=True)
-    store.lock()
-    manifest = _manifest_for(experiment, out)
-    _atomic_write_table(
-        out / "design.parquet", pa.Table.from_pandas(experiment.design, preserve_index=False)
-    )
-    store.write_manifest(manifest)
+    if not store.manifest_path.is_file():
+        raise SweepError(f"{out}: nothing to resume (no manifest.json); run without --resume")
+    manifest = store.manifest()
+    if manifest.hash != experiment.hash:
+        raise SweepError(
+            f"{out}: the experiment changed since this sweep started (hash "
+            f"{manifest.hash[:12]} then, {experiment.hash[:12]} now); "
+            f"restore it or sweep into a new --out"
+        )
     return store, manifest
 
 
-def _tasks(experiment: Experiment, design: pd.DataFrame, done: np.ndarray) -> Iterator[RunTask]:
+def _create_store(
+    experiment: Experiment, out: Path, overwrite: bool
+) -> tuple[ResultStore, Manifest]:
+    """A new results folder, built under a temporary name and renamed into place whole."""
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        if not out.is_dir():
+            raise SweepError(f"{out}: exists and is not a folder; choose another --out")
+        if not overwrite:
+            if (out / "manifest.json").is_file():
+                raise SweepError(
+                    f"{out}: already holds a sweep; use --resume to finish it, --overwrite to "
+                    f"replace it, or choose another --out"
+                )
+            raise SweepError(f"{out}: exists and is not empty; choose another --out")
+        check_replaceable(out, "manifest.json", "sweep", SWEEP_FOLDER_ENTRIES)
+    temporary = temporary_folder(out)
+    try:
+        building = ResultStore(temporary)
+        building.create_folders()
+        design = pa.Table.from_pandas(experiment.design, preserve_index=False)
+        atomic_write_table(temporary / "design.parquet", design)
+        manifest = _manifest_for(experiment)
+        building.write_manifest(manifest)
+        swap_in(temporary, out)
+    except BaseException:
+        shutil.rmtree(temporary, ignore_errors=True)
+        raise
+    return ResultStore(out), manifest
+
+
+def _manifest_for(experiment: Experiment) -> Manifest:
+    spec = experiment.spec
+    return Manifest(
+        experiment=spec,
+        experiment_file=experiment.origin,
+        experiment_text=experiment.text,
+        hash=experiment.hash,
+        base_scenario=experiment.base.model_dump(mode="json"),
+        design=DesignSummary(
+            kind=spec.design.kind,
+            points=experiment.n_points,
+            replicates=spec.replicates,
+            runs=experiment.n_runs,
+            seed=spec.seed,
+            common_random_numbers=spec.common_random_numbers,
+        ),
+        parameters=[VariedColumn(path=m.path, kind=m.kind) for m in experiment.maps],
+        measures=list(spec.outputs.summary) if spec.outputs.summary is not None else None,
+        timeseries=list(spec.outputs.timeseries),
+        timeseries_every=spec.outputs.every,
+        provenance=provenance("sweep"),
+    )
+
+
+# --- one session -----------------------------------------------------------------------------
+
+
+@dataclass
+class SweepPlan:
+    """What a session works with: the folder, the runs left, where they go, what to report."""
+
+    experiment: Experiment
+    store: ResultStore
+    manifest: Manifest
+    run_spec: RunSpec
+    handle: ExecutorHandle
+    in_flight: int
+    report: SweepReport
+
+
+def _run_session(
+    experiment: Experiment,
+    store: ResultStore,
+    manifest: Manifest,
+    handle: ExecutorHandle,
+    run: RunFunction | None,
+    in_flight: int,
+    progress: bool,
+) -> SweepReport:
+    """Run every run not yet on disk; the manifest records the session and how it ended."""
+    recovered = store.recover(manifest)
+    done = np.zeros(experiment.n_runs, dtype=bool)
+    done[store.done_run_ids()] = True
+    done_before = int(done.sum())
+    failed_before = int((store.read("runs")["status"] == "failed").sum()) if done_before else 0
+    base = experiment.base.with_overrides(RUN_SETTINGS, experiment.origin)
+    run_spec = RunSpec(
+        base,
+        tuple(manifest.measures) if manifest.measures else None,
+        tuple(manifest.timeseries),
+        manifest.timeseries_every,
+        run,
+    )
+    session = Session(started=_now(), host=socket.gethostname(), executor=handle.where)
+    manifest.status = "running"
+    manifest.sessions.append(session)
+    store.open_journal()
+    store.write_manifest(manifest)
+
+    report = SweepReport(
+        store.directory,
+        experiment.n_runs,
+        done_before,
+        ran=0,
+        failed=0,
+        failed_total=failed_before,
+        elapsed_s=0.0,
+        where=handle.where,
+        complete=False,
+        recovered=recovered,
+    )
+    if progress:
+        print(
+            f"{experiment.describe()}\n{handle.where}; results in {store.directory}",
+            file=sys.stderr,
+        )
+    plan = SweepPlan(experiment, store, manifest, run_spec, handle, in_flight, report)
+    started = time.monotonic()
+    try:
+        with progress_bar(
+            experiment.n_runs, "runs", "run", done=done_before, enabled=progress
+        ) as bar:
+            Dispatcher(plan, bar).run(_tasks(experiment, store, done))
+        report.complete = True
+    finally:
+        store.commit(manifest)
+        store.close_journal()
+        report.elapsed_s = time.monotonic() - started
+        session.finished, session.runs, session.failed = _now(), report.ran, report.failed
+        manifest.status = "complete" if report.complete else "interrupted"
+        store.write_manifest(manifest)
+    return report
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _tasks(experiment: Experiment, store: ResultStore, done: np.ndarray) -> Iterator[RunTask]:
+    """The runs not yet done, in run order, with their design point's values and seed."""
+    design: pd.DataFrame = pq.read_table(store.directory / "design.parquet").to_pandas()
     replicates = experiment.spec.replicates
     paths = experiment.paths
     columns = [design[path].tolist() for path in paths]
@@ -685,209 +320,96 @@ def _tasks(experiment: Experiment, design: pd.DataFrame, done: np.ndarray) -> It
         yield RunTask(run_id, point, replicate, experiment.run_seed(run_id), values)
 
 
-def sweep(
-    experiment: str | Path | Experiment,
-    out: str | Path | None = None,
-    *,
-    workers: int | None = None,
-    scheduler: str | None = None,
-    resume: bool = False,
-    progress: bool = True,
-    run: RunFunction | None = None,
-    in_flight: int | None = None,
-    executor: Executor | None = None,
-) -> SweepReport:
-    """Run (or, with `resume`, finish) an experiment's sweep into a results folder.
+class Dispatcher:
+    """Keeps at most `in_flight` runs submitted; journals each as it finishes; commits shards.
 
-    `workers` local processes (default: the machine's cores), or the Dask cluster at `scheduler`
-    (or the experiment's `[executor]` table), or any `concurrent.futures` `executor` given.
-    `run(scenario, seed)` replaces the simulation (it must be importable by the workers).
-    Raises ExperimentError/SweepError for bad input; a failing run is recorded, not raised.
+    A worker process that dies (killed, out of memory) breaks a local pool and loses every run
+    in flight: the pool is remade and each such run tried again once; a run that breaks the pool
+    twice is recorded as failed.
     """
-    if not isinstance(experiment, Experiment):
-        experiment = load_experiment(experiment)
-    spec = experiment.spec
-    out = Path(out) if out is not None else Path("results") / experiment.name
-    scheduler = scheduler or (spec.executor.scheduler if workers is None else None)
-    workers = workers or spec.executor.workers
 
-    if executor is not None:
-        handle = ExecutorHandle(
-            executor, in_flight or os.cpu_count() or 1, type(executor).__name__, lambda: None
-        )
-    elif scheduler:
-        handle = dask_executor(scheduler)
-    else:
-        handle = local_executor(workers)
-    try:
-        store, manifest = _prepare_store(experiment, out, resume)
-    except BaseException:
-        handle.close()
-        raise
-    try:
-        recovered = store.recover(manifest) if resume else 0
-        design = pq.read_table(out / "design.parquet").to_pandas()
-        done = np.zeros(experiment.n_runs, dtype=bool)
-        done[store.done_run_ids()] = True
-        done_before = int(done.sum())
-        failed_before = int((store.read("runs")["status"] == "failed").sum()) if done_before else 0
-        store.open_journal()
-        base = experiment.base.with_overrides(RUN_SETTINGS, experiment.origin)
-        run_spec = RunSpec(
-            base,
-            tuple(manifest["measures"]) if manifest["measures"] else None,
-            tuple(manifest["timeseries"]),
-            manifest["timeseries_every"],
-            run,
-        )
-        session = {
-            "started": datetime.now(UTC).isoformat(timespec="seconds"),
-            "host": socket.gethostname(),
-        }
-        manifest["status"] = "running"
-        manifest["sessions"].append(session)
-        store.write_manifest(manifest)
+    def __init__(self, plan: SweepPlan, bar: object) -> None:
+        self.plan = plan
+        self.bar = bar
+        self.running: dict[Future, RunTask] = {}
+        self.retry: list[RunTask] = []
+        self.attempts: dict[int, int] = {}
+        self.last_commit = time.monotonic()
 
-        session["executor"] = handle.where
-        report = SweepReport(
-            out,
-            experiment.n_runs,
-            done_before,
-            0,
-            0,
-            failed_before,
-            0.0,
-            handle.where,
-            complete=False,
-            recovered=recovered,
-        )
-        if progress:
-            print(f"{experiment.describe()}\n{handle.where}; results in {out}", file=sys.stderr)
-        bar = Progress(experiment.n_runs, done_before, failed_before, enabled=progress)
-        started = time.monotonic()
-        try:
-            _drive(
-                experiment,
-                store,
-                manifest,
-                run_spec,
-                handle,
-                design,
-                done,
-                in_flight or spec.executor.in_flight or 2 * handle.slots,
-                bar,
-                report,
-            )
-            report.complete = True
-        finally:
-            store.commit(manifest)
-            bar.close()
-            report.elapsed_s = time.monotonic() - started
-            session.update(
-                finished=datetime.now(UTC).isoformat(timespec="seconds"),
-                runs=report.ran,
-                failed=report.failed,
-            )
-            manifest["status"] = "complete" if report.complete else "interrupted"
-            store.write_manifest(manifest)
-    finally:
-        handle.close()
-        store.close_journal()
-        store.unlock()
-    return report
+    def run(self, tasks: Iterator[RunTask]) -> None:
+        self.tasks = tasks
+        self.submit_more()
+        while self.running:
+            completed, _ = wait(self.running, return_when=FIRST_COMPLETED)
+            broken = False
+            for future in completed:
+                task = self.running.pop(future)
+                record, lost = self.outcome(future, task)
+                broken |= lost
+                if record is not None:
+                    self.keep(task, record)
+            if broken:
+                self.restart_pool()
+            self.commit_if_due()
+            self.submit_more()
 
-
-def _drive(
-    experiment: Experiment,
-    store: ResultStore,
-    manifest: dict,
-    run_spec: RunSpec,
-    handle: ExecutorHandle,
-    design: pd.DataFrame,
-    done: np.ndarray,
-    in_flight: int,
-    bar: Progress,
-    report: SweepReport,
-) -> None:
-    """Keep at most `in_flight` runs submitted; journal each as it finishes; commit shards."""
-    shard_runs = experiment.spec.executor.shard_runs
-    shard_seconds = experiment.spec.executor.shard_seconds
-    tasks = _tasks(experiment, design, done)
-    retry: list[RunTask] = []
-    attempts: dict[int, int] = {}
-    running: dict[Future, RunTask] = {}
-    last_commit = time.monotonic()
-    finished = report.done_before
-    failed = report.failed_total
-
-    def submit_more() -> None:
-        while len(running) < in_flight:
-            task = retry.pop() if retry else next(tasks, None)
+    def submit_more(self) -> None:
+        executor = self.plan.handle.executor
+        while len(self.running) < self.plan.in_flight:
+            task = self.retry.pop() if self.retry else next(self.tasks, None)
             if task is None:
                 return
-            running[handle.executor.submit(execute_run, run_spec, task)] = task
+            self.running[executor.submit(execute_run, self.plan.run_spec, task)] = task
 
-    submit_more()
-    while running:
-        completed, _ = wait(running, return_when=FIRST_COMPLETED)
-        broken = False
-        for future in completed:
-            task = running.pop(future)
-            try:
-                record = future.result()
-            except BrokenProcessPool:
-                # A worker process died (killed, out of memory): every run in flight is lost.
-                # Each is tried again once; a run that breaks the pool twice is recorded failed.
-                broken = True
-                attempts[task.run_id] = attempts.get(task.run_id, 0) + 1
-                if attempts[task.run_id] < 2:
-                    retry.append(task)
-                    continue
-                record = {
-                    "run_id": task.run_id,
-                    "status": "failed",
-                    "measures": {},
-                    "error": "worker process died during this run",
-                    "wall_time_s": None,
-                }
-            except Exception as error:  # noqa: BLE001 - e.g. a Dask worker lost
-                record = {
-                    "run_id": task.run_id,
-                    "status": "failed",
-                    "measures": {},
-                    "error": describe_error(error),
-                    "wall_time_s": None,
-                }
-            if manifest["measures"] is None and record["status"] == "ok":
-                manifest["measures"] = list(record["measures"])
-                store.write_manifest(manifest)
-            record |= {
-                "point": task.point,
-                "replicate": task.replicate,
-                "seed": task.seed,
-                "values": task.values,
-            }
-            store.append(record)
-            finished += 1
-            report.ran += 1
-            if record["status"] != "ok":
-                failed += 1
-                report.failed += 1
-                if len(report.failures) < 20:
-                    report.failures.append(f"run {task.run_id}: {record['error']}")
-            report.failed_total = failed
-            bar.update(finished, failed)
-        if broken and handle.remake is not None:
-            for future, task in list(running.items()):
-                future.cancel()
-                retry.append(task)
-            running.clear()
-            handle.close()
-            fresh = handle.remake()
-            handle.executor, handle.close = fresh.executor, fresh.close
-        if store.buffered >= shard_runs or (
-            store.buffered and time.monotonic() - last_commit > shard_seconds
-        ):
-            store.commit(manifest)
-            last_commit = time.monotonic()
-        submit_more()
+    def outcome(self, future: Future, task: RunTask) -> tuple[dict | None, bool]:
+        """(the run's record, or None if it is to be tried again; whether its worker died)."""
+        try:
+            return future.result(), False
+        except BrokenProcessPool:
+            self.attempts[task.run_id] = self.attempts.get(task.run_id, 0) + 1
+            if self.attempts[task.run_id] < 2:
+                self.retry.append(task)
+                return None, True
+            return failed_record(task, WORKER_DIED), True
+        except Exception as error:  # noqa: BLE001 - e.g. a Dask worker lost
+            return failed_record(task, describe_error(error)), False
+
+    def keep(self, task: RunTask, record: dict) -> None:
+        """Journal a finished run and count it."""
+        plan, report = self.plan, self.plan.report
+        if plan.manifest.measures is None and record["status"] == "ok":
+            plan.manifest.measures = list(record["measures"])  # learned from the first run
+            plan.store.write_manifest(plan.manifest)
+        record |= {
+            "point": task.point,
+            "replicate": task.replicate,
+            "seed": task.seed,
+            "values": task.values,
+        }
+        plan.store.append(record)
+        report.ran += 1
+        if record["status"] != "ok":
+            report.failed += 1
+            report.failed_total += 1
+            if len(report.failures) < 20:
+                report.failures.append(f"run {task.run_id}: {record['error']}")
+            self.bar.set_postfix_str(f"{report.failed_total} failed", refresh=False)
+        self.bar.update(1)
+
+    def restart_pool(self) -> None:
+        """Every run still in flight on a broken pool is lost: queue it again, remake the pool."""
+        handle = self.plan.handle
+        if handle.remake is None:
+            return
+        for future, task in list(self.running.items()):
+            future.cancel()
+            self.retry.append(task)
+        self.running.clear()
+        handle.renew()
+
+    def commit_if_due(self) -> None:
+        store, executor = self.plan.store, self.plan.experiment.spec.executor
+        overdue = time.monotonic() - self.last_commit > executor.shard_seconds
+        if store.buffered >= executor.shard_runs or (store.buffered and overdue):
+            store.commit(self.plan.manifest)
+            self.last_commit = time.monotonic()

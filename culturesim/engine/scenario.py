@@ -15,14 +15,13 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+
+from culturesim.errors import ScenarioError
+from culturesim.schema import Section, describe_error, parameter_bounds  # noqa: F401 (re-exported)
 
 ROLES = ("chief_executive", "director", "manager", "team_leader", "frontline")
 SCENARIO_DIR = Path(__file__).resolve().parents[2] / "scenarios"
-
-
-class ScenarioError(ValueError):
-    """A scenario or experiment file that cannot be used; the message is one line for the user."""
 
 
 def param(
@@ -42,20 +41,6 @@ def param(
         description=doc,
         json_schema_extra={"unit": unit, "source": source},
     )
-
-
-class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _no_booleans_for_numbers(cls, data: Any) -> Any:
-        """TOML's true/false is not a number (pydantic would otherwise read it as 1/0)."""
-        for key, value in data.items() if isinstance(data, dict) else ():
-            field = cls.model_fields.get(key)
-            if isinstance(value, bool) and field is not None and field.annotation in (int, float):
-                raise ValueError(f"{key} = {str(value).lower()}: must be a number, not true/false")
-        return data
 
 
 # --- run settings ----------------------------------------------------------------------------
@@ -800,58 +785,6 @@ class Scenario(Section):
 # --- loading and errors ----------------------------------------------------------------------
 
 
-def _model_at(path: tuple) -> type[BaseModel] | None:
-    """The schema class that a location in a scenario refers to, for 'did you mean' hints."""
-    model: Any = Scenario
-    for part in path:
-        if part in INTERVENTION_KINDS:
-            model = INTERVENTION_KINDS[part]
-            continue
-        if isinstance(part, int) or model is None:
-            continue
-        fields = getattr(model, "model_fields", {})
-        if part not in fields:
-            return None
-        annotation = fields[part].annotation
-        args = getattr(annotation, "__args__", ())
-        model = next(
-            (a for a in (annotation, *args) if isinstance(a, type) and issubclass(a, BaseModel)),
-            None,
-        )
-    return model
-
-
-def _describe(error: dict, origin: str) -> str:
-    loc = tuple(p for p in error["loc"] if p not in INTERVENTION_KINDS)
-    dotted = ".".join(str(p) for p in loc)
-    kind = error["type"]
-    if kind == "extra_forbidden":
-        parent = _model_at(tuple(error["loc"])[:-1])
-        known = list(getattr(parent, "model_fields", {}))
-        close = difflib.get_close_matches(str(loc[-1]), known, n=1, cutoff=0.5)
-        hint = f"; did you mean '{close[0]}'?" if close else f"; allowed: {', '.join(known)}"
-        return f"{origin}: unknown key '{dotted}'{hint}"
-    value = error.get("input")
-    message = error["msg"]
-    if kind in ("union_tag_invalid", "union_tag_not_found"):
-        message = f"kind must be one of {', '.join(INTERVENTION_KINDS)}"
-    message = message.removeprefix("Value error, ")
-    if kind == "string_pattern_mismatch" and loc == ("name",):
-        message = "must be 1-80 letters, digits, '-', '_', '.' or '+' (it names the run folder)"
-    elif kind in ("model_type", "dict_type"):
-        message = "must be a table ([section] or {key = value, ...})"
-    elif kind == "list_type":
-        message = "must be an array ([...], or [[...]] tables)"
-    elif kind in ("greater_than_equal", "less_than_equal"):
-        info = getattr(_model_at(tuple(error["loc"])[:-1]), "model_fields", {}).get(loc[-1])
-        lo, hi = parameter_bounds(info) if info is not None else (None, None)
-        if lo is not None and hi is not None:
-            message = f"must be from {lo} to {hi}"
-    if isinstance(value, dict) and kind == "value_error":
-        return f"{origin}: {dotted + '.' if dotted else ''}{message}"
-    return f"{origin}: {dotted or 'scenario'} = {value!r}: {message}"
-
-
 def validate_scenario(raw: dict, origin: str) -> Scenario:
     """Validate a raw scenario table, raising ScenarioError with the first problem, clearly."""
     interventions = raw.get("interventions")
@@ -864,8 +797,10 @@ def validate_scenario(raw: dict, origin: str) -> Scenario:
     try:
         return Scenario.model_validate(raw)
     except ValidationError as error:
-        problems = [_describe(e, origin) for e in error.errors()]
-        raise ScenarioError(problems[0]) from None
+        first = error.errors()[0]
+        raise ScenarioError(
+            describe_error(first, origin, Scenario, "scenario", INTERVENTION_KINDS)
+        ) from None
 
 
 def read_toml(path: Path) -> dict:
@@ -964,15 +899,6 @@ def iter_parameters(model: type[BaseModel] = Scenario, prefix: str = "") -> Iter
             yield from iter_parameters(annotation, f"{path}.")
         elif annotation in (int, float, bool, str) or name == "spans_of_control":
             yield path, info
-
-
-def parameter_bounds(info: Any) -> tuple[float | None, float | None]:
-    """The (min, max) a field allows, from its declaration."""
-    lo = hi = None
-    for rule in info.metadata:
-        lo = getattr(rule, "ge", lo)
-        hi = getattr(rule, "le", hi)
-    return lo, hi
 
 
 def bundled_scenarios() -> list[tuple[str, str]]:

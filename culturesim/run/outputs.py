@@ -1,20 +1,15 @@
 """The run folder: tables, headline summary, provenance and figures of one run.
 
 A folder is written under a temporary name beside its destination and renamed only when
-complete, so a crash never leaves a folder that looks finished.
+complete, so a crash never leaves a folder that looks finished; the destination is locked while
+a run writes it, and `--overwrite` replaces only a run folder (see `culturesim.files`).
 """
 
 from __future__ import annotations
 
 import json
 import math
-import os
-import platform
-import shutil
-import subprocess
-import sys
 from datetime import datetime
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -25,13 +20,19 @@ import tomli_w
 from culturesim.engine.cascades import cascade_statistics
 from culturesim.engine.measures import SUMMARY_MEASURES  # noqa: F401  (re-exported)
 from culturesim.engine.scenario import Scenario
+from culturesim.errors import OutputError
+from culturesim.files import check_replaceable, temporary_folder
+from culturesim.files import provenance as folder_provenance
 
 TABLES = ("timeseries", "events", "episodes", "agents")
-PACKAGES = ("culturesim", "mesa", "numpy", "scipy", "pandas", "pyarrow", "pydantic", "matplotlib")
-
-
-class OutputError(RuntimeError):
-    """The run folder cannot be written where asked; the message is one line for the user."""
+RUN_FOLDER_ENTRIES = (
+    *(f"{name}.parquet" for name in TABLES),
+    "summary.json",
+    "scenario.resolved.toml",
+    "provenance.json",
+    "figures",
+)
+"""Everything a run folder holds: `--overwrite` replaces a folder holding nothing else."""
 
 
 def summarise(timeseries: pd.DataFrame, episodes: pd.DataFrame, scenario: Scenario) -> dict:
@@ -86,58 +87,15 @@ def summarise(timeseries: pd.DataFrame, episodes: pd.DataFrame, scenario: Scenar
     return summary
 
 
-def package_versions(packages: tuple[str, ...] = PACKAGES) -> dict[str, str | None]:
-    """Installed version of each package (None where it is not installed)."""
-    versions: dict[str, str | None] = {}
-    for package in packages:
-        try:
-            versions[package] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            versions[package] = None
-    return versions
-
-
 def provenance(scenario: Scenario, started: datetime, finished: datetime) -> dict:
     """Everything needed to say where a result came from and to make it again."""
-    versions = package_versions()
-    return {
-        "culturesim_version": versions["culturesim"],
-        "git_commit": git_commit(),
+    return folder_provenance("run", started) | {
         "scenario": scenario.name,
         "seed": scenario.run.seed,
         "steps": scenario.run.steps,
-        "packages": versions,
-        "python": sys.version.split()[0],
-        "platform": platform.platform(),
-        "command": " ".join(sys.argv),
-        "started": started.isoformat(),
         "finished": finished.isoformat(),
         "wall_time_seconds": (finished - started).total_seconds(),
     }
-
-
-def git_commit() -> str | None:
-    """The source tree's commit (with '+dirty' for uncommitted changes), if it is a checkout."""
-    here = Path(__file__).resolve().parent
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            cwd=here,
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=here,
-            capture_output=True,
-            text=True,
-            timeout=5,
-        ).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return commit + ("+dirty" if dirty else "")
 
 
 def resolved_toml(scenario: Scenario) -> str:
@@ -146,58 +104,25 @@ def resolved_toml(scenario: Scenario) -> str:
     return header + tomli_w.dumps(scenario.model_dump(mode="json"))
 
 
-def check_destination(out: Path, overwrite: bool) -> None:
-    """Refuse, before any work, a destination that is a file or a finished folder."""
+def check_destination(
+    out: Path, overwrite: bool, kind: str = "run", entries: tuple[str, ...] = RUN_FOLDER_ENTRIES
+) -> None:
+    """Refuse, before any work, a destination that is a file, a folder in use or (without
+    `overwrite`) a finished one, and (with it) anything but a `kind` folder culturesim wrote."""
     if out.exists() and not out.is_dir():
         raise OutputError(f"{out}: exists and is not a folder")
-    if out.is_dir() and any(out.iterdir()) and not overwrite:
-        raise OutputError(f"{out}: folder exists and is not empty; use --overwrite or --out")
+    if out.is_dir() and any(out.iterdir()):
+        if not overwrite:
+            raise OutputError(f"{out}: folder exists and is not empty; use --overwrite or --out")
+        check_replaceable(out, "provenance.json", kind, entries)
 
 
-def prepare_folder(out: Path, overwrite: bool) -> Path:
+def prepare_folder(
+    out: Path, overwrite: bool, kind: str = "run", entries: tuple[str, ...] = RUN_FOLDER_ENTRIES
+) -> Path:
     """Check the destination and return a fresh temporary folder beside it."""
-    check_destination(out, overwrite)
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise OutputError(f"{out.parent}: cannot create folder ({error.strerror})") from None
-    _remove_abandoned(out)
-    temporary = out.parent / f".{out.name}.partial-{os.getpid()}"
-    shutil.rmtree(temporary, ignore_errors=True)
-    try:
-        temporary.mkdir()
-    except OSError as error:
-        raise OutputError(f"{out}: cannot write the run folder ({error.strerror})") from None
-    return temporary
-
-
-def _remove_abandoned(out: Path) -> None:
-    """Delete temporary folders left by killed runs into the same destination."""
-    for leftover in out.parent.glob(f".{out.name}.partial-*"):
-        pid = leftover.name.rsplit("-", 1)[-1]
-        if pid.isdigit() and not _process_alive(int(pid)):
-            shutil.rmtree(leftover, ignore_errors=True)
-
-
-def _process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def finish_folder(temporary: Path, out: Path) -> None:
-    """Swap the complete folder into place (the old one is removed only after)."""
-    if out.exists():
-        old = out.parent / f".{out.name}.old-{os.getpid()}"
-        out.rename(old)
-        temporary.rename(out)
-        shutil.rmtree(old)
-    else:
-        temporary.rename(out)
+    check_destination(out, overwrite, kind, entries)
+    return temporary_folder(out)
 
 
 def write_tables(folder: Path, tables: dict[str, pd.DataFrame]) -> None:

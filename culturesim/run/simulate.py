@@ -13,10 +13,10 @@ import pandas as pd
 
 from culturesim.engine.model import CultureModel
 from culturesim.engine.scenario import Scenario
+from culturesim.files import FolderLock, naming_failures, swap_in
 from culturesim.run.causal import cascade_counts, causal_measures, twin_of
 from culturesim.run.figures import save_run_figures
 from culturesim.run.outputs import (
-    finish_folder,
     prepare_folder,
     provenance,
     resolved_toml,
@@ -112,36 +112,43 @@ def run_to_folder(
     """Run a scenario and write its complete run folder; returns the folder and the result."""
     scenario = settle(scenario, seed, steps)
     out = Path(out) if out is not None else default_run_folder(scenario)
-    temporary = prepare_folder(out, overwrite)
-    try:
-        started = datetime.now(UTC)
-        result = simulate(scenario, progress=progress, causal=causal)
-        write_tables(
-            temporary,
-            {
-                "timeseries": result.timeseries,
-                "events": result.events,
-                "episodes": result.episodes,
-                "agents": result.agents,
-            },
-        )
-        write_json(temporary / "summary.json", result.summary)
-        (temporary / "scenario.resolved.toml").write_text(resolved_toml(scenario))
-        if scenario.run.figures:
-            org = result.model.org
-            team = org.team
-            save_run_figures(
-                temporary / "figures",
-                result.timeseries,
-                result.events,
-                result.episodes,
-                team,
-                np.bincount(team, minlength=org.n_posts),
-                scenario.name,
-            )
-        write_json(temporary / "provenance.json", provenance(scenario, started, datetime.now(UTC)))
-        finish_folder(temporary, out)
-    except BaseException:
-        shutil.rmtree(temporary, ignore_errors=True)
-        raise
+    with FolderLock(out):
+        temporary = prepare_folder(out, overwrite)
+        try:
+            started = datetime.now(UTC)
+            result = simulate(scenario, progress=progress, causal=causal)
+            with naming_failures(out):
+                _write_run_folder(temporary, result, started)
+            swap_in(temporary, out)
+        except BaseException:
+            shutil.rmtree(temporary, ignore_errors=True)
+            raise
     return out, result
+
+
+def _write_run_folder(folder: Path, result: RunResult, started: datetime) -> None:
+    scenario = result.scenario
+    write_tables(
+        folder,
+        {
+            "timeseries": result.timeseries,
+            "events": result.events,
+            "episodes": result.episodes,
+            "agents": result.agents,
+        },
+    )
+    write_json(folder / "summary.json", result.summary)
+    (folder / "scenario.resolved.toml").write_text(resolved_toml(scenario))
+    if scenario.run.figures:
+        org = result.model.org
+        team = org.team
+        save_run_figures(
+            folder / "figures",
+            result.timeseries,
+            result.events,
+            result.episodes,
+            team,
+            np.bincount(team, minlength=org.n_posts),
+            scenario.name,
+        )
+    write_json(folder / "provenance.json", provenance(scenario, started, datetime.now(UTC)))

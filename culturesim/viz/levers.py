@@ -14,7 +14,6 @@ from culturesim.engine.scenario import (
     Drivers,
     LeadershipProgramme,
     Regulator,
-    RunSettings,
     Scenario,
     parameter_bounds,
 )
@@ -58,13 +57,6 @@ def driver_levers() -> list[Lever]:
     return levers
 
 
-def scenario_driver_values(scenario: Scenario) -> dict[str, float]:
-    """Each driver lever's value at week 0 of the scenario."""
-    values = {name: getattr(scenario.drivers, name).value for name in DRIVER_RANGES}
-    values[STANCE] = scenario.regulator.stance
-    return values
-
-
 @dataclass(frozen=True)
 class ProgrammeLever:
     """The share of leaders put through a compassionate-leadership programme, started live."""
@@ -86,9 +78,3 @@ def programme_lever(scenario: Scenario) -> ProgrammeLever:
         planned[0].strength if planned else LeadershipProgramme.model_fields["strength"].default
     )
     return ProgrammeLever(lo, hi, share, strength, share_field.description or "")
-
-
-def seed_bounds() -> tuple[int, int]:
-    """The seeds a scenario allows."""
-    lo, hi = parameter_bounds(RunSettings.model_fields["seed"])
-    return int(lo), int(hi)

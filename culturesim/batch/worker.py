@@ -1,0 +1,173 @@
+"""One run of a sweep, in a worker process: a design point's scenario and seed in, one record out.
+
+A run that raises becomes a failed record, never a crash of the sweep. A worker of the local
+pool also watches the sweep's process and exits when it dies, so a killed sweep leaves no
+worker behind.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import select
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from culturesim.engine.scenario import Scenario
+from culturesim.errors import SweepError
+from culturesim.files import process_alive
+
+RUN_COLUMNS = ("run_id", "point", "replicate", "seed")
+STATUS_COLUMNS = ("status", "error", "wall_time_s")
+
+RunFunction = Callable[[Scenario, int], Any]
+
+
+@dataclass(frozen=True)
+class RunTask:
+    """Everything a worker needs for one run; small, so that it pickles cheaply."""
+
+    run_id: int
+    point: int
+    replicate: int
+    seed: int
+    values: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """What is the same for every run of a sweep: the base scenario and what to keep."""
+
+    base: Scenario
+    measures: tuple[str, ...] | None
+    timeseries: tuple[str, ...]
+    every: int
+    function: RunFunction | None = None
+
+
+def default_run(scenario: Scenario, seed: int) -> Any:
+    """culturesim's own simulation, imported in the worker."""
+    from culturesim.run.simulate import simulate
+
+    return simulate(scenario, seed=seed)
+
+
+def scalar_measures(summary: dict) -> dict[str, float]:
+    """The summary's single numbers (as floats); lists and names are left out."""
+    kept = {}
+    for name, value in summary.items():
+        if name in RUN_COLUMNS or name in STATUS_COLUMNS:
+            continue  # the run's own seed is already a column
+        if value is None:
+            kept[name] = float("nan")
+        elif isinstance(value, bool | int | float | np.integer | np.floating | np.bool_):
+            kept[name] = float(value)
+    return kept
+
+
+def execute_run(spec: RunSpec, task: RunTask) -> dict:
+    """Run one design point's replicate; an exception becomes a failed record, never a crash."""
+    started = time.perf_counter()
+    record: dict[str, Any] = {"run_id": task.run_id, "status": "ok", "error": None}
+    try:
+        scenario = spec.base.with_overrides(task.values, f"run {task.run_id}")
+        result = (spec.function or default_run)(scenario, task.seed)
+        summary = scalar_measures(result.summary)
+        names = spec.measures if spec.measures is not None else tuple(summary)
+        unknown = [name for name in names if name not in summary]
+        if unknown:
+            raise ValueError(
+                f"no summary measure {', '.join(map(repr, unknown))} (outputs.summary);"
+                f" measures: {', '.join(summary)}"
+            )
+        missing = [name for name in spec.timeseries if name not in result.timeseries]
+        if missing:
+            raise ValueError(
+                f"no time series {', '.join(map(repr, missing))} (outputs.timeseries);"
+                f" series: {', '.join(map(str, result.timeseries.columns))}"
+            )
+        record["measures"] = {name: summary.get(name, float("nan")) for name in names}
+        if spec.timeseries:
+            frame = result.timeseries
+            rows = frame[frame["week"] % spec.every == 0]
+            record["timeseries"] = {"week": [int(w) for w in rows["week"]]} | {
+                name: [float(v) for v in rows[name]] for name in spec.timeseries
+            }
+    except Exception as error:  # noqa: BLE001 - a failing run is data, the sweep goes on
+        record.update(status="failed", error=describe_error(error), measures={})
+    record["wall_time_s"] = time.perf_counter() - started
+    return record
+
+
+def failed_record(task: RunTask, error: str) -> dict:
+    """The record of a run whose worker was lost (no result came back)."""
+    return {
+        "run_id": task.run_id,
+        "status": "failed",
+        "measures": {},
+        "error": error,
+        "wall_time_s": None,
+    }
+
+
+def describe_error(error: BaseException) -> str:
+    """One line: the exception and where it was raised."""
+    frames = traceback.extract_tb(error.__traceback__)
+    where = f" ({Path(frames[-1].filename).name}:{frames[-1].lineno})" if frames else ""
+    message = " ".join(str(error).split())
+    return f"{type(error).__name__}: {message}{where}"
+
+
+def check_importable(function: RunFunction) -> None:
+    """Refuse, before any run, a run function that worker processes could not import.
+
+    Workers receive the function by reference (module and name) and import it, so it must be
+    defined at the top level of a module: not a lambda or a nested function, and not in the
+    `__main__` of a notebook, `python -c` or an interactive session, which workers do not have.
+    """
+    name = getattr(function, "__qualname__", repr(function))
+    module = getattr(function, "__module__", None)
+    try:
+        pickle.dumps(function)
+    except (pickle.PicklingError, AttributeError, TypeError) as error:
+        raise SweepError(
+            f"run = {name}: worker processes cannot import it ({' '.join(str(error).split())});"
+            f" define it at the top level of a module (a .py file) and import it from there"
+        ) from None
+    main = sys.modules.get("__main__")
+    if module == "__main__" and not getattr(main, "__file__", None):
+        raise SweepError(
+            f"run = {name}: defined in __main__ (a notebook, `python -c` or an interactive"
+            f" session), which worker processes cannot import; put it in a module (a .py file)"
+            f" and import it from there"
+        )
+
+
+def exit_with_parent(parent: int) -> None:
+    """Pool initializer: end this worker as soon as the sweep's process `parent` is gone.
+
+    A watchdog thread waits on the parent (a pidfd on Linux, else a one-second poll), so a
+    SIGKILLed sweep leaves no worker blocked on its pipe.
+    """
+    threading.Thread(target=_watch, args=(parent,), daemon=True, name="parent-watch").start()
+
+
+def _watch(parent: int) -> None:
+    try:
+        handle = os.pidfd_open(parent)
+    except ProcessLookupError:
+        os._exit(1)
+    except (AttributeError, OSError):  # not Linux 5.3+: poll
+        while process_alive(parent):
+            time.sleep(1.0)
+    else:
+        select.select([handle], [], [])  # readable once the process has exited
+    os._exit(1)
