@@ -101,21 +101,22 @@ def warn_about_late_changes(scenario: Scenario, origin: str) -> None:
 
 
 def format_summary(summary: dict) -> str:
-    """The headline figures as a short aligned table."""
+    """The headline figures as a short aligned table ('n/a' where a measure is undefined)."""
+
+    def number(key: str, form: str, scale: float = 1.0, suffix: str = "") -> str:
+        value = summary[key]
+        return "n/a" if value is None else f"{scale * value:{form}}{suffix}"
 
     def pct(key: str) -> str:
-        return f"{100 * summary[key]:5.1f}%"
+        return number(key, "5.1f", 100, "%")
 
     tenure = summary["ceo_median_tenure_years"]
     rows = [
         ("bullied in last 12 months, by patients/public", pct("bullied_by_public")),
         ("                           by colleagues", pct("bullied_by_colleagues")),
         ("                           by managers", pct("bullied_by_managers")),
-        (
-            "compassion climate (share of compassionate acts)",
-            f"{summary['compassion_climate']:.2f}",
-        ),
-        ("mean strain", f"{summary['mean_strain']:.2f}"),
+        ("compassion climate (share of compassionate acts)", number("compassion_climate", ".2f")),
+        ("mean strain", number("mean_strain", ".2f")),
         ("leaver rate per year", pct("leaver_rate")),
         ("vacancy rate", pct("vacancy_rate")),
         (
@@ -124,22 +125,18 @@ def format_summary(summary: dict) -> str:
             if tenure is not None
             else f"no exits in {summary['ceo_years_in_post']:.0f} CEO-years",
         ),
-        ("care quality (last year, 0-1)", f"{summary['care_quality']:.3f}"),
-        ("harm events per 1,000 staff a year", f"{summary['harm_per_1000_staff_year']:.1f}"),
+        ("care quality (last year, 0-1)", number("care_quality", ".3f")),
+        ("harm events per 1,000 staff a year", number("harm_per_1000_staff_year", ".1f")),
         (
             "cascades / largest / deepest",
             f"{summary['cascades']} / {summary['cascade_max_size']} / "
             f"{summary['cascade_max_depth']}",
         ),
         ("conversions (bullied became bullies)", f"{summary['conversions']}"),
-        ("reproduction number R", _number(summary["reproduction_number"])),
+        ("reproduction number R", number("reproduction_number", ".2f")),
     ]
     width = max(len(label) for label, _ in rows)
     return "\n".join(f"{label:<{width}}  {value}" for label, value in rows)
-
-
-def _number(value: float | None) -> str:
-    return "n/a" if value is None or value != value else f"{value:.2f}"
 
 
 @main.command()
