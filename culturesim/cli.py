@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -90,6 +91,11 @@ def main() -> None:
 )
 @click.option("--overwrite", is_flag=True, help="Replace an existing run folder.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary.")
+@click.option(
+    "--ignore-memory-check",
+    is_flag=True,
+    help="Run even if the memory estimate exceeds the memory available.",
+)
 @friendly_errors
 def run(
     scenario: str,
@@ -98,16 +104,20 @@ def run(
     out: Path | None,
     overwrite: bool,
     quiet: bool,
+    ignore_memory_check: bool,
 ) -> None:
     """Run SCENARIO (a file or a bundled name) and write its run folder."""
     from culturesim.batch.experiment import is_experiment_file
     from culturesim.engine.scenario import load_scenario
+    from culturesim.run.memory import check_memory
     from culturesim.run.outputs import check_destination
     from culturesim.run.simulate import default_run_folder, run_to_folder, settle
 
     if is_experiment_file(scenario):
         raise ScenarioError(f"{scenario}: an experiment file; run it with `culturesim sweep`")
     resolved = settle(load_scenario(scenario), seed, steps)
+    if not ignore_memory_check:
+        check_memory(resolved, scenario)
     warn_about_late_changes(resolved, scenario)
     out = out or default_run_folder(resolved)
     check_destination(out, overwrite)
@@ -208,6 +218,11 @@ def validate(files: tuple[str, ...]) -> None:
 )
 @click.option("--resume", is_flag=True, help="Finish an interrupted sweep in --out.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@click.option(
+    "--ignore-memory-check",
+    is_flag=True,
+    help="Run even if the memory estimate exceeds the memory available.",
+)
 @friendly_errors
 def sweep(
     experiment: str,
@@ -216,6 +231,7 @@ def sweep(
     out: Path | None,
     resume: bool,
     quiet: bool,
+    ignore_memory_check: bool,
 ) -> None:
     """Run EXPERIMENT (a file or a bundled name): every design point and replicate.
 
@@ -223,8 +239,12 @@ def sweep(
     """
     from culturesim.batch.experiment import load_experiment
     from culturesim.batch.sweep import sweep as run_sweep
+    from culturesim.run.memory import check_memory
 
     loaded = load_experiment(experiment)
+    if not ignore_memory_check and scheduler is None:
+        at_once = workers or loaded.spec.executor.workers or os.cpu_count() or 1
+        check_memory(largest_run(loaded), experiment, min(at_once, loaded.n_runs))
     folder = out or Path("results") / loaded.name
     try:
         report = run_sweep(
@@ -251,6 +271,28 @@ def sweep(
             err=True,
         )
         sys.exit(1)
+
+
+MEMORY_PATHS = (
+    "organisation.trusts",
+    "organisation.staff_per_trust",
+    "organisation.peer_ties",
+    "organisation.cross_team_ties",
+    "run.steps",
+)
+"""The varied parameters the memory estimate grows with."""
+
+
+def largest_run(experiment: Any) -> Scenario:
+    """The base scenario with each varied size parameter at its largest value in the design."""
+    largest = {
+        m.path: max(m.values) if m.values is not None else m.cast([m.range[1]])[0]
+        for m in experiment.maps
+        if m.path in MEMORY_PATHS
+    }
+    return (
+        experiment.base.with_overrides(largest, experiment.origin) if largest else experiment.base
+    )
 
 
 @main.command()
@@ -331,7 +373,12 @@ def cascades(run_dir: Path, plot: Path | None) -> None:
 @friendly_errors
 def viz(scenario: str | None, host: str, port: int) -> None:
     """Explore SCENARIO (default baseline) interactively in the browser, offline."""
+    from culturesim.engine.scenario import load_scenario
+    from culturesim.run.memory import check_memory
     from culturesim.viz.server import serve
+
+    if scenario is not None:
+        check_memory(load_scenario(scenario), scenario)
 
     serve(scenario, host, port)
 

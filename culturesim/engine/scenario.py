@@ -814,8 +814,9 @@ def validate_scenario(raw: dict, origin: str, origins: dict[tuple, str] | None =
     for index, item in enumerate(interventions if isinstance(interventions, list) else []):
         if isinstance(item, dict) and str(item.get("kind")) not in INTERVENTION_KINDS:
             source = blame(("interventions",), origins)
+            where = f"{source} (via {origin})" if source else origin
             raise ScenarioError(
-                f"{f'{source} (via {origin})' if source else origin}: interventions.{index}.kind = {item.get('kind')!r}: must be one of "
+                f"{where}: interventions.{index}.kind = {item.get('kind')!r}: must be one of "
                 f"{', '.join(INTERVENTION_KINDS)}"
             )
     try:
