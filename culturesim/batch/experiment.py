@@ -541,8 +541,8 @@ def experiment_from_table(
     if experiment.n_runs > MAX_RUNS:
         raise ExperimentError(
             f"{origin}: design gives {experiment.n_runs:,} runs "
-            f"({plural(experiment.n_points, 'point')} x "
-            f"{plural(spec.replicates, 'replicate')}); at most {MAX_RUNS:,} are allowed"
+            f"({experiment.n_points:,} points x {plural(spec.replicates, 'replicate')}); "
+            f"at most {MAX_RUNS:,} are allowed"
         )
     experiment.maps = [_parameter_map(i, p, base, origin) for i, p in enumerate(spec.parameters)]
     if spec.outputs.summary or spec.outputs.timeseries:
