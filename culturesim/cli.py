@@ -15,7 +15,7 @@ from typing import Any
 import click
 
 from culturesim.engine.scenario import Scenario
-from culturesim.errors import ScenarioError, UserError
+from culturesim.errors import ScenarioError, UserError, one_line
 
 EXIT_BAD_INPUT = 2
 
@@ -28,14 +28,50 @@ def friendly_errors(command: Callable) -> Callable:
         try:
             return command(*args, **kwargs)
         except UserError as error:
-            click.echo(f"error: {error}", err=True)
+            click.echo(f"error: {one_line(str(error))}", err=True)
             sys.exit(EXIT_BAD_INPUT)
         except OSError as error:  # a folder that cannot be made, a name too long, a full disk
             where = f"{error.filename}: " if error.filename else ""
-            click.echo(f"error: {where}{error.strerror or error}", err=True)
+            click.echo(f"error: {one_line(f'{where}{error.strerror or error}')}", err=True)
             sys.exit(EXIT_BAD_INPUT)
 
     return wrapper
+
+
+class OneLineUsageError(click.UsageError):
+    """A bad option or argument, shown as one `error:` line that ends with where help is."""
+
+    def show(self, file: Any = None) -> None:
+        where = f" (see '{self.ctx.command_path} --help')" if self.ctx is not None else ""
+        click.echo(f"error: {one_line(self.format_message())}{where}", err=True)
+
+
+class OneLineErrors(click.Group):
+    """click's usage errors as one line: `error: MESSAGE (see 'COMMAND --help')`, exit 2."""
+
+    def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
+        with _one_line_usage():
+            return super().make_context(*args, **kwargs)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        with _one_line_usage():
+            return super().invoke(ctx)
+
+
+@contextlib.contextmanager
+def _one_line_usage() -> Iterator[None]:
+    try:
+        yield
+    except OneLineUsageError:
+        raise
+    except click.exceptions.NoArgsIsHelpError:
+        raise
+    except click.UsageError as error:
+        raise OneLineUsageError(error.format_message(), error.ctx) from None
+    except click.ClickException as error:
+        raised = OneLineUsageError(error.format_message())
+        raised.exit_code = error.exit_code
+        raise raised from None
 
 
 SET_HELP = (
@@ -57,7 +93,7 @@ def load_with_settings(scenario: str, settings: tuple[str, ...]) -> Scenario:
     return apply_settings(load_scenario(scenario), changes)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=OneLineErrors, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="culturesim")
 def main() -> None:
     """culturesim: simulate how organisational culture moves through a health system.
@@ -85,6 +121,11 @@ def main() -> None:
     "`culturesim cascades SCENARIO --causal`).",
 )
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary.")
+@click.option(
+    "--ignore-memory-check",
+    is_flag=True,
+    help="Run even if the memory estimate exceeds the memory available.",
+)
 @friendly_errors
 def run(
     scenario: str,
@@ -95,15 +136,19 @@ def run(
     settings: tuple[str, ...],
     causal: bool,
     quiet: bool,
+    ignore_memory_check: bool,
 ) -> None:
     """Run SCENARIO (a file or a bundled name) and write its run folder."""
     from culturesim.batch.experiment import is_experiment_file
+    from culturesim.run.memory import check_memory
     from culturesim.run.outputs import check_destination
     from culturesim.run.simulate import default_run_folder, run_to_folder, settle
 
     if is_experiment_file(scenario):
         raise ScenarioError(f"{scenario}: an experiment file; run it with `culturesim sweep`")
     resolved = settle(load_with_settings(scenario, settings), seed, steps)
+    if not ignore_memory_check:
+        check_memory(resolved, scenario)
     warn_about_late_changes(resolved, scenario)
     out = out or default_run_folder(resolved)
     check_destination(out, overwrite)
@@ -153,14 +198,16 @@ CLI_SUMMARY = (
 
 
 def format_summary(summary: dict) -> str:
-    """The headline figures as a short aligned table."""
+    """The headline figures as a short aligned table ('n/a' where a measure is undefined)."""
     from culturesim.engine.measures import measure
 
     rows = []
     for name in CLI_SUMMARY:
         declared = measure(name)
         value = summary[name]
-        if name == "ceo_median_tenure_years" and value is None:
+        if value is None and name != "ceo_median_tenure_years":
+            text = "n/a"
+        elif name == "ceo_median_tenure_years" and value is None:
             text = f"no exits in {summary['ceo_years_in_post']:.0f} CEO-years"
         elif declared.unit == "share":
             text = f"{100 * value:5.1f}%"
@@ -225,6 +272,11 @@ def validate(files: tuple[str, ...]) -> None:
 @click.option("--resume", is_flag=True, help="Finish an interrupted sweep in --out.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing sweep results folder.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@click.option(
+    "--ignore-memory-check",
+    is_flag=True,
+    help="Run even if the memory estimate exceeds the memory available.",
+)
 @friendly_errors
 def sweep(
     experiment: str,
@@ -234,6 +286,7 @@ def sweep(
     resume: bool,
     overwrite: bool,
     quiet: bool,
+    ignore_memory_check: bool,
 ) -> None:
     """Run EXPERIMENT (a file or a bundled name): every design point and replicate.
 
@@ -241,8 +294,12 @@ def sweep(
     """
     from culturesim.batch.experiment import load_experiment
     from culturesim.batch.sweep import sweep as run_sweep
+    from culturesim.run.memory import check_memory
 
     loaded = load_experiment(experiment)
+    if not ignore_memory_check and scheduler is None:
+        at_once = workers or loaded.spec.executor.workers or os.cpu_count() or 1
+        check_memory(largest_run(loaded), experiment, min(at_once, loaded.n_runs))
     folder = out or Path("results") / loaded.name
     try:
         report = run_sweep(
@@ -270,6 +327,28 @@ def sweep(
             err=True,
         )
         sys.exit(1)
+
+
+MEMORY_PATHS = (
+    "organisation.trusts",
+    "organisation.staff_per_trust",
+    "organisation.peer_ties",
+    "organisation.cross_team_ties",
+    "run.steps",
+)
+"""The varied parameters the memory estimate grows with."""
+
+
+def largest_run(experiment: Any) -> Scenario:
+    """The base scenario with each varied size parameter at its largest value in the design."""
+    largest = {
+        m.path: max(m.values) if m.values is not None else m.cast([m.range[1]])[0]
+        for m in experiment.maps
+        if m.path in MEMORY_PATHS
+    }
+    return (
+        experiment.base.with_overrides(largest, experiment.origin) if largest else experiment.base
+    )
 
 
 @main.command()
@@ -480,16 +559,21 @@ def cascades(
 @friendly_errors
 def viz(scenario: str | None, host: str, port: int, settings: tuple[str, ...]) -> None:
     """Explore SCENARIO (default baseline) interactively in the browser, offline."""
+    from culturesim.engine.scenario import load_scenario
+    from culturesim.run.memory import check_memory
     from culturesim.run.outputs import resolved_toml
     from culturesim.viz.server import serve
 
     if settings:  # the page opens a file: give it the changed scenario, resolved
         changed = load_with_settings(scenario or "baseline", settings)
+        check_memory(changed, scenario or "baseline")
         with tempfile.TemporaryDirectory(prefix="culturesim-viz-") as folder:
             path = Path(folder) / f"{changed.name}.toml"
             path.write_text(resolved_toml(changed))
             serve(str(path), host, port)
         return
+    if scenario is not None:
+        check_memory(load_scenario(scenario), scenario)
 
     serve(scenario, host, port)
 

@@ -3,9 +3,27 @@ into `error: ...` on stderr with exit status 2 (no traceback)."""
 
 from __future__ import annotations
 
+import re
+
+
+def one_line(text: str) -> str:
+    """The text with line breaks and other control characters escaped, so it stays one line."""
+    return re.sub(
+        r"[\x00-\x1f\x7f-\x9f\u2028\u2029]",
+        lambda found: found.group().encode("unicode_escape").decode(),
+        text,
+    )
+
 
 class UserError(ValueError):
-    """Bad input or a refused destination; the message is one line naming the file and field."""
+    """Bad input or a refused destination; the message is one line naming the file and field.
+
+    Control characters in the message (a key with a newline in it) are escaped, so a message
+    can never split over lines.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(one_line(str(message)))
 
 
 class ScenarioError(UserError):

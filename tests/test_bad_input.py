@@ -372,9 +372,10 @@ def test_more_bad_options_in_process(args: tuple, needles: tuple, tmp_path: Path
     result = CliRunner().invoke(main, [a.format(tiny=tiny) for a in args])
     assert result.exit_code == 2, result.output
     assert isinstance(result.exception, SystemExit)
-    assert "Error:" in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
     for needle in needles:
-        assert needle in result.stderr
+        assert needle in lines[0]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["tiny.toml"]
 
 

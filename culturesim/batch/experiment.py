@@ -24,7 +24,6 @@ design point sees the same random draws and their differences are the parameters
 from __future__ import annotations
 
 import hashlib
-import itertools
 import json
 import math
 from dataclasses import dataclass, field
@@ -44,10 +43,13 @@ from pydantic import (
 
 from culturesim.engine.measures import SERIES_MEASURES, SUMMARY_MEASURES, did_you_mean
 from culturesim.engine.scenario import (
+    NAME_PATTERN,
     Scenario,
     deep_merge,
+    name_from_file,
     read_scenario_table,
     read_toml,
+    record_origins,
     resolve_scenario_path,
     set_dotted,
     validate_scenario,
@@ -203,7 +205,9 @@ class Executor(Section):
 class ExperimentSpec(Section):
     """An experiment file as written."""
 
-    name: str = Field("unnamed", description="Short name used for the results folder.")
+    name: str = Field(
+        "unnamed", description="Short name used for the results folder.", pattern=NAME_PATTERN
+    )
     question: str = Field("", description="The question the experiment asks (one line).")
     base: str = Field(description="Base scenario: a path (relative to this file) or a name.")
     scenario: dict[str, Any] = Field(
@@ -304,7 +308,8 @@ class Experiment:
 
     @property
     def n_points(self) -> int:
-        return len(self.design)
+        """Counted from the spec, never by building the design (which may be too big to build)."""
+        return count_points(self.spec)
 
     @property
     def n_runs(self) -> int:
@@ -386,9 +391,18 @@ def _parameter_map(index: int, parameter: Parameter, base: Scenario, origin: str
             _try(base, parameter.path, int(end) if kind == "int" else float(end), f"{where}.range")
         values = None
     else:
-        values = tuple(parameter.values)
-        for position, value in enumerate(values):
+        # Stored as validated, in the field's type ("0.25" -> 0.25, 1 -> true), so the design
+        # table has one type per column and every run gets the value the check accepted.
+        values = tuple(
             _try(base, parameter.path, value, f"{where}.values.{position}")
+            for position, value in enumerate(parameter.values)
+        )
+        for position, value in enumerate(values):
+            if value in values[:position]:
+                raise ExperimentError(
+                    f"{where}.values.{position} = {parameter.values[position]!r}: "
+                    f"the same {kind} value as an earlier one ({value!r})"
+                )
     mapping = ParameterMap(
         parameter.path,
         kind,
@@ -406,12 +420,14 @@ def _parameter_map(index: int, parameter: Parameter, base: Scenario, origin: str
     return mapping
 
 
-def _try(base: Scenario, path: str, value: Any, origin: str) -> None:
-    """Set one value on the base scenario, raising the scenario's own error if it is refused."""
+def _try(base: Scenario, path: str, value: Any, origin: str) -> Any:
+    """Set one value on the base scenario and return it as validated (in the field's type),
+    raising the scenario's own error if it is refused."""
     try:
-        base.with_overrides({path: value}, origin)
+        changed = base.with_overrides({path: value}, origin)
     except ScenarioError as error:
         raise ExperimentError(str(error)) from None
+    return _value_at(changed.model_dump(mode="python"), path)
 
 
 def _check_outputs(outputs: Outputs, origin: str) -> None:
@@ -450,23 +466,27 @@ def experiment_from_table(
     if not base_path.is_file():
         raise ExperimentError(f"{origin}: base = {spec.base!r}: no such scenario file or name")
     try:
-        table = read_scenario_table(base_path)
-        table.setdefault("name", base_path.stem)
+        origins: dict[tuple, str] = {}
+        table = read_scenario_table(base_path, origins=origins)
+        table.setdefault("name", name_from_file(base_path))
         table = deep_merge(table, spec.scenario)
-        base = validate_scenario(table, f"{origin} [scenario over {spec.base}]")
+        record_origins(spec.scenario, "", origins)  # "": set in this file's [scenario]
+        base = validate_scenario(table, f"{origin} [scenario over {spec.base}]", origins)
     except ExperimentError:
         raise
     except ScenarioError as error:
         raise ExperimentError(str(error)) from None
 
     experiment = Experiment(spec=spec, base=base, origin=origin, text=text)
+    if experiment.n_runs > MAX_RUNS:
+        raise ExperimentError(
+            f"{origin}: design gives {experiment.n_runs:,} runs "
+            f"({experiment.n_points:,} points x {plural(spec.replicates, 'replicate')}); "
+            f"at most {MAX_RUNS:,} are allowed"
+        )
     experiment.maps = [_parameter_map(i, p, base, origin) for i, p in enumerate(spec.parameters)]
     if spec.outputs.summary or spec.outputs.timeseries:
         _check_outputs(spec.outputs, origin)
-    if experiment.n_runs > MAX_RUNS:
-        raise ExperimentError(
-            f"{origin}: design gives {experiment.n_runs} runs; at most {MAX_RUNS} are allowed"
-        )
     return experiment
 
 
@@ -498,7 +518,7 @@ def load_experiment(path: str | Path) -> Experiment:
         raw = read_toml(resolved)
     except ScenarioError as error:
         raise ExperimentError(str(error)) from None
-    raw.setdefault("name", resolved.stem)
+    raw.setdefault("name", name_from_file(resolved))
     text = resolved.read_text(encoding="utf-8")
     return experiment_from_table(raw, str(path), resolved.parent, text)
 
@@ -545,15 +565,33 @@ def unit_sample(experiment: Experiment) -> np.ndarray:
     raise ValueError(f"{kind} designs are not sampled")
 
 
+def count_points(spec: ExperimentSpec) -> int:
+    """Design points, by arithmetic: grid, the product of the levels; lhs, the samples; sobol
+    (Saltelli), N (D + 2), or N (2D + 2) with second-order indices; morris, T (D + 1)."""
+    dims = len(spec.parameters)
+    design = spec.design
+    if design.kind == "grid":
+        return math.prod(
+            len(p.values) if p.values is not None else (p.levels or 0) for p in spec.parameters
+        )
+    if design.kind == "lhs":
+        return design.samples or 0
+    if design.kind == "sobol":
+        return (design.samples or 0) * ((2 * dims if design.second_order else dims) + 2)
+    return (design.trajectories or 0) * (dims + 1)
+
+
 def make_design(experiment: Experiment) -> pd.DataFrame:
     """The design table: one row per point, in run order."""
     spec = experiment.spec
     if spec.design.kind == "grid":
         levels = [
-            m.grid_levels(p.levels) for m, p in zip(experiment.maps, spec.parameters, strict=True)
+            np.asarray(m.grid_levels(p.levels))
+            for m, p in zip(experiment.maps, spec.parameters, strict=True)
         ]
-        rows = list(itertools.product(*levels))
-        columns = {m.path: [row[i] for row in rows] for i, m in enumerate(experiment.maps)}
+        # Full factorial, last parameter fastest, built as index arrays (no row tuples).
+        index = np.indices([len(level) for level in levels]).reshape(len(levels), -1)
+        columns = {m.path: levels[i][index[i]] for i, m in enumerate(experiment.maps)}
         table = pd.DataFrame(columns)
     else:
         unit = unit_sample(experiment)

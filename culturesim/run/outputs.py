@@ -48,11 +48,15 @@ def summarise(timeseries: pd.DataFrame, episodes: pd.DataFrame, scenario: Scenar
     final = timeseries.iloc[-1]
     steps = len(timeseries)
     years = [timeseries.iloc[i : i + 52] for i in range(0, steps - 51, 52)] or [timeseries]
-    leaver_rates = [float(y.leavers.sum() / y.staff.mean() * 52 / len(y)) for y in years]
+    leaver_rates = [
+        float(y.leavers.sum() / y.staff.mean() * 52 / len(y)) if y.staff.mean() > 0 else None
+        for y in years
+    ]
     vacancy_rates = [float(y.vacancy_rate.mean()) for y in years]
     ceo_weeks = float(timeseries.ceos_in_post.sum())
     ceo_exits = int(timeseries.ceo_exits.sum())
     staff_years = float(timeseries.staff.sum()) / 52
+    defined_leaver_rates = [rate for rate in leaver_rates if rate is not None]
     summary: dict[str, Any] = {
         "scenario": scenario.name,
         "seed": scenario.run.seed,
@@ -66,7 +70,7 @@ def summarise(timeseries: pd.DataFrame, episodes: pd.DataFrame, scenario: Scenar
         "bullied_by_staff": float(final.bullied_by_staff),
         "compassion_climate": float(timeseries.compassion_climate.iloc[-52:].mean()),
         "mean_strain": float(timeseries.mean_strain.iloc[-52:].mean()),
-        "leaver_rate": float(np.mean(leaver_rates)),
+        "leaver_rate": float(np.mean(defined_leaver_rates)) if defined_leaver_rates else None,
         "leaver_rate_by_year": leaver_rates,
         "vacancy_rate": float(np.mean(vacancy_rates)),
         "vacancy_rate_by_year": vacancy_rates,
@@ -78,13 +82,55 @@ def summarise(timeseries: pd.DataFrame, episodes: pd.DataFrame, scenario: Scenar
         "care_quality": float(timeseries.care_quality.iloc[-52:].mean()),
         "care_quality_min": float(timeseries.care_quality.min()),
         "harm_events": int(timeseries.harm_events.sum()),
-        "harm_per_1000_staff_year": float(timeseries.harm_events.sum() / staff_years * 1000),
+        "harm_per_1000_staff_year": float(timeseries.harm_events.sum() / staff_years * 1000)
+        if staff_years
+        else None,
         "bullying_acts_per_1000_staff_year": float(
             timeseries.bullying_acts.sum() / staff_years * 1000
-        ),
+        )
+        if staff_years
+        else None,
     }
     summary.update(cascade_statistics(episodes, steps, scenario.cascades.conversion_window_weeks))
+    return _state_undefined(summary, scenario.cascades.conversion_window_weeks)
+
+
+def _state_undefined(summary: dict[str, Any], window_weeks: int) -> dict[str, Any]:
+    """Measures with no value (a rate over no staff, a ratio over no episodes) become None, with
+    the reason under "undefined", so summary.json is strict JSON (no NaN or Infinity)."""
+    reasons = {
+        "compassion_climate": "no staff in post in the last 52 weeks",
+        "mean_strain": "no staff in post in the last 52 weeks",
+        "care_quality": "no care delivered in the last 52 weeks",
+        "care_quality_min": "no care delivered in the run",
+        "leaver_rate": "no staff in post in any year of the run",
+        "leaver_rate_by_year": "no staff in post in the years shown as null",
+        "harm_per_1000_staff_year": "no staff in post during the run (0 staff-years)",
+        "bullying_acts_per_1000_staff_year": "no staff in post during the run (0 staff-years)",
+        "ceo_median_tenure_years": "no chief executive left: tenure cannot be estimated",
+        "cascade_mean_size": "no cascades",
+        "reproduction_number": (
+            f"no perpetrator episode began at least {window_weeks} weeks "
+            "(the conversion window) before the end"
+        ),
+    }
+    undefined = {}
+    for name, value in summary.items():
+        if isinstance(value, list):
+            summary[name] = [_finite_or_none(item) for item in value]
+            if None in summary[name]:
+                undefined[name] = reasons.get(name, "no value")
+        elif _finite_or_none(value) is None and name in reasons:
+            summary[name] = None
+            undefined[name] = reasons[name]
+    summary["undefined"] = undefined
     return summary
+
+
+def _finite_or_none(value: Any) -> Any:
+    if isinstance(value, float | np.floating) and not math.isfinite(value):
+        return None
+    return value
 
 
 def provenance(scenario: Scenario, started: datetime, finished: datetime) -> dict:
@@ -131,18 +177,17 @@ def write_tables(folder: Path, tables: dict[str, pd.DataFrame]) -> None:
 
 
 def write_json(path: Path, content: dict) -> None:
-    """JSON with NaN written as null, so every JSON reader accepts the file."""
-    path.write_text(json.dumps(_no_nan(content), indent=2, default=_json_default) + "\n")
+    """Strict JSON: NaN and infinities written as null, so every JSON reader accepts the file."""
+    text = json.dumps(_no_nan(content), indent=2, default=_json_default, allow_nan=False)
+    path.write_text(text + "\n")
 
 
 def _no_nan(value: Any) -> Any:
     if isinstance(value, dict):
         return {key: _no_nan(item) for key, item in value.items()}
-    if isinstance(value, list):
+    if isinstance(value, list | tuple):
         return [_no_nan(item) for item in value]
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    return value
+    return _finite_or_none(value.item() if isinstance(value, np.generic) else value)
 
 
 def _json_default(value: Any) -> Any:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -72,28 +74,40 @@ def simulate(
     model = CultureModel(scenario)
     snapshots = []
     every = scenario.run.snapshot_every
-    for week in range(scenario.run.steps):
-        model.step()
-        if every and (week + 1) % every == 0 and week + 1 < scenario.run.steps:
-            snapshots.append(model.people_frame())
-        if progress:
-            progress(1)
-    timeseries = model.timeseries()
-    episodes = model.episodes()
-    agents = pd.concat([*snapshots, model.people_frame()], ignore_index=True)
+    with quiet_empty_means():
+        for week in range(scenario.run.steps):
+            model.step()
+            if every and (week + 1) % every == 0 and week + 1 < scenario.run.steps:
+                snapshots.append(model.people_frame())
+            if progress:
+                progress(1)
+        timeseries = model.timeseries()
+        episodes = model.episodes()
+        agents = pd.concat([*snapshots, model.people_frame()], ignore_index=True)
+        summary = summarise(timeseries, episodes, scenario)
     result = RunResult(
         scenario=scenario,
         timeseries=timeseries,
         events=model.events(),
         episodes=episodes,
         agents=agents,
-        summary=summarise(timeseries, episodes, scenario),
+        summary=summary,
         model=model,
     )
     if causal:
         twin = simulate(summary_only(twin_of(scenario)), progress=progress)
         result.summary.update(causal_measures(cascade_counts(result), cascade_counts(twin)))
     return result
+
+
+@contextmanager
+def quiet_empty_means() -> Iterator[None]:
+    """A week with no staff in post has no mean strain or climate: the model records NaN, which
+    summary.json states as null with a reason; numpy's warnings about it are not for the user."""
+    with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Mean of empty slice", RuntimeWarning)
+        warnings.filterwarnings("ignore", "invalid value encountered", RuntimeWarning)
+        yield
 
 
 def default_run_folder(scenario: Scenario) -> Path:

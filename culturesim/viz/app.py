@@ -37,10 +37,9 @@ import solara
 from mesa.visualization import SolaraViz
 from mesa.visualization.utils import update_counter
 
-from culturesim.engine.scenario import bundled_scenarios
 from culturesim.viz import levers, pictures
 from culturesim.viz.server import SCENARIO_ENV
-from culturesim.viz.session import VizModel
+from culturesim.viz.session import VizModel, offered_scenarios
 
 DEFAULT_SCENARIO = "baseline"
 SCENARIO_LABEL = "scenario (applied at Reset)"
@@ -49,11 +48,7 @@ SEED_LABEL = "seed (blank: the scenario's own; applied at Reset)"
 
 def scenario_choices() -> list[str]:
     """The picker's values, each one `load_scenario` takes: bundled names, the file given."""
-    choices = [name for name, _ in bundled_scenarios()]
-    given = os.environ.get(SCENARIO_ENV)
-    if given and given not in choices:
-        choices.append(given)
-    return choices
+    return offered_scenarios()
 
 
 def first_choice(choices: list[str]) -> str:

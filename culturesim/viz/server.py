@@ -26,6 +26,27 @@ def free_port(host: str) -> int:
         return probe.getsockname()[1]
 
 
+def check_port(host: str, port: int) -> None:
+    """Refuse, before any server starts, an address that cannot be listened on (a port in use,
+    an unknown host): an OSError naming host:port, which the command line shows as one line."""
+    try:
+        family, kind, _, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        with socket.socket(family, kind) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+            probe.bind(address)
+    except OSError as error:
+        hint = (
+            "choose another --host"
+            if isinstance(error, socket.gaierror)
+            else "choose another --port (0 picks a free one)"
+        )
+        raise OSError(
+            error.errno,
+            f"cannot serve the page there ({error.strerror or error}); {hint}",
+            f"{host}:{port}",
+        ) from None
+
+
 def serve(scenario_path: str | None, host: str = "127.0.0.1", port: int = DEFAULT_PORT) -> None:
     """Serve the page until interrupted, opening `scenario_path` (a file or a bundled name).
 
@@ -45,6 +66,7 @@ def serve(scenario_path: str | None, host: str = "127.0.0.1", port: int = DEFAUL
     os.environ.setdefault("MPLBACKEND", "Agg")
     if port == 0:
         port = free_port(host)
+    check_port(host, port)
 
     import solara.server.settings
     from solara.__main__ import run

@@ -9,6 +9,7 @@ changes and drawing, because Play steps from a worker thread while the user keep
 
 from __future__ import annotations
 
+import os
 import threading
 from dataclasses import dataclass
 
@@ -16,7 +17,8 @@ import numpy as np
 import pandas as pd
 
 from culturesim.engine.model import CultureModel
-from culturesim.engine.scenario import Scenario, load_scenario
+from culturesim.engine.scenario import Scenario, bundled_scenarios, load_scenario
+from culturesim.viz.server import SCENARIO_ENV
 
 STRAIN_HISTORY_MAX_POSTS = 50_000
 """Above this many posts the per-person strain record (2 bytes a post a week) is not kept."""
@@ -29,6 +31,16 @@ class LeverChange:
     week: int
     name: str
     value: float
+
+
+def offered_scenarios() -> list[str]:
+    """The names the page's picker offers: the bundled scenarios and the one `viz` was given.
+    Only these are ever loaded, whatever the browser sends."""
+    offered = [name for name, _ in bundled_scenarios()]
+    given = os.environ.get(SCENARIO_ENV)
+    if given and given not in offered:
+        offered.append(given)
+    return offered
 
 
 def parse_seed(seed: int | str | None) -> int | None:
@@ -48,6 +60,8 @@ class VizModel(CultureModel):
     def __init__(self, scenario: Scenario | str = "baseline", seed: int | str | None = None):
         self.lock = threading.RLock()
         if not isinstance(scenario, Scenario):
+            if scenario not in offered_scenarios():
+                raise ValueError(f"scenario {scenario!r} is not one the page offered")
             scenario = load_scenario(scenario)
         super().__init__(scenario, seed=parse_seed(seed))
         self.lever_log: list[LeverChange] = []
