@@ -36,7 +36,7 @@ def friendly_errors(command: Callable) -> Callable:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="culturesim")
+@click.version_option(package_name="culturesim", prog_name="culturesim")
 def main() -> None:
     """culturesim: simulate how organisational culture moves through a health system.
 

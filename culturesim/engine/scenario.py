@@ -17,8 +17,10 @@ from typing import Annotated, Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from culturesim.bundled import bundled_folder
+
 ROLES = ("chief_executive", "director", "manager", "team_leader", "frontline")
-SCENARIO_DIR = Path(__file__).resolve().parents[2] / "scenarios"
+SCENARIO_DIR = bundled_folder("scenarios")
 
 
 class ScenarioError(ValueError):
