@@ -102,44 +102,11 @@ def warn_about_late_changes(scenario: Scenario, origin: str) -> None:
 
 def format_summary(summary: dict) -> str:
     """The headline figures as a short aligned table."""
+    from culturesim.run.outputs import headline_figures
 
-    def pct(key: str) -> str:
-        return f"{100 * summary[key]:5.1f}%"
-
-    tenure = summary["ceo_median_tenure_years"]
-    rows = [
-        ("bullied in last 12 months, by patients/public", pct("bullied_by_public")),
-        ("                           by colleagues", pct("bullied_by_colleagues")),
-        ("                           by managers", pct("bullied_by_managers")),
-        (
-            "compassion climate (share of compassionate acts)",
-            f"{summary['compassion_climate']:.2f}",
-        ),
-        ("mean strain", f"{summary['mean_strain']:.2f}"),
-        ("leaver rate per year", pct("leaver_rate")),
-        ("vacancy rate", pct("vacancy_rate")),
-        (
-            "chief executive median tenure",
-            f"{tenure:.1f} years"
-            if tenure is not None
-            else f"no exits in {summary['ceo_years_in_post']:.0f} CEO-years",
-        ),
-        ("care quality (last year, 0-1)", f"{summary['care_quality']:.3f}"),
-        ("harm events per 1,000 staff a year", f"{summary['harm_per_1000_staff_year']:.1f}"),
-        (
-            "cascades / largest / deepest",
-            f"{summary['cascades']} / {summary['cascade_max_size']} / "
-            f"{summary['cascade_max_depth']}",
-        ),
-        ("conversions (bullied became bullies)", f"{summary['conversions']}"),
-        ("reproduction number R", _number(summary["reproduction_number"])),
-    ]
+    rows = headline_figures(summary)
     width = max(len(label) for label, _ in rows)
     return "\n".join(f"{label:<{width}}  {value}" for label, value in rows)
-
-
-def _number(value: float | None) -> str:
-    return "n/a" if value is None or value != value else f"{value:.2f}"
 
 
 @main.command()

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 import tomli_w
 
+from culturesim.engine import rules
 from culturesim.engine.cascades import cascade_statistics
 from culturesim.engine.scenario import Scenario
 
@@ -35,6 +36,13 @@ SUMMARY_MEASURES = (
     "cascade_max_depth", "conversions", "perpetrator_episodes", "reproduction_number",
 )  # fmt: skip
 """The numeric headline measures of summary.json, those a sweep can keep for every run."""
+RELATION_LABELS = {
+    rules.MANAGER_TO_REPORT: "manager",
+    rules.COLLEAGUE: "colleague",
+    rules.REPORT_TO_MANAGER: "report",
+    rules.PUBLIC: "public",
+}
+"""An act's relation, by its code in the engine: who the perpetrator is to the victim."""
 PACKAGES = ("culturesim", "mesa", "numpy", "scipy", "pandas", "pyarrow", "pydantic", "matplotlib")
 
 
@@ -120,6 +128,46 @@ def provenance(scenario: Scenario, started: datetime, finished: datetime) -> dic
         "finished": finished.isoformat(),
         "wall_time_seconds": (finished - started).total_seconds(),
     }
+
+
+def headline_figures(summary: dict) -> list[tuple[str, str]]:
+    """(label, formatted value) of the figures a reader looks at first, for the command line's
+    summary and a notebook's display of a run."""
+
+    def pct(key: str) -> str:
+        return f"{100 * summary[key]:5.1f}%"
+
+    def number(value: float | None) -> str:
+        return "n/a" if value is None or value != value else f"{value:.2f}"
+
+    tenure = summary["ceo_median_tenure_years"]
+    return [
+        ("bullied in last 12 months, by patients/public", pct("bullied_by_public")),
+        ("bullied in last 12 months, by colleagues", pct("bullied_by_colleagues")),
+        ("bullied in last 12 months, by managers", pct("bullied_by_managers")),
+        (
+            "compassion climate (share of compassionate acts)",
+            f"{summary['compassion_climate']:.2f}",
+        ),
+        ("mean strain", f"{summary['mean_strain']:.2f}"),
+        ("leaver rate per year", pct("leaver_rate")),
+        ("vacancy rate", pct("vacancy_rate")),
+        (
+            "chief executive median tenure",
+            f"{tenure:.1f} years"
+            if tenure is not None
+            else f"no exits in {summary['ceo_years_in_post']:.0f} CEO-years",
+        ),
+        ("care quality (last year, 0-1)", f"{summary['care_quality']:.3f}"),
+        ("harm events per 1,000 staff a year", f"{summary['harm_per_1000_staff_year']:.1f}"),
+        (
+            "cascades / largest / deepest",
+            f"{summary['cascades']} / {summary['cascade_max_size']} / "
+            f"{summary['cascade_max_depth']}",
+        ),
+        ("conversions (bullied became bullies)", f"{summary['conversions']}"),
+        ("reproduction number R", number(summary["reproduction_number"])),
+    ]
 
 
 def git_commit() -> str | None:
@@ -208,7 +256,17 @@ def finish_folder(temporary: Path, out: Path) -> None:
 
 def write_tables(folder: Path, tables: dict[str, pd.DataFrame]) -> None:
     for name, table in tables.items():
+        if name == "events":
+            table = table.assign(relation=relation_labels(table["relation"]))
         table.to_parquet(folder / f"{name}.parquet", index=False)
+
+
+def relation_labels(codes: pd.Series) -> pd.Categorical:
+    """The events' relation codes as a categorical (a Parquet dictionary column), so any reader
+    sees `manager`, `colleague`, `report` or `public` rather than 0-3."""
+    return pd.Categorical.from_codes(
+        codes.to_numpy(), categories=[RELATION_LABELS[c] for c in range(len(RELATION_LABELS))]
+    )
 
 
 def write_json(path: Path, content: dict) -> None:
@@ -247,8 +305,6 @@ def read_run(run_dir: Path) -> dict[str, Any]:
 
 def cascade_report(run_dir: Path, plot: Path | None = None) -> tuple[str, Path]:
     """Text report of a run's cascades, and the path of its size-distribution figure."""
-    import matplotlib.pyplot as plt
-
     from culturesim.engine.cascades import recorded_cascades, reproduction_by_period, size_ccdf
     from culturesim.run.figures import cascade_ccdf
 
@@ -290,5 +346,4 @@ def cascade_report(run_dir: Path, plot: Path | None = None) -> tuple[str, Path]:
     plot.parent.mkdir(parents=True, exist_ok=True)
     figure = cascade_ccdf(episodes, scenario.name)
     figure.savefig(plot, dpi=110)
-    plt.close(figure)
     return "\n".join(lines), plot
