@@ -20,7 +20,7 @@ import culturesim
 from culturesim import load_scenario, simulate
 from culturesim.run.simulate import run_to_folder
 from culturesim.run.outputs import cascade_report
-import culturesim.batch.analysis  # noqa: F401  (imports must not touch the backend either)
+import culturesim.batch.analysis
 
 result = simulate(load_scenario({scenario!r}), seed=2)
 folder, _ = run_to_folder(load_scenario({scenario!r}), {out!r})
