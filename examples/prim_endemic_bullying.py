@@ -15,6 +15,7 @@ finds the box of parameter values where endemic runs concentrate. See docs/ema.m
 from __future__ import annotations
 
 import argparse
+from inspect import signature
 
 import numpy as np
 import pandas as pd
@@ -58,7 +59,9 @@ def discover(
     table, outcomes = results
     endemic = outcomes["bullied_by_staff"] >= threshold
     inputs = table[[p.name for p in (*model.uncertainties, *model.levers)]]
-    box = prim.Prim(inputs, endemic, threshold=0.8).find_box()
+    # EMA Workbench 2.x asks for the density a box must reach; 3.x (Python 3.12+) dropped it.
+    density = {"threshold": 0.8} if "threshold" in signature(prim.Prim).parameters else {}
+    box = prim.Prim(inputs, endemic, **density).find_box()
     return table, outcomes, box
 
 
