@@ -94,7 +94,7 @@ def load_with_settings(scenario: str, settings: tuple[str, ...]) -> Scenario:
 
 
 @click.group(cls=OneLineErrors, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="culturesim")
+@click.version_option(package_name="culturesim", prog_name="culturesim")
 def main() -> None:
     """culturesim: simulate how organisational culture moves through a health system.
 
@@ -177,66 +177,13 @@ def warn_about_late_changes(scenario: Scenario, origin: str) -> None:
         )
 
 
-CLI_SUMMARY = (
-    "bullied_by_public",
-    "bullied_by_colleagues",
-    "bullied_by_managers",
-    "compassion_climate",
-    "mean_strain",
-    "leaver_rate",
-    "vacancy_rate",
-    "ceo_median_tenure_years",
-    "care_quality",
-    "harm_per_1000_staff_year",
-    "cascades",
-    "cascade_max_size",
-    "cascade_max_depth",
-    "conversions",
-    "reproduction_number",
-)
-"""The summary measures `culturesim run` prints (labels and units from the measure registry)."""
-
-
 def format_summary(summary: dict) -> str:
     """The headline figures as a short aligned table ('n/a' where a measure is undefined)."""
-    from culturesim.engine.measures import measure
+    from culturesim.run.outputs import headline_figures
 
-    rows = []
-    for name in CLI_SUMMARY:
-        declared = measure(name)
-        value = summary[name]
-        if value is None and name != "ceo_median_tenure_years":
-            text = "n/a"
-        elif name == "ceo_median_tenure_years" and value is None:
-            text = f"no exits in {summary['ceo_years_in_post']:.0f} CEO-years"
-        elif declared.unit == "share":
-            text = f"{100 * value:5.1f}%"
-        elif isinstance(value, int):
-            text = f"{value}"
-        elif declared.unit == "years":
-            text = f"{value:.1f} years"
-        else:
-            text = _number(value, 3 if declared.unit == "0-1" else 2)
-        if name == "reproduction_number":
-            label = f"{declared.label} (observed: temporal, not causal)"
-        else:
-            label = declared.label
-        rows.append((label, text))
-    if "causal_reproduction_number" in summary:
-        rows += [
-            ("conversions in the twin without victimisation", f"{summary['twin_conversions']}"),
-            ("excess conversions (caused by being bullied)", f"{summary['excess_conversions']}"),
-            (
-                "causal R (excess per episode; one pair, no interval)",
-                _number(summary["causal_reproduction_number"]),
-            ),
-        ]
+    rows = headline_figures(summary)
     width = max(len(label) for label, _ in rows)
     return "\n".join(f"{label:<{width}}  {value}" for label, value in rows)
-
-
-def _number(value: float | None, digits: int = 2) -> str:
-    return "n/a" if value is None or value != value else f"{value:.{digits}f}"
 
 
 @main.command()

@@ -75,6 +75,7 @@ from scipy.optimize import lsq_linear
 from scipy.stats import qmc
 
 from culturesim import load_scenario, simulate
+from culturesim.batch.analysis import mean_interval
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "calibration"
@@ -359,7 +360,6 @@ def write_outputs(
         "| target | range | achieved mean +- sd | 95% interval of mean | inside? |",
         "|---|---|---|---|---|",
     ]
-    from scipy.stats import t as student
 
     for key, (lo, hi, label) in TARGETS.items():
         if key == "ceo_median_tenure_years":
@@ -373,8 +373,7 @@ def write_outputs(
             )
         else:
             values = column[key]
-            half = student.ppf(0.975, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values))
-            low, high = values.mean() - half, values.mean() + half
+            _, low, high = mean_interval(values)
             spread = f"{fmt(key, values.mean())} +- {fmt(key, values.std(ddof=1))}"
         inside = "yes" if lo <= m[key] <= hi else "**no**"
         lines.append(

@@ -13,7 +13,7 @@ import re
 import numpy as np
 import pytest
 
-from culturesim import cli, load_scenario, simulate
+from culturesim import load_scenario, simulate
 from culturesim.batch import analysis
 from culturesim.engine import odd
 from culturesim.engine.measures import (
@@ -30,7 +30,7 @@ from culturesim.engine.phases import PHASES, time_phases
 from culturesim.engine.reference import ReferenceModel
 from culturesim.engine.scenario import FundingChange, LeadershipProgramme, StanceChange
 from culturesim.engine.state import ATTRIBUTES, KEPT, TRAITS, People, hire, reset_person
-from culturesim.run import figures
+from culturesim.run import figures, outputs
 from culturesim.viz import views
 
 SMALL = {"organisation.staff_per_trust": 200, "run.steps": 12, "run.figures": False}
@@ -75,7 +75,7 @@ def test_every_measure_a_figure_plot_or_report_names_is_declared():
     for _, columns in views.PLOTS:
         assert set(columns) <= weekly
     assert set(analysis.KEY_MEASURES) <= set(SUMMARY_MEASURES)
-    assert set(cli.CLI_SUMMARY) <= set(SUMMARY_MEASURES)
+    assert set(outputs.HEADLINE_MEASURES) <= set(SUMMARY_MEASURES)
 
 
 def test_leaders_trained_is_a_share_in_both_engines(scenario):

@@ -137,16 +137,19 @@ def test_events_record_who_bullied_whom_and_when(runs: dict) -> None:
     assert events.week.between(0, 19).all()
     assert events.victim.isin(agents.index).all()
     manager = agents["manager"]
-    # Relation codes: 0 manager bullies a report, 1 colleague, 2 report bullies their manager,
-    # 3 a member of the public (no perpetrator post). Posts and reporting lines never change.
-    down, side, up, public = (events[events.relation == code] for code in range(4))
+    # The relation is stored with its labels: a manager bullies a report, a colleague, a report
+    # bullies their manager, a member of the public (no perpetrator post). Posts and reporting
+    # lines never change.
+    assert list(events.relation.cat.categories) == ["manager", "colleague", "report", "public"]
+    relations = ("manager", "colleague", "report", "public")
+    down, side, up, public = (events[events.relation == label] for label in relations)
     assert len(events) == len(down) + len(side) + len(up) + len(public)
     assert len(down) > 0 and len(side) > 0, "too few acts to check"
     assert (manager[down.victim].to_numpy() == down.perpetrator.to_numpy()).all()
     assert (manager[up.perpetrator].to_numpy() == up.victim.to_numpy()).all()
     assert (side.victim != side.perpetrator).all() and side.perpetrator.isin(agents.index).all()
     assert (public.perpetrator == -1).all()
-    assert (events[events.relation != 3].perpetrator >= 0).all()
+    assert (events[events.relation != "public"].perpetrator >= 0).all()
 
 
 def test_agents_has_one_row_per_post(runs: dict) -> None:

@@ -60,7 +60,7 @@ class AnalysisReport:
 
 
 def mean_interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
-    """The mean and a `level` interval for it: mean +- t(n-1) * sd / sqrt(n); NaN if n < 2."""
+    """The mean and its Student-t `level` interval over the non-NaN values; NaN if n < 2."""
     values = np.asarray(values, dtype=float)
     values = values[~np.isnan(values)]
     if len(values) == 0:
@@ -68,8 +68,11 @@ def mean_interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float
     mean = float(values.mean())
     if len(values) < 2:
         return (mean, np.nan, np.nan)
-    half = stats.t.ppf(0.5 + level / 2, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values))
-    return (mean, mean - half, mean + half)
+    spread = stats.sem(values)
+    if spread == 0:  # identical replicates: scipy's t distribution needs a positive scale
+        return (mean, mean, mean)
+    low, high = stats.t.interval(level, len(values) - 1, loc=mean, scale=spread)
+    return (mean, float(low), float(high))
 
 
 def point_table(
@@ -125,9 +128,6 @@ def analyse(results: str | Path, out: str | Path | None = None) -> AnalysisRepor
     table = point_table(runs, design, paths, measures)
     _save_csv(table, out / "points.csv", report)
 
-    import matplotlib
-
-    matplotlib.use("Agg")
     kind = manifest.design.kind
     numeric = [
         p
@@ -173,14 +173,15 @@ def _phase_diagram(
     report: AnalysisReport,
 ) -> None:
     """Bullying prevalence over two parameters, with the contour where R crosses 1."""
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     prevalence = _first(PREVALENCE, measures)
     if prevalence is None:
         report.notes.append("no phase diagram: no bullying prevalence measure was kept")
         return
     x_path, y_path = paths
-    figure, axes = plt.subplots(figsize=(7, 5.5), layout="constrained")
+    figure = Figure(figsize=(7, 5.5), layout="constrained")
+    axes = figure.subplots()
     if kind == "grid":
         xs, x_labels = _axis(table[x_path])
         ys, y_labels = _axis(table[y_path])
@@ -235,7 +236,6 @@ def _phase_diagram(
     axes.set_title("Bullying prevalence (mean over replicates); cyan: R = 1")
     path = out / "phase-diagram.png"
     figure.savefig(path, dpi=120)
-    plt.close(figure)
     report.files.append(path)
 
 
@@ -244,7 +244,7 @@ def _lines(
 ) -> None:
     """Key measures against the first parameter, with 95% intervals; one line per level of the
     second parameter, if there is one."""
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     shown = [m for m in KEY_MEASURES if m in measures][:6] or measures[:6]
     if not shown:
@@ -258,9 +258,8 @@ def _lines(
         series = [(level, table[table[paths[1]] == level]) for level in levels]
     columns = min(3, len(shown))
     rows = int(np.ceil(len(shown) / columns))
-    figure, axes = plt.subplots(
-        rows, columns, figsize=(4.2 * columns, 3.3 * rows), layout="constrained", squeeze=False
-    )
+    figure = Figure(figsize=(4.2 * columns, 3.3 * rows), layout="constrained")
+    axes = figure.subplots(rows, columns, squeeze=False)
     for axis, measure in zip(axes.flat, shown, strict=False):
         for level, part in series:
             part = part.sort_values(x_path)
@@ -286,7 +285,6 @@ def _lines(
     figure.suptitle("Mean over replicates with 95% intervals")
     path = out / "lines.png"
     figure.savefig(path, dpi=120)
-    plt.close(figure)
     report.files.append(path)
 
 
@@ -379,14 +377,13 @@ def _morris(
     frame = pd.DataFrame(rows)
     _save_csv(frame, out / "morris.csv", report)
 
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     shown = [m for m in KEY_MEASURES if m in set(frame.measure)][:2] or list(
         dict.fromkeys(frame.measure)
     )[:2]
-    figure, axes = plt.subplots(
-        1, len(shown), figsize=(5.5 * len(shown), 4.5), layout="constrained", squeeze=False
-    )
+    figure = Figure(figsize=(5.5 * len(shown), 4.5), layout="constrained")
+    axes = figure.subplots(1, len(shown), squeeze=False)
     for axis, measure in zip(axes.flat, shown, strict=True):
         part = frame[frame.measure == measure]
         axis.errorbar(part.mu_star, part.sigma, xerr=part.mu_star_conf, fmt="o")
@@ -403,7 +400,6 @@ def _morris(
         axis.set_title(measure_label(measure), fontsize=10)
     path = out / "morris.png"
     figure.savefig(path, dpi=120)
-    plt.close(figure)
     report.files.append(path)
 
 
@@ -416,14 +412,13 @@ def _index_bars(
     path: Path,
     report: AnalysisReport,
 ) -> None:
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     shown = [m for m in KEY_MEASURES if m in set(frame.measure)][:2] or list(
         dict.fromkeys(frame.measure)
     )[:2]
-    figure, axes = plt.subplots(
-        1, len(shown), figsize=(6 * len(shown), 4.5), layout="constrained", squeeze=False
-    )
+    figure = Figure(figsize=(6 * len(shown), 4.5), layout="constrained")
+    axes = figure.subplots(1, len(shown), squeeze=False)
     for axis, measure in zip(axes.flat, shown, strict=True):
         part = frame[frame.measure == measure]
         positions = np.arange(len(part))
@@ -447,5 +442,4 @@ def _index_bars(
         axis.legend(fontsize=8)
     figure.suptitle(title)
     figure.savefig(path, dpi=120)
-    plt.close(figure)
     report.files.append(path)

@@ -41,6 +41,7 @@ from pydantic import (
     model_validator,
 )
 
+from culturesim.bundled import bundled_folder
 from culturesim.engine.measures import SERIES_MEASURES, SUMMARY_MEASURES, did_you_mean
 from culturesim.engine.scenario import (
     NAME_PATTERN,
@@ -58,7 +59,7 @@ from culturesim.errors import ExperimentError, ScenarioError
 from culturesim.schema import Section, describe_error
 
 DESIGN_KINDS = ("grid", "lhs", "sobol", "morris")
-EXPERIMENT_DIR = Path(__file__).resolve().parents[2] / "experiments"
+EXPERIMENT_DIR = bundled_folder("experiments")
 MAX_RUNS = 10_000_000
 
 
@@ -514,6 +515,10 @@ def is_experiment_file(name: str | Path) -> bool:
 def load_experiment(path: str | Path) -> Experiment:
     """Read and validate an experiment file (or a bundled experiment's name)."""
     resolved = resolve_experiment_path(path)
+    if resolved.is_dir():
+        raise ExperimentError(f"{path}: is a folder, not an experiment file")
+    if not resolved.exists():
+        raise ExperimentError(f"{path}: no such file or bundled experiment")
     try:
         raw = read_toml(resolved)
     except ScenarioError as error:

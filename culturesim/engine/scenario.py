@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal
 import numpy as np
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
+from culturesim.bundled import bundled_folder
 from culturesim.errors import ScenarioError, one_line  # noqa: F401 (re-exported)
 from culturesim.schema import Section, describe_error, parameter_bounds  # noqa: F401 (re-exported)
 
@@ -25,7 +26,7 @@ NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.+-]{0,79}$"
 """Scenario and experiment names: they name output folders, so no path can hide in one."""
 NAME_RULE = "must be 1-80 letters, digits, '-', '_', '.' or '+' (it names the output folder)"
 ROLES = ("chief_executive", "director", "manager", "team_leader", "frontline")
-SCENARIO_DIR = Path(__file__).resolve().parents[2] / "scenarios"
+SCENARIO_DIR = bundled_folder("scenarios")
 
 
 MAX_NESTING = 32

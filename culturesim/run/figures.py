@@ -1,18 +1,19 @@
-"""Figures of one run for the run folder: dashboard, cascade sizes, teams heatmap."""
+"""Figures of one run for the run folder: dashboard, cascade sizes, teams heatmap.
+
+Drawn on `matplotlib.figure.Figure` objects, never through pyplot, so importing culturesim
+leaves the user's matplotlib backend (a notebook's inline one, say) as it was.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from culturesim.engine.cascades import recorded_cascades, size_ccdf  # noqa: E402
-from culturesim.engine.measures import WEEKLY, measure  # noqa: E402
+from culturesim.engine.cascades import recorded_cascades, size_ccdf
+from culturesim.engine.measures import WEEKLY, measure
 
 DASHBOARD_PANELS = (
     (
@@ -28,9 +29,10 @@ DASHBOARD_PANELS = (
 """Panels of the dashboard: a title and weekly measures (labels from the measure registry)."""
 
 
-def dashboard(timeseries: pd.DataFrame, title: str) -> plt.Figure:
+def dashboard(timeseries: pd.DataFrame, title: str) -> Figure:
     """The main time series, one panel per question a reader asks of a run."""
-    figure, axes = plt.subplots(2, 3, figsize=(15, 8), sharex=True, layout="constrained")
+    figure = Figure(figsize=(15, 8), layout="constrained")
+    axes = figure.subplots(2, 3, sharex=True)
     for axis, (panel_title, columns) in zip(axes.flat, DASHBOARD_PANELS, strict=True):
         for column in columns:
             axis.plot(timeseries.week, timeseries[column], label=measure(column, WEEKLY).label)
@@ -45,9 +47,10 @@ def dashboard(timeseries: pd.DataFrame, title: str) -> plt.Figure:
     return figure
 
 
-def cascade_ccdf(episodes: pd.DataFrame, title: str) -> plt.Figure:
+def cascade_ccdf(episodes: pd.DataFrame, title: str) -> Figure:
     """Cascade size distribution as a complementary CDF on log-log axes."""
-    figure, axis = plt.subplots(figsize=(6, 4.5), layout="constrained")
+    figure = Figure(figsize=(6, 4.5), layout="constrained")
+    axis = figure.subplots()
     sizes = recorded_cascades(episodes)["size"].to_numpy()
     if len(sizes):
         values, _, share = size_ccdf(sizes)
@@ -61,7 +64,7 @@ def cascade_ccdf(episodes: pd.DataFrame, title: str) -> plt.Figure:
 
 def team_heatmap(
     events: pd.DataFrame, team: np.ndarray, team_size: np.ndarray, steps: int, limit: int = 60
-) -> plt.Figure:
+) -> Figure:
     """Share of each team bullied by staff per quarter, for the teams with most bullying."""
     staff_acts = events[events.perpetrator >= 0]
     quarters = max(1, -(-steps // 13))
@@ -77,7 +80,8 @@ def team_heatmap(
     counts = counts.reindex(columns=range(quarters), fill_value=0)
     share = counts.div(team_size[counts.index], axis=0).clip(upper=1)
     share = share.loc[share.mean(axis=1).sort_values(ascending=False).index[:limit]]
-    figure, axis = plt.subplots(figsize=(10, max(3, 0.16 * len(share) + 1.5)), layout="constrained")
+    figure = Figure(figsize=(10, max(3, 0.16 * len(share) + 1.5)), layout="constrained")
+    axis = figure.subplots()
     image = axis.imshow(
         share.to_numpy(), aspect="auto", cmap="magma_r", vmin=0, interpolation="nearest"
     )
@@ -110,6 +114,5 @@ def save_run_figures(
     paths = []
     for name, figure in drawn.items():
         figure.savefig(folder / name, dpi=110)
-        plt.close(figure)
         paths.append(folder / name)
     return paths

@@ -17,8 +17,9 @@ import numpy as np
 import pandas as pd
 import tomli_w
 
+from culturesim.engine import rules
 from culturesim.engine.cascades import cascade_statistics
-from culturesim.engine.measures import SUMMARY_MEASURES  # noqa: F401  (re-exported)
+from culturesim.engine.measures import SUMMARY_MEASURES, measure  # noqa: F401 (re-exported)
 from culturesim.engine.scenario import Scenario
 from culturesim.errors import OutputError
 from culturesim.files import check_replaceable, temporary_folder
@@ -33,6 +34,13 @@ RUN_FOLDER_ENTRIES = (
     "figures",
 )
 """Everything a run folder holds: `--overwrite` replaces a folder holding nothing else."""
+RELATION_LABELS = {
+    rules.MANAGER_TO_REPORT: "manager",
+    rules.COLLEAGUE: "colleague",
+    rules.REPORT_TO_MANAGER: "report",
+    rules.PUBLIC: "public",
+}
+"""An act's relation, by its code in the engine: who the perpetrator is to the victim."""
 
 
 def summarise(timeseries: pd.DataFrame, episodes: pd.DataFrame, scenario: Scenario) -> dict:
@@ -144,6 +152,67 @@ def provenance(scenario: Scenario, started: datetime, finished: datetime) -> dic
     }
 
 
+HEADLINE_MEASURES = (
+    "bullied_by_public",
+    "bullied_by_colleagues",
+    "bullied_by_managers",
+    "compassion_climate",
+    "mean_strain",
+    "leaver_rate",
+    "vacancy_rate",
+    "ceo_median_tenure_years",
+    "care_quality",
+    "harm_per_1000_staff_year",
+    "cascades",
+    "cascade_max_size",
+    "cascade_max_depth",
+    "conversions",
+    "reproduction_number",
+)
+"""The summary measures a reader looks at first: `culturesim run`'s summary and a notebook's
+table (labels and units from the measure registry)."""
+
+
+def headline_figures(summary: dict) -> list[tuple[str, str]]:
+    """(label, formatted value) of the headline measures, labels and units from the registry;
+    'n/a' where a measure is undefined."""
+    rows = []
+    for name in HEADLINE_MEASURES:
+        declared = measure(name)
+        value = summary[name]
+        if value is None and name != "ceo_median_tenure_years":
+            text = "n/a"
+        elif name == "ceo_median_tenure_years" and value is None:
+            text = f"no exits in {summary['ceo_years_in_post']:.0f} CEO-years"
+        elif declared.unit == "share":
+            text = f"{100 * value:5.1f}%"
+        elif isinstance(value, int):
+            text = f"{value}"
+        elif declared.unit == "years":
+            text = f"{value:.1f} years"
+        else:
+            text = _number(value, 3 if declared.unit == "0-1" else 2)
+        if name == "reproduction_number":
+            label = f"{declared.label} (observed: temporal, not causal)"
+        else:
+            label = declared.label
+        rows.append((label, text))
+    if "causal_reproduction_number" in summary:
+        rows += [
+            ("conversions in the twin without victimisation", f"{summary['twin_conversions']}"),
+            ("excess conversions (caused by being bullied)", f"{summary['excess_conversions']}"),
+            (
+                "causal R (excess per episode; one pair, no interval)",
+                _number(summary["causal_reproduction_number"]),
+            ),
+        ]
+    return rows
+
+
+def _number(value: float | None, digits: int = 2) -> str:
+    return "n/a" if value is None or value != value else f"{value:.{digits}f}"
+
+
 def resolved_toml(scenario: Scenario) -> str:
     """The scenario with every default filled in, as a TOML file that reruns the same run."""
     header = f"# Fully resolved scenario '{scenario.name}': every value, defaults included.\n"
@@ -173,7 +242,17 @@ def prepare_folder(
 
 def write_tables(folder: Path, tables: dict[str, pd.DataFrame]) -> None:
     for name, table in tables.items():
+        if name == "events":
+            table = table.assign(relation=relation_labels(table["relation"]))
         table.to_parquet(folder / f"{name}.parquet", index=False)
+
+
+def relation_labels(codes: pd.Series) -> pd.Categorical:
+    """The events' relation codes as a categorical (a Parquet dictionary column), so any reader
+    sees `manager`, `colleague`, `report` or `public` rather than 0-3."""
+    return pd.Categorical.from_codes(
+        codes.to_numpy(), categories=[RELATION_LABELS[c] for c in range(len(RELATION_LABELS))]
+    )
 
 
 def write_json(path: Path, content: dict) -> None:
@@ -211,8 +290,6 @@ def read_run(run_dir: Path) -> dict[str, Any]:
 
 def cascade_report(run_dir: Path, plot: Path | None = None) -> tuple[str, Path]:
     """Text report of a run's cascades, and the path of its size-distribution figure."""
-    import matplotlib.pyplot as plt
-
     from culturesim.engine.cascades import recorded_cascades, reproduction_by_period, size_ccdf
     from culturesim.run.figures import cascade_ccdf
 
@@ -256,5 +333,4 @@ def cascade_report(run_dir: Path, plot: Path | None = None) -> tuple[str, Path]:
     plot.parent.mkdir(parents=True, exist_ok=True)
     figure = cascade_ccdf(episodes, scenario.name)
     figure.savefig(plot, dpi=110)
-    plt.close(figure)
     return "\n".join(lines), plot

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import shutil
 import warnings
 from collections.abc import Callable, Iterator
@@ -19,6 +20,7 @@ from culturesim.files import FolderLock, naming_failures, swap_in
 from culturesim.run.causal import cascade_counts, causal_measures, twin_of
 from culturesim.run.figures import save_run_figures
 from culturesim.run.outputs import (
+    headline_figures,
     prepare_folder,
     provenance,
     resolved_toml,
@@ -30,7 +32,7 @@ from culturesim.run.outputs import (
 Progress = Callable[[int], None]
 
 
-@dataclass
+@dataclass(repr=False)
 class RunResult:
     scenario: Scenario
     timeseries: pd.DataFrame
@@ -39,6 +41,27 @@ class RunResult:
     agents: pd.DataFrame
     summary: dict
     model: CultureModel
+
+    def __repr__(self) -> str:
+        return (
+            f"<RunResult {self.scenario.name!r}, seed {self.scenario.run.seed}: "
+            f"{self.summary['weeks']} weeks, {self.summary['staff_posts']:,} posts, "
+            f"bullied by staff {self.summary['bullied_by_staff']:.1%}, "
+            f"care quality {self.summary['care_quality']:.3f}>"
+        )
+
+    def _repr_html_(self) -> str:
+        """A notebook shows a run as its headline figures, not its tables."""
+        rows = "".join(
+            f"<tr><td style='text-align:left'>{html.escape(label)}</td><td>{html.escape(value)}"
+            "</td></tr>"
+            for label, value in headline_figures(self.summary)
+        )
+        caption = html.escape(
+            f"{self.scenario.name}, seed {self.scenario.run.seed}: "
+            f"{self.summary['weeks']} weeks, {self.summary['staff_posts']:,} posts"
+        )
+        return f"<table><caption>{caption}</caption>{rows}</table>"
 
 
 def settle(scenario: Scenario, seed: int | None = None, steps: int | None = None) -> Scenario:
