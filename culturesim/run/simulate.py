@@ -65,6 +65,17 @@ def simulate(
             snapshots.append(model.people_frame())
         if progress:
             progress(1)
+    return result_of(model, snapshots)
+
+
+def result_of(
+    model: CultureModel, snapshots: list[pd.DataFrame] = (), scenario: Scenario | None = None
+) -> RunResult:
+    """A model's tables and headline summary as they stand now (the weeks run so far).
+
+    `scenario` is the scenario to record as run (default: the model's own).
+    """
+    scenario = scenario or model.scenario
     timeseries = model.timeseries()
     episodes = model.episodes()
     agents = pd.concat([*snapshots, model.people_frame()], ignore_index=True)
@@ -83,6 +94,41 @@ def default_run_folder(scenario: Scenario) -> Path:
     return Path("runs") / f"{scenario.name}-seed{scenario.run.seed}"
 
 
+def write_run(
+    folder: Path, result: RunResult, started: datetime, notes: dict | None = None
+) -> None:
+    """Write a run's tables, summary, resolved scenario, figures and provenance into `folder`.
+
+    `notes` are added to provenance.json (the page records its live lever moves there).
+    """
+    scenario = result.scenario
+    write_tables(
+        folder,
+        {
+            "timeseries": result.timeseries,
+            "events": result.events,
+            "episodes": result.episodes,
+            "agents": result.agents,
+        },
+    )
+    write_json(folder / "summary.json", result.summary)
+    (folder / "scenario.resolved.toml").write_text(resolved_toml(scenario))
+    if scenario.run.figures:
+        org = result.model.org
+        team = org.team
+        save_run_figures(
+            folder / "figures",
+            result.timeseries,
+            result.events,
+            result.episodes,
+            team,
+            np.bincount(team, minlength=org.n_posts),
+            scenario.name,
+        )
+    record = provenance(scenario, started, datetime.now(UTC))
+    write_json(folder / "provenance.json", {**record, **(notes or {})})
+
+
 def run_to_folder(
     scenario: Scenario,
     out: Path | None = None,
@@ -98,30 +144,7 @@ def run_to_folder(
     try:
         started = datetime.now(UTC)
         result = simulate(scenario, progress=progress)
-        write_tables(
-            temporary,
-            {
-                "timeseries": result.timeseries,
-                "events": result.events,
-                "episodes": result.episodes,
-                "agents": result.agents,
-            },
-        )
-        write_json(temporary / "summary.json", result.summary)
-        (temporary / "scenario.resolved.toml").write_text(resolved_toml(scenario))
-        if scenario.run.figures:
-            org = result.model.org
-            team = org.team
-            save_run_figures(
-                temporary / "figures",
-                result.timeseries,
-                result.events,
-                result.episodes,
-                team,
-                np.bincount(team, minlength=org.n_posts),
-                scenario.name,
-            )
-        write_json(temporary / "provenance.json", provenance(scenario, started, datetime.now(UTC)))
+        write_run(temporary, result, started)
         finish_folder(temporary, out)
     except BaseException:
         shutil.rmtree(temporary, ignore_errors=True)
