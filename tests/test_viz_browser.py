@@ -171,7 +171,7 @@ def set_slider(page, lever: str, fraction: float, moving: str = "main") -> None:
     """Click a lever's slider (the one drawn for the arm `moving`) at a fraction of its track
     and wait for the model to follow."""
     before = monitor(page, lever)
-    box = page.locator(f".cs-lever-{lever}.cs-moving-{moving} .v-slider").first.bounding_box()
+    box = page.locator(f".cs-moving-{moving} .cs-lever-{lever} .v-slider").bounding_box()
     page.mouse.click(box["x"] + fraction * box["width"], box["y"] + box["height"] / 2)
     page.wait_for_function(
         "([s, b]) => parseFloat(document.querySelector(s).textContent.split(' ').pop()) !== b",
@@ -317,11 +317,19 @@ def test_national_view_shows_three_trusts_and_a_click_opens_one(browser_page):
 
 def test_screenshots_at_two_window_sizes(browser_page):
     page = browser_page
+    shown_by = {
+        "Outcomes over time": "img.cs-plots",
+        "Organisation": "img.cs-org-view",
+        "Cascades": "img.cs-cascade",
+        "National view": ".cs-national",
+    }
     for size, (width, height) in SIZES.items():
         page.set_viewport_size({"width": width, "height": height})
-        for tab in ("Outcomes over time", "Organisation", "Cascades", "National view"):
+        for tab, content in shown_by.items():
             open_tab(page, tab)
-            page.wait_for_timeout(300)
+            expect(page.locator(content)).to_be_visible(timeout=STEP_TIMEOUT_MS)
+            if content.startswith("img"):
+                image_colours(page, content)
             name = tab.split()[0].lower()
             page.screenshot(path=str(ARTIFACTS / f"viz-{name}-{size}.png"))
         assert (ARTIFACTS / f"viz-outcomes-{size}.png").stat().st_size > 10_000

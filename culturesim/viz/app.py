@@ -75,6 +75,7 @@ session: solara.Reactive[Session | None] = solara.reactive(None)
 building: solara.Reactive[tuple[str, float] | None] = solara.reactive(None)  # what, since when
 build_error: solara.Reactive[str | None] = solara.reactive(None)
 counter = solara.reactive(0)  # bumped after each step and lever move: what is shown redraws
+drawn = solara.reactive(0)  # the counter value the page has finished drawing (see Drawn)
 playing = solara.reactive(False)
 pause_ms = solara.reactive(100)
 arm = solara.reactive(MAIN)  # the arm the levers move and the organisation and cascades show
@@ -166,14 +167,21 @@ def Player(run: Session):
         while on and playing.value and session.value is run:
             run.step()
             redraw()
+            # Wait for the page to show this week before the next: a step outrunning the
+            # redraw would restart the redraw forever and the page would show nothing new.
+            wanted, deadline = counter.value, time.monotonic() + 30
+            while drawn.value < wanted and playing.value and time.monotonic() < deadline:
+                time.sleep(0.02)
             time.sleep(pause_ms.value / 1000)
 
-    solara.lab.use_task(loop, dependencies=[on, run], prefer_threaded=True)
+    task = solara.lab.use_task(loop, dependencies=[on, run], prefer_threaded=True)
+    if task.error:
+        solara.Error(f"Play stopped: {task.exception}", classes=["cs-play-error"])
 
 
 @solara.component
 def Controls(run: Session):
-    """The week, Step, Play/Pause and Branch here: in the app bar, always in view."""
+    """The week, Step, Play/Pause and Branch here: above the tabs, always in view."""
     _ = counter.value
     bold = {"font-size": "1.3em", "font-weight": "bold", "min-width": "6em"}
     solara.Text(f"Week {run.week}", classes=["cs-week"], style=bold)
@@ -187,7 +195,7 @@ def Controls(run: Session):
         arm.set(BRANCH)
         redraw()
 
-    with solara.Row(gap="6px", style={"background": "transparent"}):
+    with solara.Row(gap="6px"):
         solara.Button("Step a week", on_click=step, disabled=playing.value, outlined=True,
                       classes=["cs-step"])  # fmt: skip
         solara.Button(
@@ -221,11 +229,47 @@ def RunCard(run: Session):
 
     solara.Text(
         f"branched at week {run.branch_week}: both arms advance together with the same "
-        "random numbers; a lever moves only the arm chosen in the bar above.",
+        "random numbers; a lever moves only the arm chosen above the tabs.",
         classes=["cs-branch-week"],
         style=SMALL,
     )
     solara.Button("Drop the branch", on_click=unbranch, text=True, classes=["cs-unbranch"])
+
+
+@solara.component
+def ArmLevers(run: Session, name: str, shown: bool):
+    """One arm's sliders. Each arm has its own, bound to it for good, and only the chosen
+    arm's are shown: a slider's late echo can then never move the other arm."""
+    _ = counter.value
+    model = run.arm(name)
+
+    def move(lever: levers.Lever, value: float) -> None:
+        with run.lock:
+            target = run.arm(name)
+            # A slider snapping the model's value onto its grid is not the user moving it.
+            if abs(value - target.driver_now(lever.name)) < lever.step / 2:
+                return
+            target.set_lever(lever.name, value)
+        redraw()
+
+    visible = {} if shown else {"display": "none"}
+    with solara.Div(style=visible, classes=[f"cs-moving-{name.split()[0]}"] if shown else []):
+        for lever in levers.driver_levers():
+            now = model.driver_now(lever.name)
+            with solara.Div(classes=["cs-lever", f"cs-lever-{lever.name}"] if shown else []):
+                solara.SliderFloat(
+                    lever.label,
+                    value=lever.clamp(now),
+                    min=lever.lo,
+                    max=lever.hi,
+                    step=lever.step,
+                    on_value=lambda v, lever=lever: move(lever, v),
+                )
+                solara.Text(
+                    f"{lever.label} {now:.2f}",
+                    classes=[f"cs-monitor-{lever.name}"] if shown else [],
+                    style=SMALL,
+                )
 
 
 @solara.component
@@ -235,34 +279,11 @@ def Levers(run: Session):
     model = run.arm(arm.value)
     programme = levers.programme_lever(model.scenario)
     share = solara.use_reactive(programme.share)
-
-    moving = arm.value  # a late event from this slider still moves the arm it was drawn for
-
-    def move(lever: levers.Lever, value: float) -> None:
-        with run.lock:
-            target = run.arm(moving)
-            # A slider snapping the model's value onto its grid is not the user moving it.
-            if abs(value - target.driver_now(lever.name)) < lever.step / 2:
-                return
-            target.set_lever(lever.name, value)
-        redraw()
-
     if run.branch is not None:
-        solara.Text(f"moving: {moving}", style={"font-weight": "bold"}, classes=["cs-lever-arm"])
-    for lever in levers.driver_levers():
-        now = model.driver_now(lever.name)
-        arm_class = f"cs-moving-{moving.split()[0]}"
-        with solara.Div(classes=["cs-lever", f"cs-lever-{lever.name}", arm_class]):
-            solara.SliderFloat(
-                lever.label,
-                value=lever.clamp(now),
-                min=lever.lo,
-                max=lever.hi,
-                step=lever.step,
-                on_value=lambda v, lever=lever: move(lever, v),
-            ).key(f"{moving}-{lever.name}")  # a new slider for each arm
-            solara.Text(f"{lever.label} {now:.2f}", classes=[f"cs-monitor-{lever.name}"],
-                        style=SMALL)  # fmt: skip
+        solara.Text(f"moving: {arm.value}", style={"font-weight": "bold"},
+                    classes=["cs-lever-arm"])  # fmt: skip
+    for name, _ in run.arms():
+        ArmLevers(run, name, name == arm.value).key(name)
 
     def train() -> None:
         with run.lock:
@@ -548,6 +569,17 @@ def National(run: Session):
             )
 
 
+@solara.component
+def Drawn():
+    """Notes, once a render has reached the browser, which counter value it showed."""
+    shown = counter.value
+
+    def note() -> None:
+        drawn.value = shown
+
+    solara.use_effect(note, [shown])
+
+
 TAB_VIEWS = {
     "Outcomes over time": Outcomes,
     "Organisation": Organisation,
@@ -567,10 +599,6 @@ def Page():
     run = session.value
     with solara.AppBar():
         solara.AppBarTitle("culturesim")
-        if run is not None:
-            row = {"align-items": "center", "flex-wrap": "nowrap", "background": "transparent"}
-            with solara.Row(gap="10px", style=row, classes=["cs-controls"]):
-                Controls(run)
     with solara.Row(gap="12px", style={"align-items": "flex-start", "flex-wrap": "nowrap"}):
         with solara.Column(gap="8px", style={"width": "330px", "flex": "none"},
                            classes=["cs-sidebar"]):  # fmt: skip
@@ -582,8 +610,12 @@ def Page():
         with solara.Column(style={"flex": "1 1 0", "min-width": "0"}, classes=["cs-main"]):
             BuildProgress()
             if run is not None:
+                row = {"align-items": "center", "flex-wrap": "wrap"}
+                with solara.Row(gap="10px", style=row, classes=["cs-controls"]):
+                    Controls(run)
                 names = TABS if run.main.org.n_trusts > 1 else TABS[:-1]
                 with solara.lab.Tabs(value=tab, lazy=True):
                     for name in names:
                         with solara.lab.Tab(name, classes=[f"cs-tab-{name.split()[0].lower()}"]):
                             TAB_VIEWS[name](run)
+                Drawn()
