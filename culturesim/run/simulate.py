@@ -104,11 +104,27 @@ def simulate(
                 snapshots.append(model.people_frame())
             if progress:
                 progress(1)
+    result = result_of(model, snapshots)
+    if causal:
+        twin = simulate(summary_only(twin_of(scenario)), progress=progress)
+        result.summary.update(causal_measures(cascade_counts(result), cascade_counts(twin)))
+    return result
+
+
+def result_of(
+    model: CultureModel, snapshots: list[pd.DataFrame] = (), scenario: Scenario | None = None
+) -> RunResult:
+    """A model's tables and headline summary as they stand now (the weeks run so far).
+
+    `scenario` is the scenario to record as run (default: the model's own).
+    """
+    scenario = scenario or model.scenario
+    with quiet_empty_means():
         timeseries = model.timeseries()
         episodes = model.episodes()
         agents = pd.concat([*snapshots, model.people_frame()], ignore_index=True)
         summary = summarise(timeseries, episodes, scenario)
-    result = RunResult(
+    return RunResult(
         scenario=scenario,
         timeseries=timeseries,
         events=model.events(),
@@ -117,10 +133,6 @@ def simulate(
         summary=summary,
         model=model,
     )
-    if causal:
-        twin = simulate(summary_only(twin_of(scenario)), progress=progress)
-        result.summary.update(causal_measures(cascade_counts(result), cascade_counts(twin)))
-    return result
 
 
 @contextmanager
@@ -137,33 +149,13 @@ def default_run_folder(scenario: Scenario) -> Path:
     return Path("runs") / f"{scenario.name}-seed{scenario.run.seed}"
 
 
-def run_to_folder(
-    scenario: Scenario,
-    out: Path | None = None,
-    seed: int | None = None,
-    steps: int | None = None,
-    overwrite: bool = False,
-    progress: Progress | None = None,
-    causal: bool = False,
-) -> tuple[Path, RunResult]:
-    """Run a scenario and write its complete run folder; returns the folder and the result."""
-    scenario = settle(scenario, seed, steps)
-    out = Path(out) if out is not None else default_run_folder(scenario)
-    with FolderLock(out):
-        temporary = prepare_folder(out, overwrite)
-        try:
-            started = datetime.now(UTC)
-            result = simulate(scenario, progress=progress, causal=causal)
-            with naming_failures(out):
-                _write_run_folder(temporary, result, started)
-            swap_in(temporary, out)
-        except BaseException:
-            shutil.rmtree(temporary, ignore_errors=True)
-            raise
-    return out, result
+def write_run(
+    folder: Path, result: RunResult, started: datetime, notes: dict | None = None
+) -> None:
+    """Write a run's tables, summary, resolved scenario, figures and provenance into `folder`.
 
-
-def _write_run_folder(folder: Path, result: RunResult, started: datetime) -> None:
+    `notes` are added to provenance.json (the page records its live lever moves there).
+    """
     scenario = result.scenario
     write_tables(
         folder,
@@ -188,4 +180,31 @@ def _write_run_folder(folder: Path, result: RunResult, started: datetime) -> Non
             np.bincount(team, minlength=org.n_posts),
             scenario.name,
         )
-    write_json(folder / "provenance.json", provenance(scenario, started, datetime.now(UTC)))
+    record = provenance(scenario, started, datetime.now(UTC))
+    write_json(folder / "provenance.json", {**record, **(notes or {})})
+
+
+def run_to_folder(
+    scenario: Scenario,
+    out: Path | None = None,
+    seed: int | None = None,
+    steps: int | None = None,
+    overwrite: bool = False,
+    progress: Progress | None = None,
+    causal: bool = False,
+) -> tuple[Path, RunResult]:
+    """Run a scenario and write its complete run folder; returns the folder and the result."""
+    scenario = settle(scenario, seed, steps)
+    out = Path(out) if out is not None else default_run_folder(scenario)
+    with FolderLock(out):
+        temporary = prepare_folder(out, overwrite)
+        try:
+            started = datetime.now(UTC)
+            result = simulate(scenario, progress=progress, causal=causal)
+            with naming_failures(out):
+                write_run(temporary, result, started)
+            swap_in(temporary, out)
+        except BaseException:
+            shutil.rmtree(temporary, ignore_errors=True)
+            raise
+    return out, result
