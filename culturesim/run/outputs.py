@@ -26,7 +26,7 @@ from culturesim.engine.cascades import cascade_statistics
 from culturesim.engine.measures import SUMMARY_MEASURES  # noqa: F401  (re-exported)
 from culturesim.engine.scenario import Scenario
 
-TABLES = ("timeseries", "events", "episodes", "agents")
+TABLES = ("timeseries", "events", "episodes", "agents", "trusts")
 PACKAGES = ("culturesim", "mesa", "numpy", "scipy", "pandas", "pyarrow", "pydantic", "matplotlib")
 
 
@@ -63,6 +63,9 @@ def summarise(timeseries: pd.DataFrame, episodes: pd.DataFrame, scenario: Scenar
         "bullied_by_colleagues": float(final.bullied_by_colleagues),
         "bullied_by_managers": float(final.bullied_by_managers),
         "bullied_by_staff": float(final.bullied_by_staff),
+        "perpetrator_share": float(
+            (timeseries.perpetrators / timeseries.staff.clip(lower=1)).iloc[-52:].mean()
+        ),
         "compassion_climate": float(timeseries.compassion_climate.iloc[-52:].mean()),
         "mean_strain": float(timeseries.mean_strain.iloc[-52:].mean()),
         "leaver_rate": float(np.mean(leaver_rates)),

@@ -34,6 +34,7 @@ class RunResult:
     events: pd.DataFrame
     episodes: pd.DataFrame
     agents: pd.DataFrame
+    trusts: pd.DataFrame
     summary: dict
     model: CultureModel
 
@@ -74,6 +75,7 @@ def simulate(
         events=model.events(),
         episodes=episodes,
         agents=agents,
+        trusts=model.trusts(),
         summary=summarise(timeseries, episodes, scenario),
         model=model,
     )
@@ -105,6 +107,7 @@ def run_to_folder(
                 "events": result.events,
                 "episodes": result.episodes,
                 "agents": result.agents,
+                "trusts": result.trusts,
             },
         )
         write_json(temporary / "summary.json", result.summary)
