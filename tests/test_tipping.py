@@ -15,7 +15,9 @@ import pandas as pd
 import pytest
 
 from culturesim import load_scenario, simulate
-from culturesim.batch.hysteresis import ENDEMIC, SHOCK_PATH, STATE, bistability
+from culturesim.batch.analysis import analyse
+from culturesim.batch.hysteresis import ENDEMIC, SHOCK_PATH, STATE, bistability, ramp
+from culturesim.batch.sweep import sweep
 
 SHOCK_WEEKS = 52
 AFTER_WEEKS = 260
@@ -108,3 +110,62 @@ def test_bistability_pairs_starts_by_point_and_states_intervals():
     assert table.loc[1, "low_start_endemic"] == 0.5
     assert 0 < table.loc[0, "shocked_start_endemic_ci_low"] < 1
     assert np.isclose(table.loc[0, "shocked_start_mean"], 0.175)
+
+
+@pytest.mark.slow
+def test_a_ramp_up_and_down_leaves_a_bistable_trust_endemic():
+    """Hysteresis: ramp regulator pressure 0 -> 3 -> 0; only the bistable trust stays endemic."""
+    for overrides, stays in (({}, False), ({"behaviour.norm_weight": 6.0}, True)):
+        scenario = load_scenario("baseline").with_overrides(
+            {"organisation.staff_per_trust": 500, **overrides}
+        )
+        _, points = ramp(scenario, "regulator_pressure", 0.0, 3.0, 260, 104, seeds=(1, 2, 3))
+        assert points.endemic_at_end.tolist() == [stays] * 3, points
+
+
+@pytest.mark.slow
+def test_sweep_with_two_starts_is_analysed_as_a_tipping_diagram(tmp_path):
+    experiment = tmp_path / "tipping.toml"
+    experiment.write_text(
+        """
+base = "baseline"
+seed = 5
+replicates = 2
+common_random_numbers = true
+
+[scenario]
+organisation.staff_per_trust = 300
+run.steps = 156
+behaviour.norm_weight = 6.0
+
+[[parameters]]
+path = "drivers.regulator_pressure.value"
+values = [0.0, 3.0]
+
+[[parameters]]
+path = "drivers.funding.value"
+values = [0.7, 1.0]
+
+[[parameters]]
+path = "shock.weeks"
+values = [0, 52]
+
+[design]
+kind = "grid"
+
+[outputs]
+summary = ["bullied_by_staff", "perpetrator_share"]
+"""
+    )
+    sweep(experiment, tmp_path / "out", workers=2, progress=False)
+    report = analyse(tmp_path / "out")
+    table = pd.read_csv(tmp_path / "out" / "analysis" / "tipping.csv")
+    assert len(table) == 4 and set(table.bistable) <= {True, False}
+    for start in ("low_start", "shocked_start"):
+        assert (table[f"{start}_runs"] == 2).all()
+        assert (table[f"{start}_endemic_ci_low"] <= table[f"{start}_endemic"]).all()
+    # top pressure and a deep cut: endemic from either start, so not bistable
+    harsh = table[(table["drivers.regulator_pressure.value"] == 3.0)]
+    assert (harsh.shocked_start_endemic == 1).all() and not harsh.bistable.any()
+    assert (tmp_path / "out" / "analysis" / "phase-diagram.png").stat().st_size > 0
+    assert any(note.startswith("tipping:") for note in report.notes)

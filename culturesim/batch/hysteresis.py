@@ -121,14 +121,16 @@ def ramp(
     hold_weeks: int = 104,
     seeds: list[int] | tuple[int, ...] = (1, 2, 3, 4),
     smooth_weeks: int = 13,
+    endemic: float = ENDEMIC,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Ramp `driver` from `low` to `high` and back in runs with each seed.
+    """Ramp `driver` from `low` to `high` and back in one run per seed.
 
     Returns the weekly trace (seed, week, leg 'up' or 'down', the driver's value and the state:
-    the share of staff bullying in the week, smoothed over `smooth_weeks`) and one row per seed
-    with where the endemic state appears (up leg) and disappears (down leg). 'Endemic' is the
-    state above halfway between its level at the start and its highest level; with no rise of
-    at least a percentage point, neither is defined (NaN).
+    the share of staff bullying in the week, smoothed over `smooth_weeks`) and one row per seed:
+    the driver's value where the state first rises above `endemic` on the way up
+    (`appears_at`; NaN if it never does) and where it last is above it on the way down
+    (`disappears_at`; NaN if it never was), and whether it still is at the end
+    (`endemic_at_end`: the endemic state outlived the whole ramp down).
     """
     ramped = ramp_scenario(scenario, driver, low, high, ramp_weeks, hold_weeks)
     traces, points = [], []
@@ -137,32 +139,34 @@ def ramp(
         for _ in range(ramped.run.steps):
             model.step()
         series = model.timeseries()
-        state = (series.perpetrators / series.staff.clip(lower=1)).rolling(smooth_weeks).mean()
+        share = series.perpetrators / series.staff.clip(lower=1)
+        state = share.rolling(smooth_weeks, min_periods=1).mean().to_numpy()
         week = series.week.to_numpy()
+        value = series[driver].to_numpy()
         leg = np.where(week < hold_weeks + ramp_weeks + hold_weeks, "up", "down")
         traces.append(
-            pd.DataFrame(
-                {"seed": seed, "week": week, "leg": leg, driver: series[driver], "state": state}
-            )
+            pd.DataFrame({"seed": seed, "week": week, "leg": leg, driver: value, "state": state})
         )
-        start = float(state.iloc[smooth_weeks:hold_weeks].mean())
-        peak = float(state.max())
-        appear = disappear = np.nan
-        if peak - start >= 0.01:
-            half = (start + peak) / 2
-            up = (leg == "up") & (state.to_numpy() > half)
-            down = (leg == "down") & (state.to_numpy() > half)
-            if up.any():
-                appear = float(series[driver].to_numpy()[np.argmax(up)])
-            if down.any():
-                disappear = float(series[driver].to_numpy()[len(down) - 1 - np.argmax(down[::-1])])
-        points.append({"seed": seed, "start": start, "peak": peak, "appears_at": appear,
-                       "disappears_at": disappear})  # fmt: skip
+        up = (leg == "up") & (state > endemic)
+        down = (leg == "down") & (state > endemic)
+        last_down = len(down) - 1 - np.argmax(down[::-1])
+        points.append(
+            {
+                "seed": seed,
+                "appears_at": float(value[np.argmax(up)]) if up.any() else np.nan,
+                "disappears_at": float(value[last_down]) if down.any() else np.nan,
+                "endemic_at_end": bool(state[-1] > endemic),
+            }
+        )
     return pd.concat(traces, ignore_index=True), pd.DataFrame(points)
 
 
 def ramp_summary(points: pd.DataFrame) -> dict[str, tuple[float, float, float]]:
-    """Where the endemic state appears and disappears, and the gap: mean and 95% interval."""
+    """Where the endemic state appears and disappears, and the gap: mean and 95% interval.
+
+    A finite ramp lags the state it drives, so a gap appears even without bistability: compare
+    it with a slower ramp, or use the two-start design (`bistability`).
+    """
     gap = points.appears_at - points.disappears_at
     return {
         "appears_at": _interval(points.appears_at.to_numpy()),
