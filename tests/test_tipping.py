@@ -2,10 +2,10 @@
 
 A trust below the tipping region returns to its low state after the shock; inside a bistable
 region it stays endemic after the shock is removed (hysteresis). Under the calibrated defaults
-the model shows no bistable region at the baseline's drivers (nor, in our sweeps, elsewhere:
-docs/ODD.md 7.15), as Escartín et al. (2013) found for bullying, so the bistable case is tested
-on a stated parameter set where one exists: a strong pull of local norms
-(`behaviour.norm_weight` = 6) with no regulator pressure.
+the model shows no bistability at the baseline's drivers and at most a narrow band of it along
+the edge of the endemic region (docs/ODD.md 7.15), in line with Escartín et al. (2013), so the
+bistable case is tested on a stated parameter set where it is clear: a strong pull of local
+norms (`behaviour.norm_weight` = 6) with no regulator pressure.
 """
 
 from __future__ import annotations
