@@ -153,8 +153,8 @@ class TrustEffects(Section):
         0.2,
         0.0,
         1.0,
-        source="assumption: expected deaths per admission (SHMI's case-mix model) differ "
-        "between acute trusts by tens of percent",
+        source="assumption: trusts' expected harm from their patients (case mix) differs by "
+        "tens of percent",
         doc="Sigma of the log-normal case mix (mean 1): multiplies a trust's expected harm "
         "(its demand and its tariff income alike, so not its workload).",
     )
@@ -169,8 +169,8 @@ class TrustEffects(Section):
         0.15,
         0.0,
         1.5,
-        source="assumption: vacancy rates differ between trusts and regions, about 5-15% "
-        "(NHS vacancy statistics)",
+        source="assumption: vacancy rates differ between trusts and regions (NHS vacancy "
+        "statistics); set with leaving_spread so trusts' leaver rates span about 7-18%",
         doc="Sigma of the log-normal hiring-rate multiplier (mean 1) of a trust's staff posts "
         "(local labour supply).",
     )
@@ -187,8 +187,8 @@ class TrustEffects(Section):
         0.15,
         0.0,
         2.0,
-        source="assumption: trust leaver rates range about 7-20% a year (NHS Digital; Health "
-        "Foundation 2017)",
+        source="assumption: trust leaver rates range roughly 7-20% a year; nurse turnover up "
+        "to one in three in some trusts (Health Foundation 2017)",
         doc="Standard deviation of a trust's shift of the leaving logit (local labour market, "
         "housing costs).",
     )
