@@ -30,7 +30,9 @@ class Observed:
 
     `bullies`, `victim`, `relation`: this week's acts (posts and relation codes); `board`: each
     trust's board pressure (Eq. 14); `harm`: harm events per trust; `recent_leavers` and
-    `recent_staff`: the leaver window kept by the recorder.
+    `recent_staff`: the leaver window kept by the recorder; `leaving`: posts whose holder left
+    this week, `removed`: chief executives' posts the regulator emptied; `rated_quality`: each
+    trust's rating if the regulator rated this week, else None.
     """
 
     t: int
@@ -52,6 +54,9 @@ class Observed:
     reproduction_number: float
     recent_leavers: Any = ()
     recent_staff: Any = ()
+    leaving: Any = None
+    removed: Any = None
+    rated_quality: Any = None
 
     def __post_init__(self) -> None:
         self.staff = int(self.people.occupied.sum())
@@ -173,6 +178,8 @@ MEASURES: tuple[Measure, ...] = (
              "final week"),
     _summary("bullied_by_staff", "bullied in last 12 months, by any staff", "share",
              "final week"),
+    _summary("perpetrator_share", "staff bullying in a week (last year)", "share",
+             "mean over the last 52 weeks of perpetrators / staff in post"),
     _summary("compassion_climate", "compassion climate (share of compassionate acts)", "share",
              "mean of the last 52 weeks"),
     _summary("mean_strain", "mean strain", "0-1", "mean of the last 52 weeks"),

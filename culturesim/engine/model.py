@@ -20,10 +20,14 @@ import pandas as pd
 from culturesim.engine import rules
 from culturesim.engine.cascades import EpisodeLog, largest_cascade
 from culturesim.engine.measures import TIMESERIES_COLUMNS  # noqa: F401  (re-exported)
-from culturesim.engine.organisation import PATIENT_FACING_FROM, build_organisation
+from culturesim.engine.organisation import (
+    PATIENT_FACING_FROM,
+    build_organisation,
+    draw_trust_effects,
+)
 from culturesim.engine.phases import PHASES, Loop, Week
 from culturesim.engine.recorder import Recorder
-from culturesim.engine.scenario import DRIVER_RANGES, Scenario, ScenarioError
+from culturesim.engine.scenario import DRIVER_RANGES, Scenario, ScenarioError, Shock
 from culturesim.engine.state import initial_people, reset_person
 
 EAGER_AGENT_LIMIT = 50_000
@@ -38,8 +42,18 @@ STREAMS = (
     "regulator",
     "interventions",
     "harm",
+    "trusts",
 )
-"""The run's random streams, one per mechanism, spawned in this order from the seed."""
+"""The run's random streams, one per mechanism, spawned in this order from the seed (new
+streams go at the end, so the others keep their draws)."""
+
+
+def shocked_drivers(shock: Shock, week: int, overrides: dict[str, float]) -> dict[str, float]:
+    """The drivers a temporary shock holds this week (none outside it; live overrides win)."""
+    if not 0 <= week < shock.weeks:
+        return {}
+    held = {"regulator_pressure": shock.regulator_pressure, "funding": shock.funding}
+    return {name: value for name, value in held.items() if name not in overrides}
 
 
 class Person(mesa.Agent):
@@ -91,13 +105,17 @@ class CultureModel(mesa.Model):
                 strict=True,
             )
         )
-        self.org = build_organisation(scenario.organisation, self.rng_streams["organisation"])
+        self.org = draw_trust_effects(
+            build_organisation(scenario.organisation, self.rng_streams["organisation"]),
+            scenario.trust_effects,
+            self.rng_streams["trusts"],
+        )
         self.people = initial_people(scenario, self.org, self.rng_streams["traits"])
         self.next_person_id = self.org.n_posts
         self.hiring_base_rate = np.where(
             self.org.level <= 1,
             scenario.turnover.executive_hiring_rate,
-            scenario.turnover.weekly_hiring_rate,
+            scenario.turnover.weekly_hiring_rate * self.org.trust_hiring[self.org.trust],
         )
         self.aggression_exposure = np.where(
             self.org.level >= PATIENT_FACING_FROM,
@@ -108,6 +126,7 @@ class CultureModel(mesa.Model):
         self.episodes_log = EpisodeLog(scenario.cascades.conversion_window_weeks)
 
         n_trusts = self.org.n_trusts
+        self.trust_case_mix = self.org.trust_case_mix
         self.extra_pressure = np.zeros(n_trusts)
         self.extra_support = np.zeros(n_trusts)
         self.trust_quality = np.ones(n_trusts)
@@ -142,6 +161,7 @@ class CultureModel(mesa.Model):
             np.zeros(self.org.n_posts),
             self.org.level == 0,
             s.turnover,
+            self.org.leaving_shift,
         )
         hiring = rules.hiring_probability(
             self.hiring_base_rate, np.ones(1), np.zeros(1), s.turnover
@@ -171,6 +191,7 @@ class CultureModel(mesa.Model):
         }
         if "funding" not in self.overrides:
             values["funding"] *= self.funding_factor
+        values.update(shocked_drivers(self.scenario.shock, self.week, self.overrides))
         values["stance"] = self.stance
         return values
 
@@ -228,6 +249,10 @@ class CultureModel(mesa.Model):
     def timeseries(self) -> pd.DataFrame:
         """One row per recorded week with every model-level measure."""
         return self.recorder.timeseries()
+
+    def trusts(self) -> pd.DataFrame:
+        """Per-trust outcomes, one row per trust and 52-week year (trusts.parquet)."""
+        return self.recorder.trusts()
 
     def events(self) -> pd.DataFrame:
         """Every bullying act and every act of public aggression (perpetrator -1) so far."""

@@ -51,6 +51,9 @@ class Week:
     harm: Any = None
     leavers: int = 0
     ceo_exits: int = 0
+    leaving: Any = None
+    removed: Any = None
+    rated_quality: Any = None
 
 
 @dataclass(frozen=True)
@@ -223,11 +226,16 @@ def quality(model: CultureModel, week: Week) -> None:
     team_quality = _team_quality(model, week)
     frontline = org.frontline
     frontline_posts = np.bincount(org.trust[frontline], minlength=org.n_trusts)
-    model.trust_quality = np.bincount(
+    staff_quality = np.bincount(
         org.trust[frontline], weights=team_quality[org.team[frontline]], minlength=org.n_trusts
     ) / np.maximum(frontline_posts, 1)
+    model.trust_quality = np.minimum(staff_quality * org.trust_care, 1.0)
     week.harm = model.rng_streams["harm"].poisson(
-        s.quality.harm_rate * week.drivers["demand"] * frontline_posts * (1 - model.trust_quality)
+        s.quality.harm_rate
+        * week.drivers["demand"]
+        * model.trust_case_mix
+        * frontline_posts
+        * (1 - model.trust_quality)
     )
 
 
@@ -258,13 +266,14 @@ def _team_quality(model: CultureModel, week: Week) -> np.ndarray:
 def turnover(model: CultureModel, week: Week) -> None:
     s, org, p = model.scenario, model.org, model.people
     chance = rules.leave_probability(
-        p.strain, week.recently_bullied, week.newness, org.level == 0, s.turnover
+        p.strain, week.recently_bullied, week.newness, org.level == 0, s.turnover, org.leaving_shift
     )
     leaving = np.flatnonzero(
         p.occupied & (model.rng_streams["turnover"].random(org.n_posts) < chance)
     )
     week.ceo_exits = int((org.level[leaving] == 0).sum())
     week.leavers = len(leaving)
+    week.leaving = leaving
     reset_person(p, leaving, s)
 
     vacant = np.flatnonzero(~p.occupied)
@@ -294,7 +303,7 @@ def regulator(model: CultureModel, week: Week) -> None:
     model.extra_pressure, model.extra_support, removal = rules.regulator_feedback(
         rated_quality, model.extra_pressure, model.extra_support, model.stance, s.regulator
     )
-    model.rated_quality = rated_quality
+    model.rated_quality = week.rated_quality = rated_quality
     model.quality_since_rating[:] = 0
     model.weeks_since_rating = 0
     ceos = org.trust_start[:-1]
@@ -302,6 +311,7 @@ def regulator(model: CultureModel, week: Week) -> None:
         p.occupied[ceos] & (model.rng_streams["regulator"].random(org.n_trusts) < removal)
     ]
     reset_person(p, removed, s)
+    week.removed = removed
     week.ceo_exits += len(removed)
 
 
@@ -328,6 +338,9 @@ def observe(model: CultureModel, week: Week) -> Observed:
         relation=week.relation,
         leavers=week.leavers,
         ceo_exits=week.ceo_exits,
+        leaving=week.leaving,
+        removed=week.removed,
+        rated_quality=week.rated_quality,
         trust_quality=model.trust_quality,
         harm=week.harm,
         new_episodes=log.new_this_week,

@@ -1,4 +1,5 @@
-"""The Recorder: a run's weekly measures, its events and the tables built from them.
+"""The Recorder: a run's weekly measures, its events, per-trust outcomes and the tables built
+from them.
 
 Both engines record through it, so a measure is computed one way only
 (`culturesim.engine.measures`).
@@ -16,6 +17,7 @@ from culturesim.engine.organisation import Organisation
 from culturesim.engine.rules import PUBLIC
 from culturesim.engine.scenario import Scenario
 from culturesim.engine.state import People, agents_columns
+from culturesim.engine.trusts import TrustRecord
 
 EVENT_COLUMNS = (
     "week",
@@ -40,6 +42,7 @@ class Recorder:
         window = scenario.observation.leaver_window_weeks
         self._recent_leavers: deque[int] = deque(maxlen=window)
         self._recent_staff: deque[int] = deque(maxlen=window)
+        self._trusts = TrustRecord(scenario, org)
 
     def record_week(self, observed: Observed) -> None:
         """Append the week's value of every weekly measure."""
@@ -47,6 +50,7 @@ class Recorder:
         self._recent_staff.append(observed.staff)
         observed.recent_leavers, observed.recent_staff = self._recent_leavers, self._recent_staff
         self.records.append(record_row(observed))
+        self._trusts.record(observed)
 
     def record_acts(
         self,
@@ -85,6 +89,10 @@ class Recorder:
     def timeseries(self) -> pd.DataFrame:
         """One row per recorded week with every weekly measure."""
         return pd.DataFrame.from_records(self.records, columns=TIMESERIES_COLUMNS)
+
+    def trusts(self) -> pd.DataFrame:
+        """One row per trust and 52-week year (`culturesim.engine.trusts.TRUST_COLUMNS`)."""
+        return self._trusts.table()
 
     def events(self) -> pd.DataFrame:
         """Every bullying act and every act of public aggression (perpetrator -1) so far."""

@@ -34,7 +34,13 @@ import pandas as pd
 from culturesim.engine.interventions import apply_due
 from culturesim.engine.measures import Observed
 from culturesim.engine.model import STREAMS
-from culturesim.engine.organisation import FRONTLINE, PATIENT_FACING_FROM, build_organisation
+from culturesim.engine.organisation import (
+    FRONTLINE,
+    LEADER_LEVELS,
+    PATIENT_FACING_FROM,
+    build_organisation,
+    draw_trust_effects,
+)
 from culturesim.engine.phases import PHASES, Loop, Phase, Week
 from culturesim.engine.recorder import Recorder
 from culturesim.engine.scenario import DRIVER_RANGES, ROLES, Scenario
@@ -137,6 +143,8 @@ class ReferencePerson(mesa.Agent):
             + getattr(traits, f"{name}_sd") * rng.standard_normal()
             for name in TRAITS
         }
+        if self.level < LEADER_LEVELS:
+            drawn["compassion"] += self.model.org.trust_leadership[self.trust]
         self.reset()
         self.occupied = True
         self.person_id = person_id
@@ -281,6 +289,7 @@ class ReferencePerson(mesa.Agent):
         recently = self.model.week - self.bullied_week < u.bullied_memory_weeks
         chance = logistic(
             u.baseline_logit
+            + self.model.leaving_shift[self.trust]
             + (u.ceo_logit_offset if self.is_chief_executive else 0.0)
             + u.strain_weight * self.strain
             + (u.bullied_weight if recently else 0.0)
@@ -314,9 +323,17 @@ class ReferenceModel(mesa.Model):
             name: np.random.default_rng(child)
             for name, child in zip(REFERENCE_STREAMS, children[len(STREAMS) :], strict=True)
         }
-        self.org = org = build_organisation(
-            scenario.organisation, np.random.default_rng(shared["organisation"])
+        self.org = org = draw_trust_effects(
+            build_organisation(
+                scenario.organisation, np.random.default_rng(shared["organisation"])
+            ),
+            scenario.trust_effects,
+            np.random.default_rng(shared["trusts"]),
         )
+        self.case_mix = org.trust_case_mix.tolist()
+        self.leaving_shift = org.trust_leaving.tolist()
+        self.hiring_effect = org.trust_hiring.tolist()
+        self.care = org.trust_care.tolist()
         start = initial_people(scenario, org, np.random.default_rng(shared["traits"]))
         self.vacant_values = {
             a.name: _plain(a.vacant_value(scenario)) for a in ATTRIBUTES if a.vacant != KEPT
@@ -392,6 +409,7 @@ class ReferenceModel(mesa.Model):
             hiring = min(max(self._hiring_base_rate(person), 0.0), 1.0)
             leaving = logistic(
                 u.baseline_logit
+                + self.leaving_shift[person.trust]
                 + (u.ceo_logit_offset if person.is_chief_executive else 0.0)
                 + u.strain_weight * person.strain
             )
@@ -399,9 +417,12 @@ class ReferenceModel(mesa.Model):
                 person.reset()
 
     def _hiring_base_rate(self, person) -> float:
-        """Executives' posts are filled by interim appointments within weeks."""
+        """Executives' posts are filled by interim appointments within weeks; staff posts at
+        the trust's labour-market rate."""
         u = self.scenario.turnover
-        return u.executive_hiring_rate if person.level <= 1 else u.weekly_hiring_rate
+        if person.level <= 1:
+            return u.executive_hiring_rate
+        return u.weekly_hiring_rate * self.hiring_effect[person.trust]
 
     # --- levers --------------------------------------------------------------------------
 
@@ -413,6 +434,10 @@ class ReferenceModel(mesa.Model):
             for name, schedule in self.driver_schedules.items()
         }
         values["funding"] *= self.funding_factor
+        shock = self.scenario.shock
+        if 0 <= self.week < shock.weeks:
+            values["regulator_pressure"] = shock.regulator_pressure
+            values["funding"] = shock.funding
         values["stance"] = self.stance
         return values
 
@@ -523,16 +548,21 @@ class ReferenceModel(mesa.Model):
             )
             team_quality[team] = min(max(quality, 0.0), 1.0)
         self.trust_quality = [
-            sum(team_quality[person.team] for person in frontline) / max(len(frontline), 1)
-            for frontline in self.frontline_by_trust
+            min(
+                care
+                * sum(team_quality[person.team] for person in frontline)
+                / max(len(frontline), 1),
+                1.0,
+            )
+            for frontline, care in zip(self.frontline_by_trust, self.care, strict=True)
         ]
         rng = self.streams["harm"]
         demand = week.drivers["demand"]
         week.harm = np.array(
             [
-                int(rng.poisson(q.harm_rate * demand * len(frontline) * (1 - quality)))
-                for frontline, quality in zip(
-                    self.frontline_by_trust, self.trust_quality, strict=True
+                int(rng.poisson(q.harm_rate * demand * mix * len(frontline) * (1 - quality)))
+                for frontline, quality, mix in zip(
+                    self.frontline_by_trust, self.trust_quality, self.case_mix, strict=True
                 )
             ]
         )
@@ -544,6 +574,7 @@ class ReferenceModel(mesa.Model):
         for person in leaving:
             person.reset()
         week.leavers = len(leaving)
+        week.leaving = np.array([person.post for person in leaving], dtype=np.int64)
         week.ceo_exits = sum(1 for person in leaving if person.is_chief_executive)
 
         norm_sum = [0.0] * self.n_trusts
@@ -575,8 +606,10 @@ class ReferenceModel(mesa.Model):
         if self._weeks_since_rating != r.inspection_weeks:
             return
         rng = self.streams["regulator"]
+        rated_quality, removed = [], []
         for trust in range(self.n_trusts):
             rated = self._quality_since_rating[trust] / self._weeks_since_rating
+            rated_quality.append(rated)
             shortfall = max(r.quality_target - rated, 0.0)
             self.extra_pressure[trust] = min(
                 r.feedback_decay * self.extra_pressure[trust]
@@ -596,9 +629,12 @@ class ReferenceModel(mesa.Model):
             ceo = self.chief_executives[trust]
             if ceo.occupied and rng.random() < removal:
                 ceo.reset()
+                removed.append(ceo.post)
                 week.ceo_exits += 1
             self._quality_since_rating[trust] = 0.0
         self._weeks_since_rating = 0
+        week.rated_quality = np.array(rated_quality)
+        week.removed = np.array(removed, dtype=np.int64)
 
     def phase_record(self, week: Week) -> None:
         """Tenure grows; the week's measures are recorded by the shared Recorder."""
@@ -663,6 +699,9 @@ class ReferenceModel(mesa.Model):
             relation=np.array([r for _, _, r in self.acts], dtype=np.int8),
             leavers=week.leavers,
             ceo_exits=week.ceo_exits,
+            leaving=week.leaving,
+            removed=week.removed,
+            rated_quality=week.rated_quality,
             trust_quality=np.array(self.trust_quality),
             harm=week.harm,
             new_episodes=self._new_by_week[-1],

@@ -249,10 +249,15 @@ def leave_probability(
     newness: np.ndarray,
     is_chief_executive: np.ndarray,
     u: Turnover,
+    trust_shift: np.ndarray | float = 0.0,
 ) -> np.ndarray:
-    """Eq. 11: the weekly chance of leaving rises with strain, bullying and newness."""
+    """Eq. 11: the weekly chance of leaving rises with strain, bullying and newness.
+
+    `trust_shift` is each post's trust effect on the logit (its local labour market).
+    """
     return logistic(
         u.baseline_logit
+        + trust_shift
         + u.ceo_logit_offset * is_chief_executive
         + u.strain_weight * strain
         + u.bullied_weight * bullied_recently

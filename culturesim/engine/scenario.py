@@ -141,6 +141,58 @@ class Organisation(Section):
         return spans
 
 
+class TrustEffects(Section):
+    """Trust-level random effects: why real trusts differ beyond their staff's behaviour.
+
+    Each trust draws its own values once, from the run's `trusts` random stream (docs/ODD.md
+    section 5), so trusts are not clones of one another.
+    """
+
+    case_mix_spread: float = param(
+        0.2,
+        0.0,
+        1.0,
+        source="assumption: trusts' expected harm from their patients (case mix) differs by "
+        "tens of percent",
+        doc="Sigma of the log-normal case mix (mean 1): multiplies a trust's expected harm "
+        "(its demand and its tariff income alike, so not its workload).",
+    )
+    leadership_spread: float = param(
+        0.03,
+        0.0,
+        0.5,
+        source="assumption: boards and their appointments differ between trusts (West et al.)",
+        doc="Standard deviation of a trust's shift of its leaders' mean compassion disposition.",
+    )
+    hiring_spread: float = param(
+        0.15,
+        0.0,
+        1.5,
+        source="assumption: vacancy rates differ between trusts and regions (NHS vacancy "
+        "statistics); set with leaving_spread so trusts' leaver rates span about 7-18%",
+        doc="Sigma of the log-normal hiring-rate multiplier (mean 1) of a trust's staff posts "
+        "(local labour supply).",
+    )
+    care_spread: float = param(
+        0.08,
+        0.0,
+        0.5,
+        source="Wake & Green 2019; Jonker et al. 2021: staff experience explains about 10-30% "
+        "of the variance in trust quality ratings; assumption: the rest is the trust's own",
+        doc="Sigma of the log-normal multiplier (mean 1) of a trust's care quality from what "
+        "its staff's state does not hold: estate, equipment, clinical systems, history.",
+    )
+    leaving_spread: float = param(
+        0.15,
+        0.0,
+        2.0,
+        source="assumption: trust leaver rates range roughly 7-20% a year; nurse turnover up "
+        "to one in three in some trusts (Health Foundation 2017)",
+        doc="Standard deviation of a trust's shift of the leaving logit (local labour market, "
+        "housing costs).",
+    )
+
+
 class Traits(Section):
     compassion_mean: float = param(
         0.6,
@@ -255,6 +307,40 @@ DRIVER_RANGES: dict[str, tuple[float, float]] = {
     name: tuple(field.json_schema_extra["range"]) for name, field in Drivers.model_fields.items()
 }
 """Each driver's allowed (min, max), from its declaration in `Drivers`."""
+
+
+class Shock(Section):
+    """A temporary shock at the start of the recorded run (the tipping analysis's 'high start').
+
+    For recorded weeks 0 to `weeks` - 1 the regulator pressure and funding are held at the
+    shock's values; the scenario's own schedules apply from then on. One scalar (`weeks`)
+    switches it on, so a sweep can cross it with any design.
+    """
+
+    weeks: int = param(
+        0,
+        0,
+        520,
+        unit="weeks",
+        source="design",
+        doc="Weeks of shock from week 0 (0: none).",
+    )
+    regulator_pressure: float = param(
+        3.0,
+        0.0,
+        3.0,
+        unit="relative",
+        source="design: the top of the regulator pressure range",
+        doc="Regulator pressure held during the shock.",
+    )
+    funding: float = param(
+        0.7,
+        0.3,
+        2.0,
+        unit="relative",
+        source="design: a deep cut",
+        doc="Funding held during the shock.",
+    )
 
 
 # --- mechanisms ------------------------------------------------------------------------------
@@ -758,8 +844,10 @@ class Scenario(Section):
     question: str = Field("", description="The question this scenario asks (one line).")
     run: RunSettings = RunSettings()
     organisation: Organisation = Organisation()
+    trust_effects: TrustEffects = TrustEffects()
     population: Population = Population()
     drivers: Drivers = Field(default_factory=Drivers)
+    shock: Shock = Shock()
     regulator: Regulator = Regulator()
     workload: Workload = Workload()
     strain: Strain = Strain()

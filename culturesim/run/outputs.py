@@ -25,7 +25,7 @@ from culturesim.errors import OutputError
 from culturesim.files import check_replaceable, temporary_folder
 from culturesim.files import provenance as folder_provenance
 
-TABLES = ("timeseries", "events", "episodes", "agents")
+TABLES = ("timeseries", "events", "episodes", "agents", "trusts")
 RUN_FOLDER_ENTRIES = (
     *(f"{name}.parquet" for name in TABLES),
     "summary.json",
@@ -76,6 +76,9 @@ def summarise(timeseries: pd.DataFrame, episodes: pd.DataFrame, scenario: Scenar
         "bullied_by_colleagues": float(final.bullied_by_colleagues),
         "bullied_by_managers": float(final.bullied_by_managers),
         "bullied_by_staff": float(final.bullied_by_staff),
+        "perpetrator_share": float(
+            (timeseries.perpetrators / timeseries.staff.clip(lower=1)).iloc[-52:].mean()
+        ),
         "compassion_climate": float(timeseries.compassion_climate.iloc[-52:].mean()),
         "mean_strain": float(timeseries.mean_strain.iloc[-52:].mean()),
         "leaver_rate": float(np.mean(defined_leaver_rates)) if defined_leaver_rates else None,

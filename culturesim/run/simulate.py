@@ -39,6 +39,7 @@ class RunResult:
     events: pd.DataFrame
     episodes: pd.DataFrame
     agents: pd.DataFrame
+    trusts: pd.DataFrame
     summary: dict
     model: CultureModel
 
@@ -130,6 +131,7 @@ def result_of(
         events=model.events(),
         episodes=episodes,
         agents=agents,
+        trusts=model.trusts(),
         summary=summary,
         model=model,
     )
@@ -164,6 +166,7 @@ def write_run(
             "events": result.events,
             "episodes": result.episodes,
             "agents": result.agents,
+            "trusts": result.trusts,
         },
     )
     write_json(folder / "summary.json", result.summary)
