@@ -111,6 +111,7 @@ class CultureModel(mesa.Model):
         self.extra_pressure = np.zeros(n_trusts)
         self.extra_support = np.zeros(n_trusts)
         self.trust_quality = np.ones(n_trusts)
+        self.case_mix = np.ones(n_trusts)  # multiplier of each trust's expected harm (Eq. 10b)
         self.quality_since_rating = np.zeros(n_trusts)
         self.weeks_since_rating = 0
         self.stance = scenario.regulator.stance

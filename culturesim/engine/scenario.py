@@ -290,11 +290,18 @@ class Strain(Section):
         1.5, 0, 20, source="assumption", doc="Logit rise per unit of pressure felt from above."
     )
     bullied_weight: float = param(
-        2.5,
+        1.0,
         0,
         20,
-        source="Nielsen & Einarsen 2012: bullying strongly predicts strain",
-        doc="Logit rise in a week the person is bullied by staff.",
+        source="assumption: one act by staff weighs as one act of public aggression",
+        doc="Logit rise in a week the person suffers a negative act by staff (acute, one act).",
+    )
+    persistent_weight: float = param(
+        1.5,
+        0,
+        20,
+        source="Nielsen & Einarsen 2012: persistent bullying strongly predicts strain",
+        doc="Logit rise while persistently bullied (chronic; on top of each act's own rise).",
     )
     aggression_weight: float = param(
         1.0, 0, 20, source="assumption", doc="Logit rise in a week of patient or public aggression."
@@ -363,7 +370,15 @@ class Behaviour(Section):
         0,
         20,
         source="Hauge et al. 2009: being a target is the strongest predictor",
-        doc="Logit rise of bullying while bullied within the conversion window.",
+        doc="Logit rise of bullying while persistently bullied (docs/ODD.md 7.7).",
+    )
+    habit_weight: float = param(
+        6.0,
+        0,
+        50,
+        source="calibrated (experiments/calibrate.py); bullying is a sustained pattern of "
+        "one or a few perpetrators (Leymann 1996)",
+        doc="Logit rise per unit of one's own recent share of weeks bullying (habit).",
     )
     norm_weight: float = param(
         3.0,
@@ -375,8 +390,9 @@ class Behaviour(Section):
     compassion_weight: float = param(
         3.0,
         0,
-        20,
-        source="assumption",
+        50,
+        source="calibrated (experiments/calibrate.py); perpetrators are a minority "
+        "(Matthiesen & Einarsen 2007)",
         doc="Logit fall per unit of compassion disposition above 0.5.",
     )
     support_weight: float = param(
@@ -433,6 +449,14 @@ class Targets(Section):
         source="assumption: upward bullying is rare (Carter et al. 2013)",
         doc="Weight given to picking one's own manager.",
     )
+    repeat_probability: float = param(
+        0.8,
+        0,
+        1,
+        source="calibrated (experiments/calibrate.py); bullying targets a person "
+        "repeatedly (Leymann 1996; Einarsen et al. 2009)",
+        doc="Chance a bully picks their last target again, if that person is still in post.",
+    )
 
 
 class Aggression(Section):
@@ -472,8 +496,8 @@ class Turnover(Section):
         1.0,
         0,
         20,
-        source="bullied staff leave more (Hogh et al. 2011)",
-        doc="Logit rise while bullied in the last 12 weeks.",
+        source="persistently bullied staff leave more (Hogh et al. 2011)",
+        doc="Logit rise while persistently bullied (docs/ODD.md 7.8).",
     )
     newcomer_weight: float = param(
         1.0,
@@ -495,7 +519,7 @@ class Turnover(Section):
         104,
         unit="weeks",
         source="assumption",
-        doc="How long being bullied counts as 'recently bullied' for leaving and care quality.",
+        doc="How long a negative act by staff counts as 'recent' for care quality (Eq. 10).",
     )
     weekly_hiring_rate: float = param(
         0.0213,
@@ -589,12 +613,28 @@ class Quality(Section):
         doc="Quality gained per unit of compassion climate above 0.5.",
     )
     harm_rate: float = param(
-        0.01,
+        0.002,
         0,
         1,
         unit="per post per week",
         source="scale",
-        doc="Harm events per frontline post per week at quality 0 and demand 1.",
+        doc="Expected harm events per frontline post per week at demand 1, case mix 1 and the "
+        "reference quality.",
+    )
+    reference_quality: float = param(
+        0.8,
+        0,
+        1,
+        source="calibrated (experiments/calibrate.py): the baseline's mean care quality",
+        doc="Care quality at which harm is as expected (Q_ref, Eq. 10b).",
+    )
+    harm_excess_weight: float = param(
+        2.0,
+        0,
+        20,
+        source="calibrated (experiments/calibrate.py): mid-staffs at 25-45% excess harm "
+        "(Francis 2013: SMR 1.27-1.45)",
+        doc="Excess harm per unit of care quality below the reference (k, Eq. 10b).",
     )
 
 
@@ -686,6 +726,27 @@ class Observation(Section):
     )
 
 
+class Persistence(Section):
+    window_weeks: int = param(
+        26,
+        1,
+        30,
+        unit="weeks",
+        source="Leymann 1996; Einarsen et al. 2009 (NAQ-R): over about six months",
+        doc="Look-back over which acts from one source are counted (P).",
+    )
+    min_weeks: int = param(
+        8,
+        1,
+        30,
+        unit="weeks",
+        source="Leymann 1996 'at least weekly' read for a model of one act per perpetrator "
+        "a week (docs/ODD.md 7.8)",
+        doc="Weeks with acts from one source within the look-back that make persistent "
+        "bullying (k); above window_weeks nobody is persistently bullied.",
+    )
+
+
 class Cascades(Section):
     conversion_window_weeks: int = param(
         12,
@@ -771,6 +832,7 @@ class Scenario(Section):
     turnover: Turnover = Turnover()
     socialisation: Socialisation = Socialisation()
     quality: Quality = Quality()
+    persistence: Persistence = Persistence()
     cascades: Cascades = Cascades()
     observation: Observation = Observation()
     interventions: list[Intervention] = Field(default_factory=list)

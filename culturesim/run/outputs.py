@@ -63,6 +63,9 @@ def summarise(timeseries: pd.DataFrame, episodes: pd.DataFrame, scenario: Scenar
         "bullied_by_colleagues": float(final.bullied_by_colleagues),
         "bullied_by_managers": float(final.bullied_by_managers),
         "bullied_by_staff": float(final.bullied_by_staff),
+        "persistent_bullied": float(final.persistent_bullied),
+        "perpetrators_last_year": float(final.perpetrators_last_year),
+        "persistent_perpetrators": float(final.persistent_perpetrators),
         "compassion_climate": float(timeseries.compassion_climate.iloc[-52:].mean()),
         "mean_strain": float(timeseries.mean_strain.iloc[-52:].mean()),
         "leaver_rate": float(np.mean(leaver_rates)),
@@ -77,6 +80,11 @@ def summarise(timeseries: pd.DataFrame, episodes: pd.DataFrame, scenario: Scenar
         "care_quality": float(timeseries.care_quality.iloc[-52:].mean()),
         "care_quality_min": float(timeseries.care_quality.min()),
         "harm_events": int(timeseries.harm_events.sum()),
+        "harm_ratio": float(
+            timeseries.harm_events.iloc[-52:].sum() / timeseries.expected_harm.iloc[-52:].sum()
+        )
+        if timeseries.expected_harm.iloc[-52:].sum() > 0
+        else None,
         "harm_per_1000_staff_year": float(timeseries.harm_events.sum() / staff_years * 1000),
         "bullying_acts_per_1000_staff_year": float(
             timeseries.bullying_acts.sum() / staff_years * 1000
