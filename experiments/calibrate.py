@@ -27,7 +27,7 @@ trust of 2,000 posts, 260 weeks after 52 weeks of burn-in):
 Fitted parameters (changed in issue 7 from the first calibration, which fitted the first seven
 only): the bullying logit, the leaders' offset, the weight of compassion disposition on
 bullying (how concentrated perpetration is in a minority), habit (one's own recent bullying),
-the chance of picking one's last target again, and the rates of aggression, leaving and hiring,
+the chance of picking one's last target again, the weight of the local bullying norm, and the rates of aggression, leaving and hiring,
 the chief executive's offset and the downward weight.
 
 Harm (docs/ODD.md 7.10, Eq. 10b) does not feed back on anything, so its two constants are set
@@ -107,8 +107,9 @@ SPACE = {
     "behaviour.compassion_weight": (10.0, 50.0),
     "behaviour.habit_weight": (0.0, 20.0),
     "targets.repeat_probability": (0.7, 0.97),
+    "behaviour.norm_weight": (0.0, 3.0),
     "aggression.weekly_rate": (0.005, 0.009),
-    "turnover.baseline_logit": (-7.5, -6.0),
+    "turnover.baseline_logit": (-8.5, -6.0),
     "turnover.weekly_hiring_rate": (0.015, 0.05),
     "turnover.ceo_logit_offset": (-1.5, 2.5),
     "targets.downward_weight": (0.5, 0.97),
