@@ -27,8 +27,8 @@ trust of 2,000 posts, 260 weeks after 52 weeks of burn-in):
 Fitted parameters (changed in issue 7 from the first calibration, which fitted the first seven
 only): the bullying logit, the leaders' offset, the weight of compassion disposition on
 bullying (how concentrated perpetration is in a minority), habit (one's own recent bullying),
-the chance of picking one's last target again, the weight of the local bullying norm, and the rates of aggression, leaving and hiring,
-the chief executive's offset and the downward weight.
+the chance of picking one's last target again, the weight of the local bullying norm, and the
+rates of aggression, leaving and hiring, the chief executive's offset and the downward weight.
 
 Harm (docs/ODD.md 7.10, Eq. 10b) does not feed back on anything, so its two constants are set
 after the search: `quality.reference_quality` is the baseline's mean care quality over the

@@ -370,7 +370,7 @@ class Behaviour(Section):
         0,
         20,
         source="Hauge et al. 2009: being a target is the strongest predictor",
-        doc="Logit rise of bullying while persistently bullied (docs/ODD.md 7.7).",
+        doc="Logit rise of bullying while persistently bullied (docs/ODD.md 7.7a).",
     )
     habit_weight: float = param(
         6.0,
@@ -497,7 +497,7 @@ class Turnover(Section):
         0,
         20,
         source="persistently bullied staff leave more (Hogh et al. 2011)",
-        doc="Logit rise while persistently bullied (docs/ODD.md 7.8).",
+        doc="Logit rise while persistently bullied (docs/ODD.md 7.7a).",
     )
     newcomer_weight: float = param(
         1.0,
@@ -741,7 +741,7 @@ class Persistence(Section):
         30,
         unit="weeks",
         source="Leymann 1996 'at least weekly' read for a model of one act per perpetrator "
-        "a week (docs/ODD.md 7.8)",
+        "a week (docs/ODD.md 7.7a)",
         doc="Weeks with acts from one source within the look-back that make persistent "
         "bullying (k); above window_weeks nobody is persistently bullied.",
     )
