@@ -345,14 +345,14 @@ class Pressure(Section):
 
 class Behaviour(Section):
     bullying_baseline_logit: float = param(
-        -5.83,
+        -7.09,
         -15,
         5,
         source="calibrated (experiments/calibrate.py)",
         doc="Logit of bullying in a week for an average, unstrained person.",
     )
     leader_logit_offset: float = param(
-        1.73,
+        1.95,
         -5,
         5,
         source="calibrated (experiments/calibrate.py)",
@@ -373,7 +373,7 @@ class Behaviour(Section):
         doc="Logit rise of bullying while persistently bullied (docs/ODD.md 7.7a).",
     )
     habit_weight: float = param(
-        6.0,
+        14.1,
         0,
         50,
         source="calibrated (experiments/calibrate.py); bullying is a sustained pattern of "
@@ -381,14 +381,14 @@ class Behaviour(Section):
         doc="Logit rise per unit of one's own recent share of weeks bullying (habit).",
     )
     norm_weight: float = param(
-        3.0,
+        0.0662,
         0,
         50,
-        source="social learning; Harrison & Carroll 1991",
+        source="calibrated (experiments/calibrate.py); social learning, Harrison & Carroll 1991",
         doc="Logit rise per unit of local bullying norm (neighbours' recent bullying share).",
     )
     compassion_weight: float = param(
-        3.0,
+        22.9,
         0,
         50,
         source="calibrated (experiments/calibrate.py); perpetrators are a minority "
@@ -429,7 +429,7 @@ class Behaviour(Section):
 
 class Targets(Section):
     downward_weight: float = param(
-        0.777,
+        0.736,
         0,
         1,
         source="calibrated (experiments/calibrate.py); bullying runs mostly downwards",
@@ -450,7 +450,7 @@ class Targets(Section):
         doc="Weight given to picking one's own manager.",
     )
     repeat_probability: float = param(
-        0.8,
+        0.87,
         0,
         1,
         source="calibrated (experiments/calibrate.py); bullying targets a person "
@@ -461,7 +461,7 @@ class Targets(Section):
 
 class Aggression(Section):
     weekly_rate: float = param(
-        0.00628,
+        0.00598,
         0,
         0.5,
         unit="per person per week",
@@ -479,7 +479,7 @@ class Aggression(Section):
 
 class Turnover(Section):
     baseline_logit: float = param(
-        -6.98,
+        -7.11,
         -15,
         0,
         source="calibrated (experiments/calibrate.py)",
@@ -507,7 +507,7 @@ class Turnover(Section):
         doc="Logit rise for a newcomer, fading with tenure (socialisation.newcomer_weeks).",
     )
     ceo_logit_offset: float = param(
-        0.984,
+        1.19,
         -5,
         5,
         source="calibrated (experiments/calibrate.py); King's Fund 2018",
@@ -522,7 +522,7 @@ class Turnover(Section):
         doc="How long a negative act by staff counts as 'recent' for care quality (Eq. 10).",
     )
     weekly_hiring_rate: float = param(
-        0.0213,
+        0.0239,
         0,
         1,
         unit="per vacancy per week",
@@ -622,14 +622,14 @@ class Quality(Section):
         "reference quality.",
     )
     reference_quality: float = param(
-        0.8,
+        0.756,
         0,
         1,
         source="calibrated (experiments/calibrate.py): the baseline's mean care quality",
         doc="Care quality at which harm is as expected (Q_ref, Eq. 10b).",
     )
     harm_excess_weight: float = param(
-        2.0,
+        7.29,
         0,
         20,
         source="calibrated (experiments/calibrate.py): mid-staffs at 25-45% excess harm "
