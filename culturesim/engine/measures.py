@@ -17,7 +17,13 @@ from typing import Any
 import numpy as np
 
 from culturesim.engine.organisation import Organisation
-from culturesim.engine.rules import COLLEAGUE, MANAGER_TO_REPORT, REPORT_TO_MANAGER
+from culturesim.engine.rules import (
+    COLLEAGUE,
+    MANAGER_TO_REPORT,
+    REPORT_TO_MANAGER,
+    persistent_perpetrators,
+    persistently_bullied,
+)
 from culturesim.engine.scenario import DRIVER_RANGES, Scenario
 from culturesim.engine.state import COMPASSIONATE, People
 
@@ -49,6 +55,7 @@ class Observed:
     ceo_exits: int
     trust_quality: np.ndarray
     harm: np.ndarray
+    expected_harm: np.ndarray
     new_episodes: int
     conversions: int
     reproduction_number: float
@@ -68,6 +75,16 @@ class Observed:
 
     def staff_mean(self, values: np.ndarray) -> float:
         return float(values[self.people.occupied].mean())
+
+    def persistent(self) -> np.ndarray:
+        """Who is persistently bullied now (Eq. 16), among staff in post."""
+        p = self.people
+        return p.occupied & persistently_bullied(p.source_weeks, self.scenario.persistence)
+
+    def persistent_perpetrators(self) -> np.ndarray:
+        """Staff in post who are the counted source of someone persistently bullied."""
+        p = self.people
+        return p.occupied & persistent_perpetrators(p.person_id, p.source_person, self.persistent())
 
 
 @dataclass(frozen=True)
@@ -111,6 +128,10 @@ DRIVER_LABELS = {
     "public_aggression": "public aggression",
 }
 PREVALENCE = "share of staff in post bullied at least once in the survey's look-back"
+PERSISTENT = (
+    "share of staff in post with acts from one source in at least persistence.min_weeks of "
+    "the last persistence.window_weeks weeks"
+)
 
 MEASURES: tuple[Measure, ...] = (
     _weekly("week", "week", "week", "week of the run (0 is the first recorded)", lambda o: o.t),
@@ -132,6 +153,14 @@ MEASURES: tuple[Measure, ...] = (
             lambda o: o.in_survey(o.people.bullied_by_manager_week)),
     _weekly("bullied_by_staff", "bullied by any staff", "share", PREVALENCE,
             lambda o: o.in_survey(o.people.bullied_week)),
+    _weekly("persistent_bullied", "persistently bullied", "share", PERSISTENT,
+            lambda o: o.persistent().sum() / max(o.staff, 1)),
+    _weekly("perpetrators_last_year", "perpetrators (any act)", "share",
+            "share of staff in post who bullied someone at least once in the survey's look-back",
+            lambda o: o.in_survey(o.people.bullied_others_week)),
+    _weekly("persistent_perpetrators", "persistent perpetrators", "share",
+            "share of staff in post who are the counted source of someone persistently bullied",
+            lambda o: o.persistent_perpetrators().sum() / max(o.staff, 1)),
     _weekly("bullying_acts", "bullying acts", "acts", "count this week", lambda o: len(o.victim)),
     _weekly("acts_by_managers", "acts by managers", "acts", "count this week",
             lambda o: int((o.relation == MANAGER_TO_REPORT).sum())),
@@ -162,6 +191,9 @@ MEASURES: tuple[Measure, ...] = (
             lambda o: float(np.mean(o.trust_quality))),
     _weekly("harm_events", "harm events", "events", "count this week",
             lambda o: int(o.harm.sum())),
+    _weekly("expected_harm", "expected harm events", "events",
+            "sum over trusts at the reference quality (Eq. 10b)",
+            lambda o: float(o.expected_harm.sum())),
     _weekly("new_episodes", "new perpetrator episodes", "episodes", "count this week",
             lambda o: o.new_episodes),
     _weekly("conversions", "conversions", "episodes", "count this week", lambda o: o.conversions),
@@ -180,6 +212,11 @@ MEASURES: tuple[Measure, ...] = (
              "final week"),
     _summary("perpetrator_share", "staff bullying in a week (last year)", "share",
              "mean over the last 52 weeks of perpetrators / staff in post"),
+    _summary("persistent_bullied", "persistently bullied (acts from one source, ~weekly, "
+             "6 months)", "share", "final week"),
+    _summary("perpetrators_last_year", "perpetrators of any act in the last 12 months", "share",
+             "final week"),
+    _summary("persistent_perpetrators", "persistent perpetrators", "share", "final week"),
     _summary("compassion_climate", "compassion climate (share of compassionate acts)", "share",
              "mean of the last 52 weeks"),
     _summary("mean_strain", "mean strain", "0-1", "mean of the last 52 weeks"),
@@ -193,6 +230,8 @@ MEASURES: tuple[Measure, ...] = (
     _summary("care_quality", "care quality (last year, 0-1)", "0-1", "mean of the last 52 weeks"),
     _summary("care_quality_min", "lowest weekly care quality", "0-1", "minimum over weeks"),
     _summary("harm_events", "harm events", "events", "sum over weeks"),
+    _summary("harm_ratio", "harm ratio (observed / expected, an SMR)", "ratio",
+             "harm events / expected harm over the last 52 weeks"),
     _summary("harm_per_1000_staff_year", "harm events per 1,000 staff a year", "per 1,000 a year",
              "sum over weeks / staff-years"),
     _summary("bullying_acts_per_1000_staff_year", "bullying acts per 1,000 staff a year",

@@ -41,14 +41,18 @@ class Week:
     pressure: Any = None
     aggressed: Any = None
     victimised: Any = None
+    persistent: Any = None
     hood: rules.Neighbourhood | None = None
     compassion_around: Any = None
     behaviour: Any = None
     bullies: Any = None
     victim: Any = None
     relation: Any = None
+    source_person: Any = None
+    source_weeks: Any = None
     recently_bullied: Any = None
     harm: Any = None
+    expected_harm: Any = None
     leavers: int = 0
     ceo_exits: int = 0
     leaving: Any = None
@@ -131,6 +135,7 @@ def behaviour(model: CultureModel, week: Week) -> None:
     s, org, p = model.scenario, model.org, model.people
     week.newness = np.exp(-p.tenure_weeks / s.socialisation.newcomer_weeks)
     week.victimised = (week.t - p.bullied_week) <= s.cascades.conversion_window_weeks
+    week.persistent = rules.persistently_bullied(p.source_weeks, s.persistence)
     week.hood = rules.neighbourhood(
         org.peers, org.manager, p.occupied, s.socialisation.leader_weight
     )
@@ -140,7 +145,8 @@ def behaviour(model: CultureModel, week: Week) -> None:
     week.behaviour = rules.choose_behaviour(
         p.strain,
         p.compassion,
-        week.victimised,
+        week.persistent,
+        p.bullying_norm,
         p.support,
         bullying_seen,
         compassion_seen,
@@ -156,6 +162,11 @@ def targets(model: CultureModel, week: Week) -> None:
     s, org, p = model.scenario, model.org, model.people
     bullies = np.flatnonzero(week.behaviour == BULLYING)
     target_rng = model.rng_streams["targets"]
+    last = p.target_post[bullies]
+    still_there = last >= 0
+    still_there[still_there] = p.occupied[last[still_there]] & (
+        p.person_id[last[still_there]] == p.target_person[bullies[still_there]]
+    )
     victim, relation = rules.pick_targets(
         bullies,
         org.manager,
@@ -165,13 +176,22 @@ def targets(model: CultureModel, week: Week) -> None:
         s.targets,
         target_rng.random(len(bullies)),
         target_rng.random(len(bullies)),
+        np.where(still_there, last, -1),
+        target_rng.random(len(bullies)),
     )
     acted = victim >= 0
     acted[acted] = p.occupied[victim[acted]]
     week.bullies, week.victim, week.relation = bullies[acted], victim[acted], relation[acted]
+    perpetrator = p.person_id[week.bullies]
+    week.source_person, week.source_weeks = rules.count_sources(
+        p.source_person, p.source_weeks, week.victim, perpetrator, s.persistence
+    )
+    persistent_act = (week.source_person[week.victim] == perpetrator) & rules.persistently_bullied(
+        week.source_weeks[week.victim], s.persistence
+    )
     episode = _log_episodes(model, week)
     model.recorder.record_acts(
-        week.t, p, week.bullies, week.victim, week.relation, episode, week.aggressed
+        week.t, p, week.bullies, week.victim, week.relation, episode, week.aggressed, persistent_act
     )
 
 
@@ -198,6 +218,7 @@ def adaptation(model: CultureModel, week: Week) -> None:
         week.workload,
         week.pressure,
         bullied_now,
+        week.persistent,
         week.aggressed,
         support,
         p.resilience,
@@ -217,6 +238,9 @@ def adaptation(model: CultureModel, week: Week) -> None:
     p.bullied_by_colleague_week[victim[relation != rules.MANAGER_TO_REPORT]] = t
     p.bullied_in_episode[victim] = p.episode[bullies]
     p.bullied_others_week[bullies] = t
+    p.source_person, p.source_weeks = week.source_person, week.source_weeks
+    p.target_post[bullies] = victim
+    p.target_person[bullies] = p.person_id[victim]
     p.aggressed_week[week.aggressed] = t
 
 
@@ -230,12 +254,11 @@ def quality(model: CultureModel, week: Week) -> None:
         org.trust[frontline], weights=team_quality[org.team[frontline]], minlength=org.n_trusts
     ) / np.maximum(frontline_posts, 1)
     model.trust_quality = np.minimum(staff_quality * org.trust_care, 1.0)
+    week.expected_harm = rules.expected_harm(
+        s.quality.harm_rate, week.drivers["demand"], frontline_posts, model.trust_case_mix
+    )
     week.harm = model.rng_streams["harm"].poisson(
-        s.quality.harm_rate
-        * week.drivers["demand"]
-        * model.trust_case_mix
-        * frontline_posts
-        * (1 - model.trust_quality)
+        week.expected_harm * rules.harm_excess(model.trust_quality, s.quality)
     )
 
 
@@ -266,7 +289,12 @@ def _team_quality(model: CultureModel, week: Week) -> np.ndarray:
 def turnover(model: CultureModel, week: Week) -> None:
     s, org, p = model.scenario, model.org, model.people
     chance = rules.leave_probability(
-        p.strain, week.recently_bullied, week.newness, org.level == 0, s.turnover, org.leaving_shift
+        p.strain,
+        rules.persistently_bullied(p.source_weeks, s.persistence),
+        week.newness,
+        org.level == 0,
+        s.turnover,
+        org.leaving_shift,
     )
     leaving = np.flatnonzero(
         p.occupied & (model.rng_streams["turnover"].random(org.n_posts) < chance)
@@ -343,6 +371,7 @@ def observe(model: CultureModel, week: Week) -> Observed:
         rated_quality=week.rated_quality,
         trust_quality=model.trust_quality,
         harm=week.harm,
+        expected_harm=week.expected_harm,
         new_episodes=log.new_this_week,
         conversions=log.conversions_this_week,
         reproduction_number=log.reproduction_number(),

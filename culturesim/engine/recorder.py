@@ -14,7 +14,7 @@ import pandas as pd
 
 from culturesim.engine.measures import TIMESERIES_COLUMNS, Observed, record_row
 from culturesim.engine.organisation import Organisation
-from culturesim.engine.rules import PUBLIC
+from culturesim.engine.rules import PUBLIC, persistent_perpetrators, persistently_bullied
 from culturesim.engine.scenario import Scenario
 from culturesim.engine.state import People, agents_columns
 from culturesim.engine.trusts import TrustRecord
@@ -27,6 +27,7 @@ EVENT_COLUMNS = (
     "perpetrator_person",
     "victim_person",
     "episode",
+    "persistent",
 )
 
 
@@ -61,8 +62,13 @@ class Recorder:
         relation: np.ndarray,
         episode: np.ndarray,
         aggressed: np.ndarray,
+        persistent: np.ndarray,
     ) -> None:
-        """Keep this week's acts: the latest always, every one if the run records events."""
+        """Keep this week's acts: the latest always, every one if the run records events.
+
+        `persistent` marks acts that make or keep their victim persistently bullied by this
+        perpetrator (Eq. 16); acts of public aggression are never persistent bullying.
+        """
         self.last_acts = {"perpetrator": bullies, "victim": victim, "relation": relation}
         if t < 0 or not self.scenario.run.record_events:
             return
@@ -83,6 +89,7 @@ class Recorder:
                     np.int64
                 ),
                 "episode": np.concatenate([episode, none]).astype(np.int64),
+                "persistent": np.concatenate([persistent, np.zeros(len(public), dtype=bool)]),
             }
         )
 
@@ -97,7 +104,12 @@ class Recorder:
     def events(self) -> pd.DataFrame:
         """Every bullying act and every act of public aggression (perpetrator -1) so far."""
         if not self._event_chunks:
-            return pd.DataFrame({c: np.array([], dtype=np.int64) for c in EVENT_COLUMNS})
+            return pd.DataFrame(
+                {
+                    c: np.array([], dtype=bool if c == "persistent" else np.int64)
+                    for c in EVENT_COLUMNS
+                }
+            )
         table = {
             name: np.concatenate([c[name] for c in self._event_chunks])
             for name in self._event_chunks[0]
@@ -111,6 +123,9 @@ class Recorder:
         """Every post's current holder at week t, one row per post (vacant posts included)."""
         org = self.org
         survey = self.scenario.observation.survey_weeks
+        persistent = people.occupied & persistently_bullied(
+            people.source_weeks, self.scenario.persistence
+        )
         return pd.DataFrame(
             {
                 "week": np.full(org.n_posts, t, dtype=np.int32),
@@ -122,5 +137,8 @@ class Recorder:
                 **agents_columns(people),
                 "bullied_last_year": (t - people.bullied_week) < survey,
                 "bullied_others_last_year": (t - people.bullied_others_week) < survey,
+                "persistently_bullied": persistent,
+                "persistent_perpetrator": people.occupied
+                & persistent_perpetrators(people.person_id, people.source_person, persistent),
             }
         )

@@ -95,12 +95,18 @@ class ReferencePerson(mesa.Agent):
         self.workload = 1.0
         self.aggressed = False
         self.victimised = False
+        self.persistent = False
         self.bullied_now = False
         self.next_pressure = 0.0
 
     @property
     def is_leader(self) -> bool:
         return bool(self.reports)
+
+    @property
+    def persistently_bullied(self) -> bool:
+        """Acts from one source in at least `min_weeks` of the look-back (Eq. 16)."""
+        return self.source_weeks.bit_count() >= self.model.scenario.persistence.min_weeks
 
     @property
     def bullied_week(self) -> int:
@@ -189,6 +195,7 @@ class ReferencePerson(mesa.Agent):
         m = self.model
         s = m.scenario
         self.newness = math.exp(-self.tenure_weeks / s.socialisation.newcomer_weeks)
+        self.persistent = self.persistently_bullied
         if not self.occupied:
             self.next_behaviour = NEUTRAL
             return
@@ -199,7 +206,8 @@ class ReferencePerson(mesa.Agent):
             b.bullying_baseline_logit
             + (b.leader_logit_offset if self.reports else 0.0)
             + b.strain_weight * self.strain
-            + (b.victimisation_weight if self.victimised else 0.0)
+            + (b.victimisation_weight if self.persistent else 0.0)
+            + b.habit_weight * self.bullying_norm
             + b.norm_weight * learning * self.seen("bullying_norm")
             - b.compassion_weight * (self.compassion - 0.5)
             - b.support_weight * self.support
@@ -220,12 +228,22 @@ class ReferencePerson(mesa.Agent):
         self.kind_now = 1.0 if self.next_behaviour == COMPASSIONATE else 0.0
 
     def pick_target(self) -> tuple[ReferencePerson, int] | None:
-        """Eq. 8: a report, a colleague or one's manager, weighted; then one person.
+        """Eq. 8: one's last target again, or a report, a colleague or one's manager, weighted.
 
-        Only relations the bully has count. An empty post picked means no act this week.
+        The last target counts only while the same person holds their post. Otherwise only
+        relations the bully has count. An empty post picked means no act this week.
         """
         w = self.model.scenario.targets
         rng = self.model.streams["targets"]
+        if self.target_post >= 0:
+            last = self.model.people[self.target_post]
+            if last.occupied and last.person_id == self.target_person:
+                if rng.random() < w.repeat_probability:
+                    if last.manager is self:
+                        return last, MANAGER_TO_REPORT
+                    if self.manager is last:
+                        return last, REPORT_TO_MANAGER
+                    return last, COLLEAGUE
         down = w.downward_weight if self.reports else 0.0
         side = w.sideways_weight if self.peers else 0.0
         up = w.upward_weight if self.manager is not None else 0.0
@@ -255,6 +273,7 @@ class ReferencePerson(mesa.Agent):
             + st.workload_weight * (self.workload - 1)
             + st.pressure_weight * self.next_pressure
             + (st.bullied_weight if self.bullied_now else 0.0)
+            + (st.persistent_weight if self.persistent else 0.0)
             + (st.aggression_weight if self.aggressed else 0.0)
             - st.support_weight * self.next_support
             - st.resilience_weight * (self.resilience - 0.5)
@@ -286,13 +305,12 @@ class ReferencePerson(mesa.Agent):
     def consider_leaving(self) -> bool:
         """Eq. 11: leave with a chance that rises with strain, bullying and newness."""
         u = self.model.scenario.turnover
-        recently = self.model.week - self.bullied_week < u.bullied_memory_weeks
         chance = logistic(
             u.baseline_logit
             + self.model.leaving_shift[self.trust]
             + (u.ceo_logit_offset if self.is_chief_executive else 0.0)
             + u.strain_weight * self.strain
-            + (u.bullied_weight if recently else 0.0)
+            + (u.bullied_weight if self.persistently_bullied else 0.0)
             + u.newcomer_weight * self.newness
         )
         return self.model.streams["turnover"].random() < chance
@@ -510,6 +528,31 @@ class ReferenceModel(mesa.Model):
         self._log_episodes(self.acts, week.t)
         for _, victim, _ in self.acts:
             victim.bullied_now = True
+        self._count_sources()
+
+    def _count_sources(self) -> None:
+        """Eq. 16, staged: the look-back slides a week; acts from the counted source mark it;
+        another's act replaces a source with at most one week left (the first such act, in
+        post order of the perpetrators)."""
+        p = self.scenario.persistence
+        mask = (1 << p.window_weeks) - 1
+        for person in self.people:
+            person.next_source_person = person.source_person
+            person.next_source_weeks = (person.source_weeks << 1) & mask
+        counted = set()
+        for bully, victim, _ in self.acts:
+            if victim.source_person == bully.person_id:
+                victim.next_source_weeks |= 1
+                counted.add(victim.post)
+        replaced = set()
+        for bully, victim, _ in self.acts:
+            if victim.source_person == bully.person_id or victim.post in counted:
+                continue
+            if victim.post in replaced or victim.next_source_weeks.bit_count() > 1:
+                continue
+            victim.next_source_person = bully.person_id
+            victim.next_source_weeks = 1
+            replaced.add(victim.post)
 
     def phase_adaptation(self, week: Week) -> None:
         """Support, strain, norms, dispositions; then everything is committed at once."""
@@ -525,6 +568,11 @@ class ReferenceModel(mesa.Model):
                 victim.bullied_by_colleague_week = t
             victim.bullied_in_episode = bully.episode
             bully.bullied_others_week = t
+            bully.target_post = victim.post
+            bully.target_person = victim.person_id
+        for person in self.people:
+            person.source_person = person.next_source_person
+            person.source_weeks = person.next_source_weeks
 
     def phase_quality(self, week: Week) -> None:
         """Eq. 10 per team, averaged over each trust's frontline posts; harm events."""
@@ -558,14 +606,14 @@ class ReferenceModel(mesa.Model):
         ]
         rng = self.streams["harm"]
         demand = week.drivers["demand"]
-        week.harm = np.array(
-            [
-                int(rng.poisson(q.harm_rate * demand * mix * len(frontline) * (1 - quality)))
-                for frontline, quality, mix in zip(
-                    self.frontline_by_trust, self.trust_quality, self.case_mix, strict=True
-                )
-            ]
-        )
+        expected, harm = [], []
+        for trust, frontline in enumerate(self.frontline_by_trust):
+            expected.append(q.harm_rate * demand * len(frontline) * self.case_mix[trust])
+            excess = max(
+                1 + q.harm_excess_weight * (q.reference_quality - self.trust_quality[trust]), 0.0
+            )
+            harm.append(int(rng.poisson(expected[-1] * excess)))
+        week.expected_harm, week.harm = np.array(expected), np.array(harm)
 
     def phase_turnover(self, week: Week) -> None:
         """Eq. 11 for every holder, then eq. 12 for every vacancy not opened this week."""
@@ -704,6 +752,7 @@ class ReferenceModel(mesa.Model):
             rated_quality=week.rated_quality,
             trust_quality=np.array(self.trust_quality),
             harm=week.harm,
+            expected_harm=week.expected_harm,
             new_episodes=self._new_by_week[-1],
             conversions=self._conversions_by_week[-1],
             reproduction_number=reproduction,

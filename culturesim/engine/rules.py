@@ -15,6 +15,7 @@ import scipy.sparse as sp
 from culturesim.engine.scenario import (
     Aggression,
     Behaviour,
+    Persistence,
     Pressure,
     Quality,
     Regulator,
@@ -125,17 +126,23 @@ def update_strain(
     workload_now: np.ndarray,
     pressure: np.ndarray,
     bullied: np.ndarray,
+    persistent: np.ndarray,
     aggressed: np.ndarray,
     support: np.ndarray,
     resilience: np.ndarray,
     s: Strain,
 ) -> np.ndarray:
-    """Eq. 5: strain moves a step towards a target set by load, mistreatment and support."""
+    """Eq. 5: strain moves a step towards a target set by load, mistreatment and support.
+
+    A negative act raises the target in its week (acute); persistent bullying raises it for as
+    long as it lasts (chronic, the construct of Nielsen & Einarsen 2012).
+    """
     target = logistic(
         s.baseline_logit
         + s.workload_weight * (workload_now - 1)
         + s.pressure_weight * pressure
         + s.bullied_weight * bullied
+        + s.persistent_weight * persistent
         + s.aggression_weight * aggressed
         - s.support_weight * support
         - s.resilience_weight * (resilience - 0.5)
@@ -146,7 +153,8 @@ def update_strain(
 def choose_behaviour(
     strain: np.ndarray,
     compassion: np.ndarray,
-    victimised: np.ndarray,
+    persistent: np.ndarray,
+    own_bullying: np.ndarray,
     support: np.ndarray,
     bullying_seen: np.ndarray,
     compassion_seen: np.ndarray,
@@ -155,13 +163,18 @@ def choose_behaviour(
     b: Behaviour,
     uniform: np.ndarray,
 ) -> np.ndarray:
-    """Eq. 6-7: bully with p_b; otherwise act compassionately with p_c; else neutrally."""
+    """Eq. 6-7: bully with p_b; otherwise act compassionately with p_c; else neutrally.
+
+    Victimisation acts through persistent bullying (Hauge et al. 2009's construct); one's own
+    recent bullying (habit) keeps a perpetrator at it.
+    """
     learning = 1 + b.newcomer_norm_boost * newness
     p_bully = logistic(
         b.bullying_baseline_logit
         + b.leader_logit_offset * is_leader
         + b.strain_weight * strain
-        + b.victimisation_weight * victimised
+        + b.victimisation_weight * persistent
+        + b.habit_weight * own_bullying
         + b.norm_weight * learning * bullying_seen
         - b.compassion_weight * (compassion - 0.5)
         - b.support_weight * support
@@ -187,11 +200,15 @@ def pick_targets(
     t: Targets,
     uniform_relation: np.ndarray,
     uniform_person: np.ndarray,
+    last_target: np.ndarray,
+    uniform_repeat: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Eq. 8: each bully picks a report, a colleague or their manager, then one person in it.
+    """Eq. 8: a bully picks their last target again, or a report, a colleague or their manager.
 
-    A relation is chosen with probability proportional to its weight, among the relations the
-    bully has (reports, colleague ties, a manager). Power makes downward weight the largest.
+    `last_target` is each bully's last target's post, -1 where that person is no longer in
+    it; they are picked again with chance `repeat_probability`. Otherwise a relation is chosen
+    with probability proportional to its weight, among the relations the bully has (reports,
+    colleague ties, a manager), then one person in it. Power makes downward weight the largest.
     """
     degree = np.diff(peers.indptr)[perpetrators]
     weights = np.stack(
@@ -216,7 +233,62 @@ def pick_targets(
     victim[side] = peers.indices[start + (uniform_person[side] * degree[side]).astype(np.int64)]
     up = relation == REPORT_TO_MANAGER
     victim[up] = manager[perpetrators[up]]
+
+    again = (last_target >= 0) & (uniform_repeat < t.repeat_probability)
+    victim[again] = last_target[again]
+    relation[again] = relation_between(perpetrators[again], last_target[again], manager)
     return victim, relation
+
+
+def relation_between(
+    perpetrator: np.ndarray, victim: np.ndarray, manager: np.ndarray
+) -> np.ndarray:
+    """Manager to report, report to manager, or colleague."""
+    return np.where(
+        manager[victim] == perpetrator,
+        MANAGER_TO_REPORT,
+        np.where(manager[perpetrator] == victim, REPORT_TO_MANAGER, COLLEAGUE),
+    ).astype(np.int8)
+
+
+def count_sources(
+    source_person: np.ndarray,
+    source_weeks: np.ndarray,
+    victim: np.ndarray,
+    perpetrator_person: np.ndarray,
+    p: Persistence,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Eq. 16: each person counts the weeks with negative acts from one source.
+
+    `source_weeks` is a bit mask over the last `window_weeks` weeks (bit j: j weeks ago); it
+    slides by a week. An act from the counted source marks this week. An act from anyone else
+    makes that person the counted source when the old one has at most one week left in the
+    look-back (of several such acts in a week, the first perpetrator's in post order).
+    """
+    weeks = (source_weeks << 1) & np.uint32((1 << p.window_weeks) - 1)
+    person = source_person.copy()
+    same = person[victim] == perpetrator_person
+    weeks[victim[same]] |= np.uint32(1)
+    counted = np.zeros(len(person), dtype=bool)
+    counted[victim[same]] = True
+    other = ~same & ~counted[victim]
+    newly, first = np.unique(victim[other], return_index=True)
+    replace = np.bitwise_count(weeks[newly]) <= 1
+    person[newly[replace]] = perpetrator_person[other][first[replace]]
+    weeks[newly[replace]] = 1
+    return person, weeks
+
+
+def persistently_bullied(source_weeks: np.ndarray, p: Persistence) -> np.ndarray:
+    """Persistent bullying: acts from one source in at least `min_weeks` of the look-back."""
+    return np.bitwise_count(source_weeks) >= p.min_weeks
+
+
+def persistent_perpetrators(
+    person_id: np.ndarray, source_person: np.ndarray, persistent: np.ndarray
+) -> np.ndarray:
+    """Whoever is the counted source of someone persistently bullied."""
+    return np.isin(person_id, source_person[persistent])
 
 
 def socialise(
@@ -224,6 +296,18 @@ def socialise(
 ) -> np.ndarray:
     """Eq. 9: disposition drifts towards that of one's colleagues and manager."""
     return compassion + pull * (compassion_around - compassion)
+
+
+def expected_harm(
+    harm_rate: float, demand: float, frontline_posts: np.ndarray, case_mix: np.ndarray
+) -> np.ndarray:
+    """Eq. 10b: each trust's expected harm events this week, from demand and case mix."""
+    return harm_rate * demand * frontline_posts * case_mix
+
+
+def harm_excess(trust_quality: np.ndarray, q: Quality) -> np.ndarray:
+    """Eq. 10b: harm's multiplier over expected, 1 + k (Q_ref - Q), never below 0."""
+    return np.maximum(1 + q.harm_excess_weight * (q.reference_quality - trust_quality), 0.0)
 
 
 def team_quality(
@@ -245,13 +329,13 @@ def team_quality(
 
 def leave_probability(
     strain: np.ndarray,
-    bullied_recently: np.ndarray,
+    persistent: np.ndarray,
     newness: np.ndarray,
     is_chief_executive: np.ndarray,
     u: Turnover,
     trust_shift: np.ndarray | float = 0.0,
 ) -> np.ndarray:
-    """Eq. 11: the weekly chance of leaving rises with strain, bullying and newness.
+    """Eq. 11: the weekly chance of leaving rises with strain, persistent bullying, newness.
 
     `trust_shift` is each post's trust effect on the logit (its local labour market).
     """
@@ -260,7 +344,7 @@ def leave_probability(
         + trust_shift
         + u.ceo_logit_offset * is_chief_executive
         + u.strain_weight * strain
-        + u.bullied_weight * bullied_recently
+        + u.bullied_weight * persistent
         + u.newcomer_weight * newness
     )
 

@@ -375,11 +375,18 @@ class Strain(Section):
         1.5, 0, 20, source="assumption", doc="Logit rise per unit of pressure felt from above."
     )
     bullied_weight: float = param(
-        2.5,
+        1.0,
         0,
         20,
-        source="Nielsen & Einarsen 2012: bullying strongly predicts strain",
-        doc="Logit rise in a week the person is bullied by staff.",
+        source="assumption: one act by staff weighs as one act of public aggression",
+        doc="Logit rise in a week the person suffers a negative act by staff (acute, one act).",
+    )
+    persistent_weight: float = param(
+        1.5,
+        0,
+        20,
+        source="Nielsen & Einarsen 2012: persistent bullying strongly predicts strain",
+        doc="Logit rise while persistently bullied (chronic; on top of each act's own rise).",
     )
     aggression_weight: float = param(
         1.0, 0, 20, source="assumption", doc="Logit rise in a week of patient or public aggression."
@@ -423,14 +430,14 @@ class Pressure(Section):
 
 class Behaviour(Section):
     bullying_baseline_logit: float = param(
-        -5.83,
+        -7.09,
         -15,
         5,
         source="calibrated (experiments/calibrate.py)",
         doc="Logit of bullying in a week for an average, unstrained person.",
     )
     leader_logit_offset: float = param(
-        1.73,
+        1.95,
         -5,
         5,
         source="calibrated (experiments/calibrate.py)",
@@ -448,20 +455,29 @@ class Behaviour(Section):
         0,
         20,
         source="Hauge et al. 2009: being a target is the strongest predictor",
-        doc="Logit rise of bullying while bullied within the conversion window.",
+        doc="Logit rise of bullying while persistently bullied (docs/ODD.md 7.7a).",
     )
-    norm_weight: float = param(
-        3.0,
+    habit_weight: float = param(
+        14.1,
         0,
         50,
-        source="social learning; Harrison & Carroll 1991",
+        source="calibrated (experiments/calibrate.py); bullying is a sustained pattern of "
+        "one or a few perpetrators (Leymann 1996)",
+        doc="Logit rise per unit of one's own recent share of weeks bullying (habit).",
+    )
+    norm_weight: float = param(
+        0.0662,
+        0,
+        50,
+        source="calibrated (experiments/calibrate.py); social learning, Harrison & Carroll 1991",
         doc="Logit rise per unit of local bullying norm (neighbours' recent bullying share).",
     )
     compassion_weight: float = param(
-        3.0,
+        22.9,
         0,
-        20,
-        source="assumption",
+        50,
+        source="calibrated (experiments/calibrate.py); perpetrators are a minority "
+        "(Matthiesen & Einarsen 2007)",
         doc="Logit fall per unit of compassion disposition above 0.5.",
     )
     support_weight: float = param(
@@ -498,7 +514,7 @@ class Behaviour(Section):
 
 class Targets(Section):
     downward_weight: float = param(
-        0.777,
+        0.736,
         0,
         1,
         source="calibrated (experiments/calibrate.py); bullying runs mostly downwards",
@@ -518,11 +534,19 @@ class Targets(Section):
         source="assumption: upward bullying is rare (Carter et al. 2013)",
         doc="Weight given to picking one's own manager.",
     )
+    repeat_probability: float = param(
+        0.87,
+        0,
+        1,
+        source="calibrated (experiments/calibrate.py); bullying targets a person "
+        "repeatedly (Leymann 1996; Einarsen et al. 2009)",
+        doc="Chance a bully picks their last target again, if that person is still in post.",
+    )
 
 
 class Aggression(Section):
     weekly_rate: float = param(
-        0.00628,
+        0.00598,
         0,
         0.5,
         unit="per person per week",
@@ -540,7 +564,7 @@ class Aggression(Section):
 
 class Turnover(Section):
     baseline_logit: float = param(
-        -6.98,
+        -7.11,
         -15,
         0,
         source="calibrated (experiments/calibrate.py)",
@@ -557,8 +581,8 @@ class Turnover(Section):
         1.0,
         0,
         20,
-        source="bullied staff leave more (Hogh et al. 2011)",
-        doc="Logit rise while bullied in the last 12 weeks.",
+        source="persistently bullied staff leave more (Hogh et al. 2011)",
+        doc="Logit rise while persistently bullied (docs/ODD.md 7.7a).",
     )
     newcomer_weight: float = param(
         1.0,
@@ -568,7 +592,7 @@ class Turnover(Section):
         doc="Logit rise for a newcomer, fading with tenure (socialisation.newcomer_weeks).",
     )
     ceo_logit_offset: float = param(
-        0.984,
+        1.19,
         -5,
         5,
         source="calibrated (experiments/calibrate.py); King's Fund 2018",
@@ -580,10 +604,10 @@ class Turnover(Section):
         104,
         unit="weeks",
         source="assumption",
-        doc="How long being bullied counts as 'recently bullied' for leaving and care quality.",
+        doc="How long a negative act by staff counts as 'recent' for care quality (Eq. 10).",
     )
     weekly_hiring_rate: float = param(
-        0.0213,
+        0.0239,
         0,
         1,
         unit="per vacancy per week",
@@ -674,12 +698,28 @@ class Quality(Section):
         doc="Quality gained per unit of compassion climate above 0.5.",
     )
     harm_rate: float = param(
-        0.01,
+        0.002,
         0,
         1,
         unit="per post per week",
         source="scale",
-        doc="Harm events per frontline post per week at quality 0 and demand 1.",
+        doc="Expected harm events per frontline post per week at demand 1, case mix 1 and the "
+        "reference quality.",
+    )
+    reference_quality: float = param(
+        0.756,
+        0,
+        1,
+        source="calibrated (experiments/calibrate.py): the baseline's mean care quality",
+        doc="Care quality at which harm is as expected (Q_ref, Eq. 10b).",
+    )
+    harm_excess_weight: float = param(
+        7.29,
+        0,
+        20,
+        source="calibrated (experiments/calibrate.py): mid-staffs at 25-45% excess harm "
+        "(Francis 2013: SMR 1.27-1.45)",
+        doc="Excess harm per unit of care quality below the reference (k, Eq. 10b).",
     )
 
 
@@ -771,6 +811,27 @@ class Observation(Section):
     )
 
 
+class Persistence(Section):
+    window_weeks: int = param(
+        26,
+        1,
+        30,
+        unit="weeks",
+        source="Leymann 1996; Einarsen et al. 2009 (NAQ-R): over about six months",
+        doc="Look-back over which acts from one source are counted (P).",
+    )
+    min_weeks: int = param(
+        8,
+        1,
+        30,
+        unit="weeks",
+        source="Leymann 1996 'at least weekly' read for a model of one act per perpetrator "
+        "a week (docs/ODD.md 7.7a)",
+        doc="Weeks with acts from one source within the look-back that make persistent "
+        "bullying (k); above window_weeks nobody is persistently bullied.",
+    )
+
+
 class Cascades(Section):
     conversion_window_weeks: int = param(
         12,
@@ -858,6 +919,7 @@ class Scenario(Section):
     turnover: Turnover = Turnover()
     socialisation: Socialisation = Socialisation()
     quality: Quality = Quality()
+    persistence: Persistence = Persistence()
     cascades: Cascades = Cascades()
     observation: Observation = Observation()
     interventions: list[Intervention] = Field(default_factory=list)

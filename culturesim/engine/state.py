@@ -107,6 +107,11 @@ ATTRIBUTES: tuple[Attribute, ...] = (
     Attribute("bullied_others_week", np.int32, NEVER, NEVER, "last week they bullied someone"),
     Attribute("episode", np.int64, -1, -1, "current perpetrator episode (cascade node), -1 none"),
     Attribute("bullied_in_episode", np.int64, -1, -1, "episode of whoever bullied them last"),
+    Attribute("source_person", np.int64, -1, -1, "the one source whose acts they count, -1 none",
+              np.int64),
+    Attribute("source_weeks", np.uint32, 0, 0, "weeks with acts from it (bit j: j weeks ago)"),
+    Attribute("target_post", np.int64, -1, -1, "post of the person they last bullied, -1 none"),
+    Attribute("target_person", np.int64, -1, -1, "who that was (a repeat needs the same person)"),
 )  # fmt: skip
 """Every per-person attribute, in the order of `People`'s fields (docs/ODD.md section 2)."""
 

@@ -79,6 +79,9 @@ def summarise(timeseries: pd.DataFrame, episodes: pd.DataFrame, scenario: Scenar
         "perpetrator_share": float(
             (timeseries.perpetrators / timeseries.staff.clip(lower=1)).iloc[-52:].mean()
         ),
+        "persistent_bullied": float(final.persistent_bullied),
+        "perpetrators_last_year": float(final.perpetrators_last_year),
+        "persistent_perpetrators": float(final.persistent_perpetrators),
         "compassion_climate": float(timeseries.compassion_climate.iloc[-52:].mean()),
         "mean_strain": float(timeseries.mean_strain.iloc[-52:].mean()),
         "leaver_rate": float(np.mean(defined_leaver_rates)) if defined_leaver_rates else None,
@@ -95,6 +98,11 @@ def summarise(timeseries: pd.DataFrame, episodes: pd.DataFrame, scenario: Scenar
         "harm_events": int(timeseries.harm_events.sum()),
         "harm_per_1000_staff_year": float(timeseries.harm_events.sum() / staff_years * 1000)
         if staff_years
+        else None,
+        "harm_ratio": float(
+            timeseries.harm_events.iloc[-52:].sum() / timeseries.expected_harm.iloc[-52:].sum()
+        )
+        if timeseries.expected_harm.iloc[-52:].sum() > 0
         else None,
         "bullying_acts_per_1000_staff_year": float(
             timeseries.bullying_acts.sum() / staff_years * 1000
