@@ -33,7 +33,7 @@ class Organisation:
     manager: np.ndarray  # int64 per post, -1 for a chief executive
     first_report: np.ndarray  # int64 per post
     n_reports: np.ndarray  # int32 per post
-    peers: sp.csr_matrix  # symmetric colleague ties, ones
+    peers: sp.csr_matrix  # symmetric colleague ties (bool), int32 indices
     trust_start: np.ndarray  # int64, n_trusts + 1 boundaries of each trust's posts
     trust_funding: np.ndarray  # float per trust, relative to the national level
     # trust-level random effects (`draw_trust_effects`); neutral until drawn
@@ -227,10 +227,19 @@ def _colleague_ties(
         rng.random(len(cross_source)) * block_size[cross_source]
     ).astype(np.int64)
 
-    rows = np.concatenate([source, target, cross_source, cross_target])
-    cols = np.concatenate([target, source, cross_target, cross_source])
+    rows = np.concatenate([source, target, cross_source, cross_target]).astype(np.int32)
+    cols = np.concatenate([target, source, cross_target, cross_source]).astype(np.int32)
+    del source, target, cross_source, cross_target
+    return _ties_matrix(rows, cols, n_posts)
+
+
+def _ties_matrix(rows: np.ndarray, cols: np.ndarray, n_posts: int) -> sp.csr_matrix:
+    """The canonical CSR matrix of these ties (sorted, each pair once, no self-ties), built
+    in int32 with a one-byte data array: a tie is there or not."""
     keep = rows != cols
-    ties = sp.csr_matrix((np.ones(keep.sum()), (rows[keep], cols[keep])), shape=(n_posts, n_posts))
+    ties = sp.csr_matrix(
+        (np.ones(np.count_nonzero(keep), dtype=np.bool_), (rows[keep], cols[keep])),
+        shape=(n_posts, n_posts),
+    )
     ties.sum_duplicates()
-    ties.data[:] = 1.0
     return ties

@@ -35,45 +35,40 @@ def logistic(x: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Neighbourhood:
-    """Whom each person sees this week (Eq. 1), worked out once and used for every quantity."""
+    """Whom each person sees this week (Eq. 1): colleagues and manager, those in post counted."""
 
     peers: sp.csr_matrix
-    present: np.ndarray  # 1.0 where the post is occupied
-    peer_scale: np.ndarray  # (1 - w) / (colleagues in post) / total weight
-    boss: np.ndarray  # manager's post (0 where none)
-    boss_scale: np.ndarray  # w / total weight where the manager is in post, else 0
-    alone: np.ndarray  # posts with nobody in post around them
+    manager: np.ndarray
+    occupied: np.ndarray
+    leader_weight: float
 
 
 def neighbourhood(
     peers: sp.csr_matrix, manager: np.ndarray, occupied: np.ndarray, leader_weight: float
 ) -> Neighbourhood:
-    present = occupied.astype(float)
-    peer_count = peers @ present
-    has_manager = manager >= 0
-    boss = np.where(has_manager, manager, 0)
-    w_peer = (1 - leader_weight) * (peer_count > 0)
-    w_boss = leader_weight * (has_manager & occupied[boss])
-    total = w_peer + w_boss
-    alone = np.flatnonzero(total == 0)
-    total[alone] = 1.0
-    return Neighbourhood(
-        peers, present, w_peer / np.maximum(peer_count, 1) / total, boss, w_boss / total, alone
-    )
+    return Neighbourhood(peers, manager, occupied, float(leader_weight))
 
 
 def neighbour_mean(hood: Neighbourhood, *quantities: np.ndarray) -> list[np.ndarray]:
     """Eq. 1: what a person sees around them, (1 - w) x colleagues' mean + w x their manager's.
 
-    Vacant posts are not counted. With nobody in post around, a person sees only themselves.
-    Several quantities share one pass over the colleague ties.
+    Vacant posts are not counted: the weights are w and (1 - w) / (colleagues in post), over
+    the total weight of the sides with someone in post. With nobody in post around, a person
+    sees only themselves. Several quantities share one pass over the colleague ties
+    (culturesim.engine.ties).
     """
-    peer_sums = hood.peers @ np.column_stack([q * hood.present for q in quantities])
-    seen = []
-    for column, quantity in enumerate(quantities):
-        view = hood.peer_scale * peer_sums[:, column] + hood.boss_scale * quantity[hood.boss]
-        view[hood.alone] = quantity[hood.alone]
-        seen.append(view)
+    from culturesim.engine import ties  # numba: imported and compiled on first use
+
+    ties_of = (hood.peers.indptr, hood.peers.indices, hood.manager, hood.occupied)
+    quantities = [np.ascontiguousarray(q, dtype=np.float64) for q in quantities]
+    seen = [np.empty(len(hood.manager)) for _ in quantities]
+    for start in range(0, len(quantities), 3):
+        group, out = quantities[start : start + 3], seen[start : start + 3]
+        if len(group) == 3:
+            ties.neighbour_means_of_three(*ties_of, hood.leader_weight, *group, *out)
+        else:
+            for quantity, view in zip(group, out, strict=True):
+                ties.neighbour_mean_of_one(*ties_of, hood.leader_weight, quantity, view)
     return seen
 
 
