@@ -11,6 +11,7 @@ measures, events and tables are kept by a `Recorder` (culturesim.engine.recorder
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import mesa
@@ -20,6 +21,7 @@ import pandas as pd
 from culturesim.engine import rules
 from culturesim.engine.cascades import EpisodeLog, largest_cascade
 from culturesim.engine.measures import TIMESERIES_COLUMNS  # noqa: F401  (re-exported)
+from culturesim.engine.mesa_tools import RecordedMeasures, model_scenario
 from culturesim.engine.organisation import (
     PATIENT_FACING_FROM,
     build_organisation,
@@ -86,12 +88,24 @@ class Person(mesa.Agent):
 
 
 class CultureModel(mesa.Model):
-    """One run of the culture model: `CultureModel(scenario, seed).step()` advances a week."""
+    """One run of the culture model: `CultureModel(scenario, seed).step()` advances a week.
+
+    `scenario` is a `Scenario` or a bundled scenario's name or a file's path; other keywords
+    are dotted-path settings (`**{"drivers.funding.value": 0.8}`), validated like a file. The
+    seed rule and what Mesa's `batch_run` reads are in `culturesim.engine.mesa_tools`.
+    `running` turns False after the scenario's last week (`run.steps`).
+    """
 
     phases: Loop = PHASES
 
-    def __init__(self, scenario: Scenario, seed: int | None = None, burn_in: bool = True) -> None:
-        seed = scenario.run.seed if seed is None else int(seed)
+    def __init__(
+        self,
+        scenario: Scenario | str | Path = "baseline",
+        seed: int | None = None,
+        burn_in: bool = True,
+        **settings: Any,
+    ) -> None:
+        scenario, seed = model_scenario(scenario, seed, settings)
         super().__init__(seed=seed)
         self.scenario = scenario
         self.seed = seed
@@ -140,6 +154,7 @@ class CultureModel(mesa.Model):
             for name in DRIVER_RANGES
         }
         self.recorder = Recorder(scenario, self.org)
+        self.datacollector = RecordedMeasures(self.recorder, seed)
         self.week = -scenario.run.burn_in_weeks if burn_in else 0
         self._agents_by_post: dict[int, Person] = {}
         while self.week < 0:
@@ -226,8 +241,10 @@ class CultureModel(mesa.Model):
     # --- the week ------------------------------------------------------------------------
 
     def step(self) -> None:
-        """Advance one week and record it."""
+        """Advance one week and record it; after the scenario's last week, stop `running`."""
         self._advance()
+        if self.week >= self.scenario.run.steps:
+            self.running = False
 
     def _advance(self) -> None:
         week = Week(self.week)

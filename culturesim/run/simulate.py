@@ -18,7 +18,6 @@ from culturesim.engine.model import CultureModel
 from culturesim.engine.scenario import Scenario
 from culturesim.files import FolderLock, naming_failures, swap_in
 from culturesim.run.causal import cascade_counts, causal_measures, twin_of
-from culturesim.run.figures import save_run_figures
 from culturesim.run.outputs import (
     headline_figures,
     prepare_folder,
@@ -172,6 +171,9 @@ def write_run(
     write_json(folder / "summary.json", result.summary)
     (folder / "scenario.resolved.toml").write_text(resolved_toml(scenario))
     if scenario.run.figures:
+        # matplotlib loads only where figures are drawn: sweep workers never draw them
+        from culturesim.run.figures import save_run_figures
+
         org = result.model.org
         team = org.team
         save_run_figures(
