@@ -110,6 +110,9 @@ class CultureModel(mesa.Model):
         n_trusts = self.org.n_trusts
         self.extra_pressure = np.zeros(n_trusts)
         self.extra_support = np.zeros(n_trusts)
+        self.special_measures = np.zeros(n_trusts, dtype=bool)
+        self.special_measures_weeks = np.zeros(n_trusts, dtype=np.int64)
+        self.inadequate_ratings = np.zeros(n_trusts, dtype=np.int64)
         self.trust_quality = np.ones(n_trusts)
         self.quality_since_rating = np.zeros(n_trusts)
         self.weeks_since_rating = 0
