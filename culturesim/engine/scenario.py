@@ -338,14 +338,14 @@ class Pressure(Section):
 
 class Behaviour(Section):
     bullying_baseline_logit: float = param(
-        -5.83,
+        -5.66,
         -15,
         5,
         source="calibrated (experiments/calibrate.py)",
         doc="Logit of bullying in a week for an average, unstrained person.",
     )
     leader_logit_offset: float = param(
-        1.73,
+        1.74,
         -5,
         5,
         source="calibrated (experiments/calibrate.py)",
@@ -413,7 +413,7 @@ class Behaviour(Section):
 
 class Targets(Section):
     downward_weight: float = param(
-        0.777,
+        0.821,
         0,
         1,
         source="calibrated (experiments/calibrate.py); bullying runs mostly downwards",
@@ -455,7 +455,7 @@ class Aggression(Section):
 
 class Turnover(Section):
     baseline_logit: float = param(
-        -6.98,
+        -6.86,
         -15,
         0,
         source="calibrated (experiments/calibrate.py)",
@@ -483,7 +483,7 @@ class Turnover(Section):
         doc="Logit rise for a newcomer, fading with tenure (socialisation.newcomer_weeks).",
     )
     ceo_logit_offset: float = param(
-        0.984,
+        0.781,
         -5,
         5,
         source="calibrated (experiments/calibrate.py); King's Fund 2018",
@@ -498,7 +498,7 @@ class Turnover(Section):
         doc="How long being bullied counts as 'recently bullied' for leaving and care quality.",
     )
     weekly_hiring_rate: float = param(
-        0.0213,
+        0.0209,
         0,
         1,
         unit="per vacancy per week",
