@@ -42,7 +42,13 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from culturesim import load_results, load_scenario, simulate, sweep  # noqa: E402
-from culturesim.batch.envelope import BOUNDS, ENVELOPE, funding_rises, outside  # noqa: E402
+from culturesim.batch.envelope import (
+    BOUNDS,
+    ENVELOPE,
+    funding_rises,
+    outside,
+)
+from culturesim.batch.envelope import MONOTONE_TOLERANCE as TOLERANCE  # noqa: E402
 from culturesim.batch.experiment import Experiment, experiment_from_table  # noqa: E402
 from culturesim.engine.scenario import read_toml  # noqa: E402
 
@@ -63,8 +69,6 @@ MEASURES = [
     "agency_share",
     "special_measures_years",
 ]
-TOLERANCE = 0.02
-"""Paired fall in bullying by staff (share) allowed, beyond 3 SE, when funding falls a level."""
 
 
 def thin(values: list, levels: int) -> list:

@@ -20,7 +20,14 @@ import pandas as pd
 import pytest
 
 from culturesim import load_scenario, simulate
-from culturesim.batch.envelope import BOUNDS, ENFORCED, ENVELOPE, funding_rises, outside
+from culturesim.batch.envelope import (
+    BOUNDS,
+    ENFORCED,
+    ENVELOPE,
+    MONOTONE_TOLERANCE,
+    funding_rises,
+    outside,
+)
 from culturesim.batch.experiment import load_experiment
 from culturesim.engine import rules
 from culturesim.engine.model import CultureModel
@@ -33,7 +40,6 @@ SMALL = {
     "run.record_events": False,
 }
 SEEDS = (11, 12)
-MONOTONE_TOLERANCE = 0.03
 PRESSURE, FUNDING = "drivers.regulator_pressure.value", "drivers.funding.value"
 
 

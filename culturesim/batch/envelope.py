@@ -88,6 +88,10 @@ ENVELOPE: tuple[Bound, ...] = (
 )
 """The envelope, one bound per summary measure (harm_excess: (1 - Q) over the baseline's)."""
 
+MONOTONE_TOLERANCE = 0.03
+"""Fall in bullying by staff (share) allowed, beyond 3 SE of the paired difference, when funding
+falls a level at the same pressure (replicate noise of a tipping trust)."""
+
 BOUNDS = {bound.measure: bound for bound in ENVELOPE}
 ENFORCED = tuple(bound.measure for bound in ENVELOPE if bound.enforced)
 
