@@ -1,12 +1,15 @@
 """Calibrate the baseline: find the parameters marked "calibrated" in culturesim/scenario.py.
 
-Run:  python experiments/calibrate.py [--quick | --reduced] [--processes 2]
+Run:  python experiments/calibrate.py [--quick | --reduced | --refit] [--processes 2]
 
 Writes experiments/calibration/calibration.md (the table cited in docs/ODD.md section 8) and
 experiments/calibration/candidates.csv (every candidate evaluated, with its loss). `--quick`
 is a smoke test with few candidates and seeds; it writes to experiments/calibration/quick/.
 `--reduced` is the full method with fewer candidates and seeds (sized for a shared two-core
 machine; the table says which sizes made it).
+`--refit` re-fits after a change to the model that moves the targets a little: it skips the
+Latin hypercube and starts the response-surface steps at the current defaults, with the last
+three trust regions of the full search (REFIT below).
 
 Targets (docs/ODD.md section 1; /work/shared/research/model-brief.md, "Evidence"), each measured
 exactly as `culturesim.run.outputs.summarise` reports it for the bundled `baseline` scenario (one
@@ -159,6 +162,14 @@ REDUCED = {
     "seeds2": 4,
     "validation": 12,
 }
+REFIT = {
+    "stage1": 0,
+    "seeds1": 0,
+    "half_widths": (0.1, 0.07, 0.05),
+    "design": 16,
+    "seeds2": 8,
+    "validation": 20,
+}
 QUICK = {
     "stage1": 12,
     "seeds1": 2,
@@ -167,6 +178,8 @@ QUICK = {
     "seeds2": 2,
     "validation": 4,
 }
+
+FLAGS = {id(QUICK): " --quick", id(REDUCED): " --reduced", id(REFIT): " --refit"}
 
 _BASE = None
 
@@ -178,6 +191,11 @@ def _base():
             {"run.record_events": False, "run.figures": False}
         )
     return _BASE
+
+
+def _value(scenario, path: str) -> float:
+    section, name = path.split(".")
+    return getattr(getattr(scenario, section), name)
 
 
 def run_one(task: tuple[dict, int]) -> list[float]:
@@ -373,17 +391,20 @@ def write_outputs(
     lines = [
         "# Calibration of the baseline",
         "",
-        "Made by `python experiments/calibrate.py"
-        + {id(QUICK): " --quick", id(REDUCED): " --reduced"}.get(id(settings), "")
-        + "` "
+        f"Made by `python experiments/calibrate.py{FLAGS.get(id(settings), '')}` "
         f"on {datetime.now(UTC):%Y-%m-%d} (model at commit {git_state()}); "
         f"{search.runs + len(seeds)} runs of the bundled `baseline` scenario "
         f"(one trust of 2,000 posts, 260 weeks after 52 weeks of burn-in) in {seconds / 60:.1f} "
         "minutes. The method, the loss and the targets' sources are in the script's docstring; "
         "every candidate and its loss is in `candidates.csv`.",
         "",
-        f"Search: Latin hypercube of {settings['stage1']} candidates x {settings['seeds1']} "
-        f"seeds; from the best, {len(settings['half_widths'])} response-surface (Gauss-Newton) "
+        (
+            f"Search: Latin hypercube of {settings['stage1']} candidates x "
+            f"{settings['seeds1']} seeds; from the best, "
+            if settings["stage1"]
+            else "Search: from the previous defaults (a re-fit), "
+        )
+        + f"{len(settings['half_widths'])} response-surface (Gauss-Newton) "
         f"steps, each fitted on {settings['design'] + 1} candidates x {settings['seeds2']} "
         "seeds in a shrinking box (half-widths "
         + ", ".join(f"{h:.0%}" for h in settings["half_widths"])
@@ -466,9 +487,12 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a small smoke-test search")
     parser.add_argument("--reduced", action="store_true", help="fewer candidates and seeds")
+    parser.add_argument(
+        "--refit", action="store_true", help="start at the current defaults (no hypercube)"
+    )
     parser.add_argument("--processes", type=int, default=2)
     args = parser.parse_args(argv)
-    settings = QUICK if args.quick else REDUCED if args.reduced else FULL
+    settings = QUICK if args.quick else REDUCED if args.reduced else REFIT if args.refit else FULL
     out = OUT / "quick" if args.quick else OUT
     started = time.time()
     seeds1 = list(range(1, 1 + settings["seeds1"]))
@@ -477,10 +501,15 @@ def main(argv: list[str] | None = None) -> None:
 
     with multiprocessing.get_context("spawn").Pool(args.processes) as pool:
         search = Search(pool)
-        print("stage 1: Latin hypercube over the search box", flush=True)
-        rows = search.evaluate("lhs", lhs(SPACE, settings["stage1"], LHS_SEED), seeds1)
-        best = min(rows, key=lambda r: r["loss"])
-        centre = {k: best[k] for k in SPACE}
+        if settings["stage1"]:
+            print("stage 1: Latin hypercube over the search box", flush=True)
+            rows = search.evaluate("lhs", lhs(SPACE, settings["stage1"], LHS_SEED), seeds1)
+            best = min(rows, key=lambda r: r["loss"])
+            centre = {k: best[k] for k in SPACE}
+        else:
+            defaults = _base()
+            centre = {k: float(_value(defaults, k)) for k in SPACE}
+            print("starting at the current defaults", flush=True)
         for round_, share in enumerate(settings["half_widths"]):
             half = {k: share * (hi - lo) for k, (lo, hi) in SPACE.items()}
             box = {

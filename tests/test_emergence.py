@@ -15,7 +15,7 @@ from scipy import stats
 
 from culturesim import load_scenario, simulate
 
-REPLICATES = 16
+REPLICATES = 24  # 16 lost the punitive-supportive difference once temporary staff eased strain
 SMALL = {"run.figures": False, "run.record_events": False}  # each scenario at its own size
 
 

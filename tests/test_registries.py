@@ -165,7 +165,7 @@ def test_the_phases_run_in_the_order_the_odd_gives():
 def test_the_phases_print_one_numbered_line_each():
     lines = repr(PHASES).splitlines()
     assert len(lines) == len(PHASES)
-    assert lines[1].strip().startswith("2. workload (Eq. 2)")
+    assert lines[1].strip().startswith("2. workload (Eq. 2a, 2)")
 
 
 def test_timing_the_phases_steps_the_model_like_step(scenario):

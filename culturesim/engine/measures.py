@@ -38,7 +38,9 @@ class Observed:
     trust's board pressure (Eq. 14); `harm`: harm events per trust; `recent_leavers` and
     `recent_staff`: the leaver window kept by the recorder; `leaving`: posts whose holder left
     this week, `removed`: chief executives' posts the regulator emptied; `rated_quality`: each
-    trust's rating if the regulator rated this week, else None.
+    trust's rating if the regulator rated this week, else None; `agency_share`: share of posts
+    covered by bank and agency staff (Eq. 2a); `special_measures`: trusts in special measures
+    after this week's rating, `special_measures_entries`: trusts that entered this week (Eq. 13a).
     """
 
     t: int
@@ -59,6 +61,9 @@ class Observed:
     new_episodes: int
     conversions: int
     reproduction_number: float
+    agency_share: float = 0.0
+    special_measures: int = 0
+    special_measures_entries: int = 0
     recent_leavers: Any = ()
     recent_staff: Any = ()
     leaving: Any = None
@@ -187,6 +192,12 @@ MEASURES: tuple[Measure, ...] = (
             lambda o: int(o.people.occupied[o.org.trust_start[:-1]].sum())),
     _weekly("leaders_trained", "leaders trained", "share",
             "share of leaders in post trained (0 with none in post)", _leaders_trained),
+    _weekly("agency_share", "bank and agency cover", "share",
+            "share of posts covered by bank and agency staff (Eq. 2a)", lambda o: o.agency_share),
+    _weekly("special_measures", "trusts in special measures", "trusts",
+            "count after this week's rating (Eq. 13a)", lambda o: o.special_measures),
+    _weekly("special_measures_entries", "special measures entries", "trusts",
+            "count this week (Eq. 13a)", lambda o: o.special_measures_entries),
     _weekly("care_quality", "care quality", "0-1", "mean over trusts (Eq. 10)",
             lambda o: float(np.mean(o.trust_quality))),
     _weekly("harm_events", "harm events", "events", "count this week",
@@ -227,6 +238,11 @@ MEASURES: tuple[Measure, ...] = (
     _summary("ceo_years_in_post", "chief-executive years in post", "years", "sum over weeks / 52"),
     _summary("ceo_median_tenure_years", "chief executive median tenure", "years",
              "ln 2 x years in post / exits (none without exits)"),
+    _summary("agency_share", "bank and agency cover (share of posts)", "share",
+             "mean over full years"),
+    _summary("special_measures_entries", "special measures entries", "trusts", "sum over weeks"),
+    _summary("special_measures_years", "trust-years in special measures", "years",
+             "sum over weeks / 52"),
     _summary("care_quality", "care quality (last year, 0-1)", "0-1", "mean of the last 52 weeks"),
     _summary("care_quality_min", "lowest weekly care quality", "0-1", "minimum over weeks"),
     _summary("harm_events", "harm events", "events", "sum over weeks"),

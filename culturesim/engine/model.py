@@ -143,6 +143,9 @@ class CultureModel(mesa.Model):
         self.trust_case_mix = self.org.trust_case_mix
         self.extra_pressure = np.zeros(n_trusts)
         self.extra_support = np.zeros(n_trusts)
+        self.special_measures = np.zeros(n_trusts, dtype=bool)
+        self.special_measures_weeks = np.zeros(n_trusts, dtype=np.int64)
+        self.inadequate_ratings = np.zeros(n_trusts, dtype=np.int64)
         self.trust_quality = np.ones(n_trusts)
         self.quality_since_rating = np.zeros(n_trusts)
         self.weeks_since_rating = 0

@@ -34,6 +34,8 @@ class Week:
     drivers: dict[str, float] | None = None
     newness: Any = None
     team_present: Any = None
+    trust_vacancy: Any = None
+    temporary_share: Any = None
     staffed: Any = None
     trust_funding: Any = None
     workload: Any = None
@@ -58,6 +60,7 @@ class Week:
     leaving: Any = None
     removed: Any = None
     rated_quality: Any = None
+    special_measures_entries: int = 0
 
 
 @dataclass(frozen=True)
@@ -98,15 +101,35 @@ def interventions(model: CultureModel, week: Week) -> None:
 
 
 def workload(model: CultureModel, week: Week) -> None:
-    org, p, drivers = model.org, model.people, week.drivers
+    """Eq. 2a then Eq. 2: temporary staff cover part of each trust's gaps, at a premium that
+    comes out of its funding; workload from demand, funding and covered staffing."""
+    s, org, p, drivers = model.scenario, model.org, model.people, week.drivers
+    temporary = s.temporary_staffing
     week.team_present = np.bincount(org.team, weights=p.occupied, minlength=org.n_posts)
-    week.staffed = week.team_present / np.maximum(org.team_size, 1)
-    week.trust_funding = drivers["funding"] * org.trust_funding * (1 + model.extra_support)
+    trust_staff = np.bincount(org.trust, weights=p.occupied, minlength=org.n_trusts)
+    week.trust_vacancy = 1 - trust_staff / np.diff(org.trust_start)
+    week.temporary_share = rules.temporary_cover(week.trust_vacancy, temporary)
+    covered = np.divide(
+        week.temporary_share,
+        week.trust_vacancy,
+        out=np.zeros(org.n_trusts),
+        where=week.trust_vacancy > 0,
+    )
+    week.staffed = rules.covered_staffing(
+        week.team_present / np.maximum(org.team_size, 1), covered[org.trust], temporary
+    )
+    extra = model.extra_support + s.special_measures.extra_funding * model.special_measures
+    week.trust_funding = (
+        drivers["funding"]
+        * org.trust_funding
+        * (1 + extra)
+        * (1 - rules.temporary_staffing_cost(week.temporary_share, temporary))
+    )
     week.workload = rules.workload(
         drivers["demand"],
         week.trust_funding[org.trust],
         week.staffed[org.team],
-        model.scenario.workload.staffing_floor,
+        s.workload.staffing_floor,
     )
 
 
@@ -308,11 +331,15 @@ def turnover(model: CultureModel, week: Week) -> None:
     trust_bullying = np.bincount(
         org.trust, weights=p.bullying_norm * p.occupied, minlength=org.n_trusts
     ) / np.maximum(np.bincount(org.trust, weights=p.occupied, minlength=org.n_trusts), 1)
+    effort = rules.recruitment_effort(
+        week.trust_vacancy, model.special_measures, s.recruitment, s.special_measures
+    )
     fill = rules.hiring_probability(
         model.hiring_base_rate[vacant],
         week.trust_funding[org.trust[vacant]],
         trust_bullying[org.trust[vacant]],
         s.turnover,
+        effort[org.trust[vacant]],
     )
     hiring_rng = model.rng_streams["hiring"]
     hired = vacant[hiring_rng.random(len(vacant)) < fill]
@@ -321,26 +348,48 @@ def turnover(model: CultureModel, week: Week) -> None:
 
 
 def regulator(model: CultureModel, week: Week) -> None:
-    """Every `inspection_weeks`, rate each trust: feedback, and chief executives removed."""
+    """Every `inspection_weeks`, rate each trust: feedback, chief executives removed, and
+    special measures entered or left (Eq. 13, 13a)."""
     s, org, p = model.scenario, model.org, model.people
     model.quality_since_rating += model.trust_quality
     model.weeks_since_rating += 1
+    model.special_measures_weeks += model.special_measures
     if model.weeks_since_rating != s.regulator.inspection_weeks:
         return
     rated_quality = model.quality_since_rating / model.weeks_since_rating
+    model.inadequate_ratings, entering, exiting = rules.special_measures_review(
+        rated_quality < s.regulator.inadequate_quality,
+        model.inadequate_ratings,
+        model.special_measures,
+        model.special_measures_weeks,
+        s.special_measures,
+    )
     model.extra_pressure, model.extra_support, removal = rules.regulator_feedback(
-        rated_quality, model.extra_pressure, model.extra_support, model.stance, s.regulator
+        rated_quality,
+        model.extra_pressure,
+        model.extra_support,
+        model.stance,
+        s.regulator,
+        model.special_measures | entering,
+        s.special_measures.pressure_relief,
     )
     model.rated_quality = week.rated_quality = rated_quality
     model.quality_since_rating[:] = 0
     model.weeks_since_rating = 0
     ceos = org.trust_start[:-1]
-    removed = ceos[
-        p.occupied[ceos] & (model.rng_streams["regulator"].random(org.n_trusts) < removal)
-    ]
+    regulator_rng = model.rng_streams["regulator"]
+    removed = ceos[p.occupied[ceos] & (regulator_rng.random(org.n_trusts) < removal)]
     reset_person(p, removed, s)
-    week.removed = removed
-    week.ceo_exits += len(removed)
+    replacing = entering & (
+        regulator_rng.random(org.n_trusts) < s.special_measures.ceo_replacement_probability
+    )
+    replaced = ceos[replacing & p.occupied[ceos]]
+    reset_person(p, replaced, s)
+    week.removed = np.concatenate([removed, replaced])
+    week.ceo_exits += len(removed) + len(replaced)
+    model.special_measures = (model.special_measures | entering) & ~exiting
+    model.special_measures_weeks[entering | exiting] = 0
+    week.special_measures_entries = int(entering.sum())
 
 
 def record(model: CultureModel, week: Week) -> None:
@@ -375,21 +424,36 @@ def observe(model: CultureModel, week: Week) -> Observed:
         new_episodes=log.new_this_week,
         conversions=log.conversions_this_week,
         reproduction_number=log.reproduction_number(),
+        agency_share=float(
+            np.dot(week.temporary_share, np.diff(model.org.trust_start)) / model.org.n_posts
+        ),
+        special_measures=int(model.special_measures.sum()),
+        special_measures_entries=week.special_measures_entries,
     )
 
 
 PHASES = Loop(
     (
         Phase("interventions", "", "interventions due take effect; drivers read", interventions),
-        Phase("workload", "Eq. 2", "workload from demand, funding and staffing", workload),
+        Phase(
+            "workload",
+            "Eq. 2a, 2",
+            "temporary cover; workload from demand, funding, staffing",
+            workload,
+        ),
         Phase("pressure", "Eq. 14, 3", "board pressure, passed down the hierarchy", pressure),
         Phase("aggression", "Eq. 4", "patient and public aggression", aggression),
         Phase("behaviour", "Eq. 1, 6, 7", "bullying, compassionate or neutral", behaviour),
         Phase("targets", "Eq. 8, 15", "bullies pick victims; episodes logged", targets),
         Phase("adaptation", "Eq. 1, 5, 9", "support, strain, norms, dispositions", adaptation),
         Phase("quality", "Eq. 10", "team and trust care quality, harm", quality),
-        Phase("turnover", "Eq. 11, 12", "leavers go, vacancies are filled", turnover),
-        Phase("regulator", "Eq. 13", "every inspection_weeks, trusts rated", regulator),
+        Phase("turnover", "Eq. 11, 12, 12a", "leavers go, vacancies are filled", turnover),
+        Phase(
+            "regulator",
+            "Eq. 13, 13a",
+            "every inspection_weeks, trusts rated; special measures",
+            regulator,
+        ),
         Phase("record", "", "tenure grows; the week's measures are recorded", record),
     )
 )

@@ -364,6 +364,9 @@ class ReferenceModel(mesa.Model):
 
         self.extra_pressure = [0.0] * self.n_trusts
         self.extra_support = [0.0] * self.n_trusts
+        self.special_measures = [False] * self.n_trusts
+        self.special_measures_weeks = [0] * self.n_trusts
+        self.inadequate_ratings = [0] * self.n_trusts
         self.trust_base_funding = org.trust_funding.tolist()
         self.trust_quality = [1.0] * self.n_trusts
         self._quality_since_rating = [0.0] * self.n_trusts
@@ -413,6 +416,9 @@ class ReferenceModel(mesa.Model):
         self.team_members: dict[int, list[ReferencePerson]] = {}
         for person in people:
             self.team_members.setdefault(person.team, []).append(person)
+        self.trust_posts: list[list[ReferencePerson]] = [[] for _ in range(org.n_trusts)]
+        for person in people:
+            self.trust_posts[person.trust].append(person)
         self.frontline_by_trust: list[list[ReferencePerson]] = [[] for _ in range(org.n_trusts)]
         for person in people:
             if person.level == FRONTLINE:
@@ -486,15 +492,37 @@ class ReferenceModel(mesa.Model):
         self.drivers = week.drivers = self.drivers_now
 
     def phase_workload(self, week: Week) -> None:
+        """Eq. 2a: bank and agency staff cover part of each trust's vacancies at a premium
+        paid out of its funding; then Eq. 2 per person."""
         drivers = week.drivers
-        self.team_staffed = {
-            team: sum(1 for member in members if member.occupied) / len(members)
-            for team, members in self.team_members.items()
-        }
-        self.trust_funding = [
-            drivers["funding"] * base * (1 + extra)
-            for base, extra in zip(self.trust_base_funding, self.extra_support, strict=True)
+        s = self.scenario
+        temporary = s.temporary_staffing
+        self.trust_vacancy = [
+            sum(1 for person in posts if not person.occupied) / len(posts)
+            for posts in self.trust_posts
         ]
+        self.temporary_share = [
+            min(temporary.cover * vacancy, temporary.max_share) for vacancy in self.trust_vacancy
+        ]
+        covered = [
+            share / vacancy if vacancy > 0 else 0.0
+            for share, vacancy in zip(self.temporary_share, self.trust_vacancy, strict=True)
+        ]
+        self.team_staffed = {}
+        for team, members in self.team_members.items():
+            substantive = sum(1 for member in members if member.occupied) / len(members)
+            gap = 1 - substantive
+            cover = temporary.effectiveness * covered[self.people[team].trust] * gap
+            self.team_staffed[team] = substantive + cover
+        self.trust_funding = []
+        for k in range(self.n_trusts):
+            extra = self.extra_support[k]
+            if self.special_measures[k]:
+                extra += s.special_measures.extra_funding
+            premium = temporary.premium * temporary.pay_share * self.temporary_share[k]
+            self.trust_funding.append(
+                drivers["funding"] * self.trust_base_funding[k] * (1 + extra) * (1 - premium)
+            )
         for person in self.people:
             person.feel_workload()
 
@@ -616,7 +644,8 @@ class ReferenceModel(mesa.Model):
         week.expected_harm, week.harm = np.array(expected), np.array(harm)
 
     def phase_turnover(self, week: Week) -> None:
-        """Eq. 11 for every holder, then eq. 12 for every vacancy not opened this week."""
+        """Eq. 11 for every holder, then eq. 12 (with the recruitment effort of eq. 12a) for
+        every vacancy not opened this week."""
         u = self.scenario.turnover
         leaving = [p for p in self.people if p.occupied and p.consider_leaving()]
         for person in leaving:
@@ -631,11 +660,17 @@ class ReferenceModel(mesa.Model):
             if person.occupied:
                 norm_sum[person.trust] += person.bullying_norm
                 staff[person.trust] += 1
-        attraction = [
-            min(funding, u.funding_cap)
-            * math.exp(-u.reputation_penalty * norm_sum[trust] / max(staff[trust], 1))
-            for trust, funding in enumerate(self.trust_funding)
-        ]
+        r, sm = self.scenario.recruitment, self.scenario.special_measures
+        attraction = []
+        for trust, funding in enumerate(self.trust_funding):
+            effort = 1 + r.effort_gain * max(self.trust_vacancy[trust] - r.usual_vacancy, 0.0)
+            if self.special_measures[trust]:
+                effort += sm.recruitment_boost
+            attraction.append(
+                min(effort, r.max_effort)
+                * min(funding, u.funding_cap)
+                * math.exp(-u.reputation_penalty * norm_sum[trust] / max(staff[trust], 1))
+            )
         just_left = {person.post for person in leaving}
         rng = self.streams["hiring"]
         for person in self.people:
@@ -646,11 +681,19 @@ class ReferenceModel(mesa.Model):
                     self.next_person_id += 1
 
     def phase_regulator(self, week: Week) -> None:
-        """Eq. 13: shortfall becomes pressure or support (each capped); inadequate CEOs may go."""
+        """Eq. 13: shortfall becomes pressure or support (each capped); inadequate CEOs may go.
+
+        Eq. 13a: a run of `entry_ratings` inadequate ratings puts a trust in special measures
+        (its chief executive replaced with a chance, extra money, more recruitment, blame
+        relieved); after `min_weeks` it leaves at the first rating that is not inadequate.
+        """
         for trust, quality in enumerate(self.trust_quality):
             self._quality_since_rating[trust] += quality
+            if self.special_measures[trust]:
+                self.special_measures_weeks[trust] += 1
         self._weeks_since_rating += 1
         r = self.scenario.regulator
+        sm = self.scenario.special_measures
         if self._weeks_since_rating != r.inspection_weeks:
             return
         rng = self.streams["regulator"]
@@ -658,27 +701,44 @@ class ReferenceModel(mesa.Model):
         for trust in range(self.n_trusts):
             rated = self._quality_since_rating[trust] / self._weeks_since_rating
             rated_quality.append(rated)
-            shortfall = max(r.quality_target - rated, 0.0)
-            self.extra_pressure[trust] = min(
-                r.feedback_decay * self.extra_pressure[trust]
-                + r.pressure_gain * (1 - self.stance) * shortfall,
-                r.max_extra_pressure,
+            inadequate = rated < r.inadequate_quality
+            self.inadequate_ratings[trust] = self.inadequate_ratings[trust] + 1 if inadequate else 0
+            in_measures = self.special_measures[trust]
+            entering = not in_measures and self.inadequate_ratings[trust] >= sm.entry_ratings
+            exiting = (
+                in_measures
+                and self.special_measures_weeks[trust] >= sm.min_weeks
+                and not inadequate
             )
+            shortfall = max(r.quality_target - rated, 0.0)
+            if in_measures or entering:
+                self.extra_pressure[trust] = (1 - sm.pressure_relief) * self.extra_pressure[trust]
+            else:
+                self.extra_pressure[trust] = min(
+                    r.feedback_decay * self.extra_pressure[trust]
+                    + r.pressure_gain * (1 - self.stance) * shortfall,
+                    r.max_extra_pressure,
+                )
             self.extra_support[trust] = min(
                 r.feedback_decay * self.extra_support[trust]
                 + r.support_gain * self.stance * shortfall,
                 r.max_extra_support,
             )
-            removal = (
-                r.ceo_removal_probability * (1 - self.stance)
-                if rated < r.inadequate_quality
-                else 0.0
-            )
+            removal = r.ceo_removal_probability * (1 - self.stance) if inadequate else 0.0
             ceo = self.chief_executives[trust]
             if ceo.occupied and rng.random() < removal:
                 ceo.reset()
                 removed.append(ceo.post)
                 week.ceo_exits += 1
+            if entering:
+                week.special_measures_entries += 1
+                if rng.random() < sm.ceo_replacement_probability and ceo.occupied:
+                    ceo.reset()
+                    removed.append(ceo.post)
+                    week.ceo_exits += 1
+            if entering or exiting:
+                self.special_measures[trust] = entering
+                self.special_measures_weeks[trust] = 0
             self._quality_since_rating[trust] = 0.0
         self._weeks_since_rating = 0
         week.rated_quality = np.array(rated_quality)
@@ -756,6 +816,13 @@ class ReferenceModel(mesa.Model):
             new_episodes=self._new_by_week[-1],
             conversions=self._conversions_by_week[-1],
             reproduction_number=reproduction,
+            agency_share=sum(
+                share * len(members)
+                for share, members in zip(self.temporary_share, self.trust_posts, strict=True)
+            )
+            / len(self.people),
+            special_measures=sum(self.special_measures),
+            special_measures_entries=week.special_measures_entries,
         )
 
     @property

@@ -18,9 +18,12 @@ from culturesim.engine.scenario import (
     Persistence,
     Pressure,
     Quality,
+    Recruitment,
     Regulator,
+    SpecialMeasures,
     Strain,
     Targets,
+    TemporaryStaffing,
     Turnover,
     Workload,
 )
@@ -83,6 +86,27 @@ def workload(
     The staffed share counts as at least `workload.staffing_floor`.
     """
     return demand / (trust_funding * np.maximum(staffed_share, staffing_floor))
+
+
+def temporary_cover(trust_vacancy: np.ndarray, t: TemporaryStaffing) -> np.ndarray:
+    """Eq. 2a: the share of each trust's posts held by bank and agency staff.
+
+    A trust covers `cover` of its vacancies, up to `max_share` of its posts.
+    """
+    return np.minimum(t.cover * trust_vacancy, t.max_share)
+
+
+def covered_staffing(
+    staffed_share: np.ndarray, vacancies_covered: np.ndarray, t: TemporaryStaffing
+) -> np.ndarray:
+    """Eq. 2a: a team's staffed share with the covered part of its gaps filled by temporary
+    staff, each worth `effectiveness` of a substantive member."""
+    return staffed_share + t.effectiveness * vacancies_covered * (1 - staffed_share)
+
+
+def temporary_staffing_cost(temporary_share: np.ndarray, t: TemporaryStaffing) -> np.ndarray:
+    """Eq. 2a: the share of a trust's funding the temporary staff's premium takes."""
+    return t.premium * t.pay_share * temporary_share
 
 
 def felt_pressure(
@@ -344,17 +368,38 @@ def leave_probability(
     )
 
 
-def hiring_probability(
-    base_rate: np.ndarray, trust_funding: np.ndarray, trust_bullying: np.ndarray, u: Turnover
+def recruitment_effort(
+    trust_vacancy: np.ndarray,
+    special_measures: np.ndarray,
+    r: Recruitment,
+    sm: SpecialMeasures,
 ) -> np.ndarray:
-    """Eq. 12: a vacancy fills faster with money (up to `funding_cap`) and slower in a trust
-    known for bullying.
+    """Eq. 12a: recruitment effort rises with vacancies above the usual rate (and in special
+    measures), up to the labour market's limit `max_effort`."""
+    effort = (
+        1
+        + r.effort_gain * np.maximum(trust_vacancy - r.usual_vacancy, 0.0)
+        + sm.recruitment_boost * special_measures
+    )
+    return np.minimum(effort, r.max_effort)
+
+
+def hiring_probability(
+    base_rate: np.ndarray,
+    trust_funding: np.ndarray,
+    trust_bullying: np.ndarray,
+    u: Turnover,
+    effort: np.ndarray | float = 1.0,
+) -> np.ndarray:
+    """Eq. 12: a vacancy fills faster with money (up to `funding_cap`) and recruitment effort
+    (Eq. 12a), and slower in a trust known for bullying.
 
     `base_rate` is the post's rate at funding 1: `executive_hiring_rate` for chief executives
     and directors (an interim is appointed within weeks), `weekly_hiring_rate` for the rest.
     """
     return np.clip(
         base_rate
+        * effort
         * np.minimum(trust_funding, u.funding_cap)
         * np.exp(-u.reputation_penalty * trust_bullying),
         0.0,
@@ -368,17 +413,22 @@ def regulator_feedback(
     extra_support: np.ndarray,
     stance: float,
     r: Regulator,
+    special_measures: np.ndarray | None = None,
+    relief: float = SpecialMeasures.model_fields["pressure_relief"].default,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Eq. 13: at each rating, shortfall becomes pressure (punitive) or support (supportive).
 
-    Returns the new extra pressure, the new extra support (a share of funding) and each
-    trust's chance that its chief executive is removed.
+    A trust in special measures (Eq. 13a) gets no new blame: its extra pressure is cut by
+    `relief` instead. Returns the new extra pressure, the new extra support (a share of
+    funding) and each trust's chance that its chief executive is removed.
     """
     shortfall = np.maximum(r.quality_target - trust_quality, 0.0)
     pressure = np.minimum(
         r.feedback_decay * extra_pressure + r.pressure_gain * (1 - stance) * shortfall,
         r.max_extra_pressure,
     )
+    if special_measures is not None:
+        pressure = np.where(special_measures, (1 - relief) * extra_pressure, pressure)
     support = np.minimum(
         r.feedback_decay * extra_support + r.support_gain * stance * shortfall,
         r.max_extra_support,
@@ -387,6 +437,25 @@ def regulator_feedback(
         trust_quality < r.inadequate_quality, r.ceo_removal_probability * (1 - stance), 0.0
     )
     return pressure, support, removal
+
+
+def special_measures_review(
+    rated_inadequate: np.ndarray,
+    inadequate_ratings: np.ndarray,
+    in_special_measures: np.ndarray,
+    weeks_in: np.ndarray,
+    sm: SpecialMeasures,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Eq. 13a: a trust rated inadequate `entry_ratings` times in a row enters special
+    measures, under either stance; after `min_weeks` it exits at the first rating that is not
+    inadequate.
+
+    Returns each trust's run of inadequate ratings, and which trusts enter and exit now.
+    """
+    run = np.where(rated_inadequate, inadequate_ratings + 1, 0)
+    entering = ~in_special_measures & (run >= sm.entry_ratings)
+    exiting = in_special_measures & (weeks_in >= sm.min_weeks) & ~rated_inadequate
+    return run, entering, exiting
 
 
 def board_pressure(

@@ -634,6 +634,73 @@ class Turnover(Section):
     )
 
 
+class TemporaryStaffing(Section):
+    cover: float = param(
+        0.8,
+        0,
+        1,
+        source="NHS Improvement 2018: 80-95% of nursing vacancies covered by bank or agency staff",
+        doc="Share of a trust's vacant posts covered by bank and agency staff (Eq. 2a).",
+    )
+    max_share: float = param(
+        0.1,
+        0,
+        1,
+        unit="share of posts",
+        source="estimate: agency spend peaked at 7.5% of the NHS pay bill in 2015/16 (8.2% in "
+        "July 2015; NHS Improvement), with bank staff on top, under the 2015-16 agency ceilings",
+        doc="Most of a trust's posts that temporary staff can cover at once.",
+    )
+    effectiveness: float = param(
+        0.75,
+        0,
+        1,
+        source="assumption: temporary staff do not know the ward, its patients or its routines",
+        doc="Workload relief from a temporary worker relative to a substantive one.",
+    )
+    premium: float = param(
+        0.4,
+        0,
+        3,
+        source="estimate: NHS Improvement's 2016 price caps allow agency pay up to 55% above "
+        "the substantive rate; bank shifts cost little more than substantive ones",
+        doc="Extra cost of a temporary worker over the substantive post it covers (share).",
+    )
+    pay_share: float = param(
+        0.65,
+        0,
+        1,
+        source="staff costs are about two thirds of an NHS trust's spending (NHS Providers)",
+        doc="Share of a trust's funding that pays for its posts; the premium is on this share.",
+    )
+
+
+class Recruitment(Section):
+    usual_vacancy: float = param(
+        0.09,
+        0,
+        1,
+        unit="share of posts",
+        source="NHS Improvement 2017/18: 8.4-9% of posts vacant",
+        doc="Trust vacancy rate above which recruitment effort rises (Eq. 12a).",
+    )
+    effort_gain: float = param(
+        10.0,
+        0,
+        100,
+        source="assumption: a trust with 10 points more vacancies than usual doubles its "
+        "recruitment (drives, international recruitment)",
+        doc="Rise of recruitment effort per unit of vacancy rate above the usual.",
+    )
+    max_effort: float = param(
+        2.0,
+        1,
+        10,
+        source="assumption: the local labour market; HEE 2015: 30,000 fewer nurses than needed",
+        doc="Most a trust can multiply its hiring rate by, however hard it recruits.",
+    )
+
+
 class Socialisation(Section):
     rate: float = param(
         0.002,
@@ -792,6 +859,60 @@ class Regulator(Section):
     )
 
 
+class SpecialMeasures(Section):
+    entry_ratings: int = param(
+        2,
+        1,
+        20,
+        unit="ratings",
+        source="CQC/NHS Improvement special measures since 2013: a trust rated inadequate "
+        "(and not improving) enters; assumption: two ratings in a row",
+        doc="Consecutive inadequate ratings after which a trust enters special measures (Eq. 13a).",
+    )
+    min_weeks: int = param(
+        52,
+        1,
+        520,
+        unit="weeks",
+        source="regulators' 2014 guidance: usually 12 months; trusts that exited spent on "
+        "average 20.5 months (HSJ 2016) to 24 months (NHS Providers 2017)",
+        doc="Weeks in special measures before a trust can exit at a rating not inadequate.",
+    )
+    ceo_replacement_probability: float = param(
+        0.5,
+        0,
+        1,
+        source="HSJ 2014: 5 chief executives of the 14 Keogh trusts replaced within 7 months "
+        "of special measures, and 49 board members",
+        doc="Chance the chief executive is replaced on entry, under either stance.",
+    )
+    extra_funding: float = param(
+        0.05,
+        0,
+        0.5,
+        unit="share of funding",
+        source="assumption: improvement money and deficit support; the 14 Keogh trusts added "
+        "650 nurses and 130 doctors in 3 months (Monitor and NHS TDA 2014)",
+        doc="Extra funding while in special measures.",
+    )
+    recruitment_boost: float = param(
+        0.5,
+        0,
+        10,
+        source="Monitor and NHS TDA 2014: 650 nurses and 130 doctors recruited in the first 3 "
+        "months of special measures at 14 trusts; assumption for the size",
+        doc="Extra recruitment effort while in special measures (within recruitment.max_effort).",
+    )
+    pressure_relief: float = param(
+        0.5,
+        0,
+        1,
+        source="assumption: an improvement director and a buddy trust replace escalating blame "
+        "with an agreed plan (CQC 2014, Special measures: one year on)",
+        doc="Share of the board's pressure taken off while in special measures.",
+    )
+
+
 class Observation(Section):
     survey_weeks: int = param(
         52,
@@ -910,6 +1031,7 @@ class Scenario(Section):
     drivers: Drivers = Field(default_factory=Drivers)
     shock: Shock = Shock()
     regulator: Regulator = Regulator()
+    special_measures: SpecialMeasures = SpecialMeasures()
     workload: Workload = Workload()
     strain: Strain = Strain()
     pressure: Pressure = Pressure()
@@ -917,6 +1039,8 @@ class Scenario(Section):
     targets: Targets = Targets()
     aggression: Aggression = Aggression()
     turnover: Turnover = Turnover()
+    temporary_staffing: TemporaryStaffing = TemporaryStaffing()
+    recruitment: Recruitment = Recruitment()
     socialisation: Socialisation = Socialisation()
     quality: Quality = Quality()
     persistence: Persistence = Persistence()

@@ -93,6 +93,9 @@ def summarise(timeseries: pd.DataFrame, episodes: pd.DataFrame, scenario: Scenar
         "ceo_median_tenure_years": (math.log(2) * ceo_weeks / 52 / ceo_exits)
         if ceo_exits
         else None,
+        "agency_share": float(np.mean([y.agency_share.mean() for y in years])),
+        "special_measures_entries": int(timeseries.special_measures_entries.sum()),
+        "special_measures_years": float(timeseries.special_measures.sum()) / 52,
         "care_quality": float(timeseries.care_quality.iloc[-52:].mean()),
         "care_quality_min": float(timeseries.care_quality.min()),
         "harm_events": int(timeseries.harm_events.sum()),
