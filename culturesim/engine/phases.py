@@ -259,7 +259,9 @@ def adaptation(model: CultureModel, week: Week) -> None:
     p.compassion = np.where(p.occupied, compassion, p.compassion)
     p.bullied_by_manager_week[victim[relation == rules.MANAGER_TO_REPORT]] = t
     p.bullied_by_colleague_week[victim[relation != rules.MANAGER_TO_REPORT]] = t
-    p.bullied_in_episode[victim] = p.episode[bullies]
+    from_source = week.source_person[victim] == p.person_id[bullies]
+    chosen = rules.attribute_parent(victim, bullies, from_source, model.org.level)
+    p.bullied_in_episode[victim[chosen]] = p.episode[bullies[chosen]]
     p.bullied_others_week[bullies] = t
     p.source_person, p.source_weeks = week.source_person, week.source_weeks
     p.target_post[bullies] = victim

@@ -589,12 +589,17 @@ class ReferenceModel(mesa.Model):
             person.adapt()
         for person in self.people:
             person.commit()
+        parent_act = {}  # Eq. 15a: the counted source's act, else the most senior, else lowest post
+        for bully, victim, _ in self.acts:
+            rank = (victim.next_source_person != bully.person_id, bully.level, bully.post)
+            if victim.post not in parent_act or rank < parent_act[victim.post][0]:
+                parent_act[victim.post] = (rank, bully.episode)
         for bully, victim, relation in self.acts:
             if relation == MANAGER_TO_REPORT:
                 victim.bullied_by_manager_week = t
             else:
                 victim.bullied_by_colleague_week = t
-            victim.bullied_in_episode = bully.episode
+            victim.bullied_in_episode = parent_act[victim.post][1]
             bully.bullied_others_week = t
             bully.target_post = victim.post
             bully.target_person = victim.person_id

@@ -298,6 +298,21 @@ def count_sources(
     return person, weeks
 
 
+def attribute_parent(
+    victim: np.ndarray, bullies: np.ndarray, from_source: np.ndarray, level: np.ndarray
+) -> np.ndarray:
+    """Eq. 15a: which of this week's acts on a victim their next episode would descend from.
+
+    One act per victim, by a stated rule rather than by whichever write came last: the act of
+    the victim's counted persistent source (Eq. 16) if it is among them; else the most senior
+    perpetrator's (the lowest level, nearest the board: bullying runs downwards); else the
+    perpetrator in the lowest post. Returns the indices of the chosen acts.
+    """
+    order = np.lexsort((bullies, level[bullies], ~from_source))
+    _, first = np.unique(victim[order], return_index=True)
+    return order[first]
+
+
 def persistently_bullied(source_weeks: np.ndarray, p: Persistence) -> np.ndarray:
     """Persistent bullying: acts from one source in at least `min_weeks` of the look-back."""
     return np.bitwise_count(source_weeks) >= p.min_weeks

@@ -106,7 +106,7 @@ ATTRIBUTES: tuple[Attribute, ...] = (
     Attribute("aggressed_week", np.int32, NEVER, NEVER, "... by a patient or the public"),
     Attribute("bullied_others_week", np.int32, NEVER, NEVER, "last week they bullied someone"),
     Attribute("episode", np.int64, -1, -1, "current perpetrator episode (cascade node), -1 none"),
-    Attribute("bullied_in_episode", np.int64, -1, -1, "episode of whoever bullied them last"),
+    Attribute("bullied_in_episode", np.int64, -1, -1, "episode a conversion descends from"),
     Attribute("source_person", np.int64, -1, -1, "the one source whose acts they count, -1 none",
               np.int64),
     Attribute("source_weeks", np.uint32, 0, 0, "weeks with acts from it (bit j: j weeks ago)"),
