@@ -430,7 +430,7 @@ class Pressure(Section):
 
 class Behaviour(Section):
     bullying_baseline_logit: float = param(
-        -7.09,
+        -7.5,
         -15,
         5,
         source="calibrated (experiments/calibrate.py)",
@@ -458,7 +458,7 @@ class Behaviour(Section):
         doc="Logit rise of bullying while persistently bullied (docs/ODD.md 7.7a).",
     )
     habit_weight: float = param(
-        14.1,
+        9.0,
         0,
         50,
         source="calibrated (experiments/calibrate.py); bullying is a sustained pattern of "
@@ -466,10 +466,11 @@ class Behaviour(Section):
         doc="Logit rise per unit of one's own recent share of weeks bullying (habit).",
     )
     norm_weight: float = param(
-        0.0662,
+        3.0,
         0,
         50,
-        source="calibrated (experiments/calibrate.py); social learning, Harrison & Carroll 1991",
+        source="prior, not fitted (docs/ODD.md section 8): social learning and trickle-down, "
+        "Harrison & Carroll 1991, Mawritz et al. 2012, Bakker et al. 2005",
         doc="Logit rise per unit of local bullying norm (neighbours' recent bullying share).",
     )
     compassion_weight: float = param(
