@@ -38,6 +38,11 @@ def column(results: list[dict], key: str) -> list[float]:
 
 
 @pytest.mark.slow
+@pytest.mark.xfail(
+    strict=True,
+    reason="known failure (docs/ODD.md section 8): "
+    "with the current calibrated defaults the stance no longer moves bullying measurably",
+)
 def test_punitive_stance_gives_more_bullying_than_supportive_at_the_same_targets():
     punitive = outcomes("punitive-regulator")
     supportive = outcomes("supportive-regulator")
