@@ -19,14 +19,17 @@ stance (the scenario's levers, studied by experiments/sensitivity.toml). Each is
 its default x [0.5, 1.5] (default +- 1 for logits and other parameters with a negative
 default), within its allowed range.
 
-Ranking: a parameter's Morris score is the largest, over the headline outcomes, of its mu*
-divided by the largest mu* for that outcome. Sobol (Saltelli) then takes the `--top` highest.
+Ranking: each Morris point runs `--replicates` seeds; their spread gives each outcome's noise
+floor (the mu* seed noise alone would give). A parameter's score is the largest, over the
+headline outcomes, of its mu* above the floor divided by the largest such mu* for that outcome.
+Sobol (Saltelli) then takes the `--top` highest.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import tomllib
 from pathlib import Path
 
 import numpy as np
@@ -67,7 +70,6 @@ OUTCOMES = [
         "compassion_climate",
         "leaver_rate",
         "vacancy_rate",
-        "ceo_exits",
         "care_quality",
         "harm_per_1000_staff_year",
         "harm_ratio",
@@ -75,6 +77,8 @@ OUTCOMES = [
     )
     if m in SUMMARY_MEASURES
 ]
+"""Screened outcomes. Not chief-executive exits: a trust has one chief executive, so a run sees
+0-3 exits, too few for elementary effects (tenure is fitted on four trusts, experiments/fit.py)."""
 SIZES = {
     "full": {"organisation.staff_per_trust": 1000, "run.steps": 156},
     "small": {"organisation.staff_per_trust": 400, "run.steps": 104, "run.burn_in_weeks": 26},
@@ -110,15 +114,31 @@ def screened_parameters() -> dict[str, tuple[float, float]]:
     return ranges
 
 
-def experiment_file(stage: str, parameters: dict, design: dict, size: str) -> Path:
+def nested(changes: dict) -> dict:
+    """{'a.b': 1} as {'a': {'b': 1}}: the partial scenario an experiment's [scenario] holds."""
+    table: dict = {}
+    for path, value in changes.items():
+        *parents, last = path.split(".")
+        inner = table
+        for part in parents:
+            inner = inner.setdefault(part, {})
+        inner[last] = value
+    return table
+
+
+def experiment_file(
+    stage: str, parameters: dict, design: dict, size: str, replicates: int = 1
+) -> Path:
     table = {
         "name": f"screening-{stage}",
         "question": f"Which parameters do the headline outcomes hang on? ({stage} screening)",
         "base": "baseline",
         "seed": SEED,
-        "replicates": 1,
-        "scenario": dict(SIZES[size]),
-        "parameters": [{"path": p, "range": [lo, hi]} for p, (lo, hi) in parameters.items()],
+        "replicates": replicates,
+        "scenario": nested(SIZES[size]),
+        "parameters": [
+            {"path": p, "range": [_round(lo), _round(hi)]} for p, (lo, hi) in parameters.items()
+        ],
         "design": design,
         "outputs": {"summary": OUTCOMES},
     }
@@ -149,10 +169,34 @@ def run_stage(stage: str, path: Path, args: argparse.Namespace) -> Path:
     return out
 
 
+def noise_floor(levels: int = 4) -> pd.Series:
+    """Per outcome: the mu* that seed noise alone gives, from the replicates of each point.
+
+    With sigma the sd of a point's replicate mean (from the replicates' spread, pooled over
+    points), a pure-noise elementary effect is (e1 - e2) / delta, so its mean absolute value is
+    2 sigma / (sqrt(pi) delta), with delta = levels / (2 (levels - 1)) (SALib's step)."""
+    from culturesim import load_results
+
+    runs = load_results(RESULTS / "screening-morris")
+    outcomes = [m for m in OUTCOMES if m in runs]
+    replicates = runs.groupby("point").size().min()
+    if replicates < 2:
+        return pd.Series(0.0, index=outcomes)
+    variance = runs.groupby("point")[outcomes].var(ddof=1).mean()
+    sigma = np.sqrt(variance / replicates)
+    delta = levels / (2 * (levels - 1))
+    return 2 * sigma / (np.sqrt(np.pi) * delta)
+
+
 def morris_scores() -> pd.DataFrame:
-    """Per parameter: mu* / max mu* per outcome, and the score (the largest of them)."""
+    """Per parameter and outcome: mu* above the noise floor over the largest such mu* for that
+    outcome; the score is the largest over outcomes (0: indistinguishable from seed noise)."""
     table = pd.read_csv(SCREENING / "morris" / "morris.csv")
-    table["relative"] = table["mu_star"] / table.groupby("measure")["mu_star"].transform("max")
+    table = table[table["measure"].isin(OUTCOMES)]
+    floor = noise_floor()
+    table["signal"] = (table["mu_star"] - table["measure"].map(floor)).clip(lower=0)
+    largest = table.groupby("measure")["signal"].transform("max")
+    table["relative"] = (table["signal"] / largest.where(largest > 0)).fillna(0.0)
     wide = table.pivot(index="parameter", columns="measure", values="relative")
     wide["score"] = wide.max(axis=1)
     return wide.sort_values("score", ascending=False)
@@ -176,9 +220,13 @@ def write_report(args: argparse.Namespace) -> Path:
             f"## Morris elementary effects: {len(scores)} parameters",
             "",
             f"{design['points']} runs ({design['points'] // (len(scores) + 1)} trajectories); "
-            f"sizes: {_sizes('morris')}. Score: largest relative mu* over the outcomes (1 = the "
-            "strongest parameter for some outcome). Parameters with a score under 0.05 move no "
-            "headline outcome by more than 5% of what the strongest parameter does.",
+            f"sizes: {_sizes('morris')}. Each point runs {_replicates('morris')} replicates "
+            "(own seeds); an outcome's noise floor is the mu* that seed noise alone gives, "
+            "estimated from the replicates' spread, and only mu* above it counts. Score: the "
+            "largest, over the outcomes, of a parameter's mu* above the floor relative to the "
+            "strongest parameter's for that outcome (1 = the strongest for some outcome; 0 = "
+            "indistinguishable from seed noise on every outcome). Parameters with a score under "
+            "0.05 move no headline outcome by more than 5% of what the strongest one does.",
             "",
             "| rank | parameter | score | strongest on |",
             "|---|---|---|---|",
@@ -188,7 +236,16 @@ def write_report(args: argparse.Namespace) -> Path:
             top = ", ".join(f"{m} ({v:.2f})" for m, v in strongest.head(3).items())
             lines.append(f"| {rank} | `{name}` | {row['score']:.2f} | {top} |")
         weak = int((scores["score"] < 0.05).sum())
-        lines += ["", f"{weak} of {len(scores)} parameters score under 0.05.", ""]
+        floor = noise_floor()
+        lines += [
+            "",
+            f"{weak} of {len(scores)} parameters score under 0.05.",
+            "",
+            "Noise floors (mu* from seed noise alone): "
+            + ", ".join(f"{m} {v:.3g}" for m, v in floor.items())
+            + ".",
+            "",
+        ]
         lines += ["Figure: `morris/morris.png` (mu* against sigma for two key outcomes).", ""]
     sobol = SCREENING / "sobol" / "sobol.csv"
     if sobol.is_file():
@@ -221,15 +278,26 @@ def write_report(args: argparse.Namespace) -> Path:
     return path
 
 
+def _replicates(stage: str) -> int:
+    return tomllib.loads((SCREENING / f"{stage}.toml").read_text())["replicates"]
+
+
 def _sizes(stage: str) -> str:
     text = (SCREENING / f"{stage}.toml").read_text().splitlines()[1]
     return text.removeprefix("# Sizes: ").rstrip(".")
+
+
+def _round(value: float) -> float | int:
+    return value if isinstance(value, int) else float(f"{value:.6g}")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stage", choices=["morris", "sobol", "report", "all"], default="all")
     parser.add_argument("--trajectories", type=int, default=20, help="Morris trajectories")
+    parser.add_argument(
+        "--replicates", type=int, default=2, help="Morris runs per point (>= 2: noise floor)"
+    )
     parser.add_argument("--top", type=int, default=15, help="parameters taken to Sobol")
     parser.add_argument("--samples", type=int, default=128, help="Sobol base sample N (2^k)")
     parser.add_argument("--small", action="store_true", help="small, short runs")
@@ -240,7 +308,8 @@ def main(argv: list[str] | None = None) -> int:
     size = "small" if args.small else "full"
     if args.stage in ("morris", "all"):
         design = {"kind": "morris", "trajectories": args.trajectories, "levels": 4}
-        run_stage("morris", experiment_file("morris", screened_parameters(), design, size), args)
+        path = experiment_file("morris", screened_parameters(), design, size, args.replicates)
+        run_stage("morris", path, args)
     if args.stage in ("sobol", "all"):
         ranges = screened_parameters()
         top = [p for p in morris_scores().index if p in ranges][: args.top]

@@ -200,11 +200,9 @@ def verification(quick: bool) -> list[str]:
 def _fmt(pattern: Pattern, value: float | None) -> str:
     if value is None or not np.isfinite(value):
         return "n/a"
-    if pattern.statistic == "pooled_tenure":
-        return f"{value:.2f}"
-    if pattern.target[1] <= 1 and pattern.statistic != "pooled_ratio":
+    if pattern.unit == "share":
         return f"{100 * value:.1f}%"
-    return f"{value:.3g}"
+    return f"{value:.2f}" if pattern.unit == "years" else f"{value:.3g}"
 
 
 def _span(pattern: Pattern, span: tuple) -> str:

@@ -63,6 +63,7 @@ class Pattern:
     use: str
     statistic: str = "mean"
     reference: str | None = None
+    unit: str = "share"
 
     @property
     def fitting(self) -> bool:
