@@ -206,9 +206,10 @@ def write_report(args: argparse.Namespace) -> Path:
     lines = [
         "# Global sensitivity screening",
         "",
-        "Made by `python experiments/screen.py` (method, parameter ranges and ranking in its "
-        "docstring). Runs: the sweep engine (`culturesim.sweep`) over the generated experiment "
-        "files beside this one; indices by SALib through `culturesim analyse`.",
+        f"Made by `python experiments/screen.py` on the model at commit {_commit()} (method, "
+        "parameter ranges and ranking in its docstring). Runs: the sweep engine "
+        "(`culturesim.sweep`) over the generated experiment files beside this one; indices by "
+        "SALib through `culturesim analyse`.",
         "",
     ]
     morris = SCREENING / "morris" / "morris.csv"
@@ -272,10 +273,56 @@ def write_report(args: argparse.Namespace) -> Path:
                 )
             lines.append("")
         lines += ["Figure: `sobol/sobol.png`.", ""]
+    lines += _speed()
     path = SCREENING / "screening.md"
     path.write_text("\n".join(lines))
     print(f"wrote {path}")
     return path
+
+
+def _speed() -> list[str]:
+    """Runs, wall time here, and the projection to a 16-worker Dask cluster, per stage."""
+    from culturesim import load_results
+
+    rows = []
+    for stage in ("morris", "sobol"):
+        folder = RESULTS / f"screening-{stage}"
+        if not (folder / "manifest.json").is_file():
+            continue
+        runs = load_results(folder)
+        busy = float(runs["wall_time_s"].sum())
+        manifest = pd.read_json(folder / "manifest.json", typ="series")
+        wall = sum(
+            (pd.Timestamp(s["finished"]) - pd.Timestamp(s["started"])).total_seconds()
+            for s in manifest["sessions"]
+            if s.get("finished")
+        )
+        rows.append(
+            f"| {stage} | {len(runs)} | {wall / 60:.1f} min | {busy / len(runs):.2f} s | "
+            f"{busy / 16 / 60:.1f} min |"
+        )
+    if not rows:
+        return []
+    return [
+        "## Speed",
+        "",
+        "| stage | runs | wall time here (2 shared cores) | run time per run | projected on "
+        "16 Dask workers |",
+        "|---|---|---|---|---|",
+        *rows,
+        "",
+        "Projection: the sum of the runs' own times / 16 (the sweep keeps every worker busy).",
+        "",
+    ]
+
+
+def _commit() -> str:
+    import subprocess
+
+    result = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=HERE, capture_output=True, text=True
+    )
+    return result.stdout.strip() or "unknown"
 
 
 def _replicates(stage: str) -> int:
