@@ -248,6 +248,8 @@ def figure(values: dict, out: Path) -> None:
             if spread[0] is not None:
                 axis.plot(spread, [y, y], color=colour, linewidth=1)
             axis.plot([result["value"]], [y], "o", color=colour, markersize=5)
+        if all(values[pattern.name][kind]["value"] is None for kind in KINDS):
+            axis.text(0.5, 0.5, "not measured", transform=axis.transAxes, ha="center", va="center")
         axis.set_yticks([0, 1], ["defaults", "posterior"], fontsize=7)
         axis.set_ylim(-0.6, 1.6)
         axis.tick_params(axis="x", labelsize=7)
