@@ -9,7 +9,9 @@ fewer steps per block at large N so the whole benchmark runs in a few minutes. E
 recorded (the reference does not record them). Also measured: the time and memory of creating
 one `Person` Mesa agent per post (CultureModel does so eagerly up to EAGER_AGENT_LIMIT posts).
 
-Results go to benchmarks/results/engine.md (a table with the date, machine and command).
+Results go to benchmarks/results/engine.md (a table with the date, machine and command). The
+target (issue 11) is at least 150x the reference at 10,000 posts. To compare with an older
+version of the code on a busy machine, use bench_ab.py (CPU-time ratios, interleaved).
 """
 
 from __future__ import annotations

@@ -8,12 +8,12 @@
    Speed-up = loop time / sweep time. The first sweep in a process also starts the pool's
    process server (which imports culturesim once, about 2-3 s); a second sweep reuses it.
    Target: at least 1.7 on 2 workers.
-2. Against Mesa's `batch_run`. One smaller design (the same grid for all three) is run by
-   - `mesa.batch_run` driving the per-person reference model (`culturesim.engine.reference`), on
-     `--workers` processes: the peer as researchers use it today;
-   - `culturesim.batch.sweep` driving the same reference model: the same work, our sweep machinery;
-   - `culturesim.batch.sweep` driving culturesim's vectorised model: what a user runs.
-   Reported: seconds and the ratio of batch_run's time to each sweep's.
+2. Against Mesa's `batch_run`. One smaller design (the same grid for both) is run by
+   - `mesa.batch_run(CultureModel, ...)` on `--workers` processes (no adapter: CultureModel
+     takes the scenario by name and dotted-path settings as keywords), keeping each run's
+     last week;
+   - `culturesim.batch.sweep` driving the same model, writing every run to Parquet.
+   Reported: seconds and the ratio of batch_run's time to the sweep's.
 
 Results go to benchmarks/results/sweep.md (a table with the date, machine and command).
 Timings are wall-clock on whatever else the machine is doing: run it on a quiet machine.
@@ -29,15 +29,14 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from types import SimpleNamespace
 
 import mesa
 import numpy as np
 
 from culturesim.batch.experiment import experiment_from_table
 from culturesim.batch.sweep import RUN_SETTINGS, load_results, sweep
-from culturesim.engine.reference import ReferenceModel
-from culturesim.engine.scenario import SCENARIO_DIR, RunSettings, load_scenario
+from culturesim.engine.model import CultureModel
+from culturesim.engine.scenario import SCENARIO_DIR
 from culturesim.run.simulate import simulate
 
 RESULTS = Path(__file__).resolve().parent / "results" / "sweep.md"
@@ -85,70 +84,22 @@ def timed_sweep(experiment, workers: int, run=None) -> tuple[float, int]:
     return seconds, report.failed
 
 
-# --- the reference model, for batch_run and for our sweep -----------------------------------
-
-
-def reference_run(scenario, seed):
-    """The per-person reference model as a sweep run function."""
-    model = ReferenceModel(scenario, seed=seed)
-    for _ in range(scenario.run.steps):
-        model.step()
-    series = model.timeseries()
-    last = series.iloc[-1]
-    summary = {
-        "bullied_by_staff": float(last["bullied_by_staff"]),
-        "reproduction_number": float(last["reproduction_number"]),
-        "mean_strain": float(last["mean_strain"]),
-    }
-    return SimpleNamespace(summary=summary, timeseries=series)
-
-
-def _latest(name: str):
-    return lambda model: model.records[-1][name] if model.records else np.nan
-
-
-class BatchReference(ReferenceModel):
-    """ReferenceModel as batch_run wants it: keyword parameters and a DataCollector."""
-
-    def __init__(self, regulator_pressure: float, funding: float, seed: int) -> None:
-        scenario = load_scenario("baseline").with_overrides(
-            {
-                **SMALL,
-                **RUN_SETTINGS,
-                "drivers.regulator_pressure.value": regulator_pressure,
-                "drivers.funding.value": funding,
-            }
-        )
-        super().__init__(scenario, seed=seed)
-
-    def step(self) -> None:
-        """A week, then collect (burn-in weeks too: batch_run indexes the collector by step)."""
-        super().step()
-        if not hasattr(self, "datacollector"):
-            self.datacollector = mesa.DataCollector(
-                model_reporters={
-                    name: _latest(name)
-                    for name in ("bullied_by_staff", "reproduction_number", "mean_strain")
-                }
-            )
-        self.datacollector.collect(self)
-
-
 def mesa_batch_run(levels: tuple[int, int], replicates: int, workers: int) -> float:
-    """Mesa's batch_run: full factorial over the same grid, `replicates` iterations each."""
+    """Mesa's batch_run driving CultureModel directly: the same grid, `replicates` iterations."""
     parameters = {
-        "regulator_pressure": list(np.linspace(0.0, 3.0, levels[0])),
-        "funding": list(np.linspace(0.6, 1.4, levels[1])),
-        "seed": [1],  # batch_run has no per-replicate seeds: iterations share the seed given
+        "scenario": "baseline",
+        **SMALL,
+        "run.record_events": False,
+        "drivers.regulator_pressure.value": list(np.linspace(0.0, 3.0, levels[0])),
+        "drivers.funding.value": list(np.linspace(0.6, 1.4, levels[1])),
     }
     start = time.perf_counter()
     results = mesa.batch_run(
-        BatchReference,
+        CultureModel,
         parameters,
         number_processes=workers,
         iterations=replicates,
-        # batch_run counts burn-in weeks and runs max_steps + 1 steps
-        max_steps=RunSettings().burn_in_weeks + SMALL["run.steps"] - 1,
+        max_steps=SMALL["run.steps"],  # the model stops itself after run.steps weeks
         display_progress=False,
     )
     seconds = time.perf_counter() - start
@@ -197,12 +148,11 @@ def main() -> None:
     experiment = experiment_from_table(experiment_table(*small), "bench")
     print(f"2. against mesa.batch_run: {experiment.n_runs} runs", file=sys.stderr)
     batch_seconds = mesa_batch_run(*small, args.workers)
-    reference_seconds, failed_reference = timed_sweep(experiment, args.workers, reference_run)
     vector_seconds, failed_vector = timed_sweep(experiment, args.workers)
-    assert failed_reference == failed_vector == 0
+    assert failed_vector == 0
     lines.append(
         (
-            f"mesa.batch_run + reference model, {args.workers} processes",
+            f"mesa.batch_run + CultureModel, {args.workers} processes",
             experiment.n_runs,
             batch_seconds,
             "",
@@ -210,15 +160,7 @@ def main() -> None:
     )
     lines.append(
         (
-            f"culturesim sweep + reference model, {args.workers} workers",
-            experiment.n_runs,
-            reference_seconds,
-            f"batch_run / this = {batch_seconds / reference_seconds:.2f}",
-        )
-    )
-    lines.append(
-        (
-            f"culturesim sweep + vectorised model, {args.workers} workers",
+            f"culturesim sweep + CultureModel, {args.workers} workers",
             experiment.n_runs,
             vector_seconds,
             f"batch_run / this = {batch_seconds / vector_seconds:.2f}",

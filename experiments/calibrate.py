@@ -1,10 +1,15 @@
 """Calibrate the baseline: find the parameters marked "calibrated" in culturesim/scenario.py.
 
-Run:  python experiments/calibrate.py [--quick] [--processes 2]
+Run:  python experiments/calibrate.py [--quick | --reduced | --refit] [--processes 2]
 
 Writes experiments/calibration/calibration.md (the table cited in docs/ODD.md section 8) and
 experiments/calibration/candidates.csv (every candidate evaluated, with its loss). `--quick`
 is a smoke test with few candidates and seeds; it writes to experiments/calibration/quick/.
+`--reduced` is the full method with fewer candidates and seeds (sized for a shared two-core
+machine; the table says which sizes made it).
+`--refit` re-fits after a change to the model that moves the targets a little: it skips the
+Latin hypercube and starts the response-surface steps at the current defaults, with the last
+three trust regions of the full search (REFIT below).
 
 Targets (docs/ODD.md section 1; /work/shared/research/model-brief.md, "Evidence"), each measured
 exactly as `culturesim.run.outputs.summarise` reports it for the bundled `baseline` scenario (one
@@ -17,6 +22,22 @@ trust of 2,000 posts, 260 weeks after 52 weeks of burn-in):
     annual leaver rate                                10-12%    (Nuffield Trust)
     vacancy rate                                      8-10%     (NHS workforce statistics)
     chief-executive median tenure                     2-4 years (King's Fund 2018: about 3)
+    persistently bullied (acts from one source in     11-18%    (Nielsen, Matthiesen &
+      at least 8 of the last 26 weeks)                          Einarsen 2010, meta-analysis)
+    perpetrators of any act in the last 12 months     5-8%      (Matthiesen & Einarsen 2007:
+                                                                5.4% self-reported)
+
+Fitted parameters (changed in issue 7 from the first calibration, which fitted the first seven
+only): the bullying logit, the leaders' offset, the weight of compassion disposition on
+bullying (how concentrated perpetration is in a minority), habit (one's own recent bullying),
+the chance of picking one's last target again, the weight of the local bullying norm, and the
+rates of aggression, leaving and hiring, the chief executive's offset and the downward weight.
+
+Harm (docs/ODD.md 7.10, Eq. 10b) does not feed back on anything, so its two constants are set
+after the search: `quality.reference_quality` is the baseline's mean care quality over the
+validation seeds, and `quality.harm_excess_weight` k puts the bundled `mid-staffs` scenario, run
+on the same seeds with the chosen parameters, in the middle of its range of excess harm
+(35%, Francis 2013: SMR 1.27-1.45): k = 0.35 / (Q_ref - mean mid-staffs quality).
 
 Loss of a candidate, from its replicate runs (the same seeds for every candidate: common random
 numbers):
@@ -85,10 +106,14 @@ LHS_SEED = 20250601
 # (found by a coarse look first: below -7 on the bullying logit staff bullying is under 7%,
 # above -5.5 most replicates tip into a self-sustaining bullying culture)
 SPACE = {
-    "behaviour.bullying_baseline_logit": (-7.0, -5.5),
-    "behaviour.leader_logit_offset": (0.5, 2.5),
+    "behaviour.bullying_baseline_logit": (-7.5, -4.5),
+    "behaviour.leader_logit_offset": (0.5, 3.0),
+    "behaviour.compassion_weight": (10.0, 50.0),
+    "behaviour.habit_weight": (0.0, 20.0),
+    "targets.repeat_probability": (0.7, 0.97),
+    "behaviour.norm_weight": (0.0, 3.0),
     "aggression.weekly_rate": (0.005, 0.009),
-    "turnover.baseline_logit": (-7.5, -6.0),
+    "turnover.baseline_logit": (-8.5, -6.0),
     "turnover.weekly_hiring_rate": (0.015, 0.05),
     "turnover.ceo_logit_offset": (-1.5, 2.5),
     "targets.downward_weight": (0.5, 0.97),
@@ -102,6 +127,8 @@ TARGETS = {
     "leaver_rate": (0.10, 0.12, "leaver rate a year"),
     "vacancy_rate": (0.08, 0.10, "vacancy rate"),
     "ceo_median_tenure_years": (2.0, 4.0, "chief-executive median tenure (years, pooled)"),
+    "persistent_bullied": (0.11, 0.18, "persistently bullied (one source, 8 of 26 weeks)"),
+    "perpetrators_last_year": (0.05, 0.08, "perpetrators of any act, last 12 months"),
 }
 MEASURED = (
     "bullied_by_public",
@@ -111,7 +138,11 @@ MEASURED = (
     "vacancy_rate",
     "ceo_exits",
     "ceo_years_in_post",
+    "persistent_bullied",
+    "perpetrators_last_year",
+    "care_quality",
 )
+HARM_EXCESS = 0.35  # middle of Francis 2013's 25-45% excess mortality
 CENTRE_WEIGHT = 0.04
 RUNAWAY = 0.4  # a replicate with more than this bullied by colleagues has tipped (diagnostic)
 
@@ -119,6 +150,22 @@ FULL = {
     "stage1": 64,
     "seeds1": 3,
     "half_widths": (0.2, 0.15, 0.1, 0.1, 0.07, 0.05),
+    "design": 16,
+    "seeds2": 8,
+    "validation": 20,
+}
+REDUCED = {
+    "stage1": 40,
+    "seeds1": 2,
+    "half_widths": (0.2, 0.12, 0.07),
+    "design": 14,
+    "seeds2": 4,
+    "validation": 12,
+}
+REFIT = {
+    "stage1": 0,
+    "seeds1": 0,
+    "half_widths": (0.1, 0.07, 0.05),
     "design": 16,
     "seeds2": 8,
     "validation": 20,
@@ -132,6 +179,8 @@ QUICK = {
     "validation": 4,
 }
 
+FLAGS = {id(QUICK): " --quick", id(REDUCED): " --reduced", id(REFIT): " --refit"}
+
 _BASE = None
 
 
@@ -144,11 +193,25 @@ def _base():
     return _BASE
 
 
+def _value(scenario, path: str) -> float:
+    section, name = path.split(".")
+    return getattr(getattr(scenario, section), name)
+
+
 def run_one(task: tuple[dict, int]) -> list[float]:
     """One replicate: the baseline with these parameter values and this seed."""
     values, seed = task
     summary = simulate(_base().with_overrides(values, "calibration"), seed=seed).summary
     return [float(summary[key]) for key in MEASURED]
+
+
+def mid_staffs_quality(task: tuple[dict, int]) -> float:
+    """Care quality of the bundled mid-staffs scenario with these parameter values."""
+    values, seed = task
+    scenario = load_scenario("mid-staffs").with_overrides(
+        {"run.record_events": False, "run.figures": False, **values}, "calibration"
+    )
+    return float(simulate(scenario, seed=seed).summary["care_quality"])
 
 
 def pooled_tenure(exits: np.ndarray, years: np.ndarray) -> float:
@@ -310,6 +373,7 @@ def write_outputs(
     seeds: list[int],
     settings: dict,
     seconds: float,
+    harm: dict,
 ) -> None:
     out.mkdir(parents=True, exist_ok=True)
     names = list(search.rows[0])
@@ -327,15 +391,20 @@ def write_outputs(
     lines = [
         "# Calibration of the baseline",
         "",
-        f"Made by `python experiments/calibrate.py{' --quick' if settings is QUICK else ''}` "
+        f"Made by `python experiments/calibrate.py{FLAGS.get(id(settings), '')}` "
         f"on {datetime.now(UTC):%Y-%m-%d} (model at commit {git_state()}); "
         f"{search.runs + len(seeds)} runs of the bundled `baseline` scenario "
         f"(one trust of 2,000 posts, 260 weeks after 52 weeks of burn-in) in {seconds / 60:.1f} "
         "minutes. The method, the loss and the targets' sources are in the script's docstring; "
         "every candidate and its loss is in `candidates.csv`.",
         "",
-        f"Search: Latin hypercube of {settings['stage1']} candidates x {settings['seeds1']} "
-        f"seeds; from the best, {len(settings['half_widths'])} response-surface (Gauss-Newton) "
+        (
+            f"Search: Latin hypercube of {settings['stage1']} candidates x "
+            f"{settings['seeds1']} seeds; from the best, "
+            if settings["stage1"]
+            else "Search: from the previous defaults (a re-fit), "
+        )
+        + f"{len(settings['half_widths'])} response-surface (Gauss-Newton) "
         f"steps, each fitted on {settings['design'] + 1} candidates x {settings['seeds2']} "
         "seeds in a shrinking box (half-widths "
         + ", ".join(f"{h:.0%}" for h in settings["half_widths"])
@@ -391,8 +460,7 @@ def write_outputs(
         f"{RUNAWAY:.0%} bullied by colleagues): {int(tipped.sum())} of {len(seeds)}. "
         f"Validation loss {loss(m):.4f}.",
         "",
-        "Per-seed values (public, colleagues, managers, leaver rate, vacancy rate, "
-        "chief-executive exits, chief-executive years in post):",
+        "Per-seed values (" + ", ".join(MEASURED) + "):",
         "",
         "```",
     ]
@@ -401,15 +469,30 @@ def write_outputs(
         for seed, row in zip(seeds, validation, strict=True)
     ]
     lines += ["```", ""]
+    lines += [
+        "## Harm (docs/ODD.md 7.10, Eq. 10b)",
+        "",
+        f"Baseline mean care quality over the validation seeds: Q_ref = "
+        f"{harm['quality.reference_quality']:g} (`quality.reference_quality`). `mid-staffs` with "
+        f"the chosen parameters on the same seeds: mean care quality "
+        f"{harm['mid_staffs_quality']:.3f}. k = {HARM_EXCESS} / (Q_ref - that) = "
+        f"{harm['quality.harm_excess_weight']:g} (`quality.harm_excess_weight`), so its expected "
+        f"excess harm is {HARM_EXCESS:.0%} (Francis 2013: 25-45%).",
+        "",
+    ]
     (out / "calibration.md").write_text("\n".join(lines))
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a small smoke-test search")
+    parser.add_argument("--reduced", action="store_true", help="fewer candidates and seeds")
+    parser.add_argument(
+        "--refit", action="store_true", help="start at the current defaults (no hypercube)"
+    )
     parser.add_argument("--processes", type=int, default=2)
     args = parser.parse_args(argv)
-    settings = QUICK if args.quick else FULL
+    settings = QUICK if args.quick else REDUCED if args.reduced else REFIT if args.refit else FULL
     out = OUT / "quick" if args.quick else OUT
     started = time.time()
     seeds1 = list(range(1, 1 + settings["seeds1"]))
@@ -418,10 +501,15 @@ def main(argv: list[str] | None = None) -> None:
 
     with multiprocessing.get_context("spawn").Pool(args.processes) as pool:
         search = Search(pool)
-        print("stage 1: Latin hypercube over the search box", flush=True)
-        rows = search.evaluate("lhs", lhs(SPACE, settings["stage1"], LHS_SEED), seeds1)
-        best = min(rows, key=lambda r: r["loss"])
-        centre = {k: best[k] for k in SPACE}
+        if settings["stage1"]:
+            print("stage 1: Latin hypercube over the search box", flush=True)
+            rows = search.evaluate("lhs", lhs(SPACE, settings["stage1"], LHS_SEED), seeds1)
+            best = min(rows, key=lambda r: r["loss"])
+            centre = {k: best[k] for k in SPACE}
+        else:
+            defaults = _base()
+            centre = {k: float(_value(defaults, k)) for k in SPACE}
+            print("starting at the current defaults", flush=True)
         for round_, share in enumerate(settings["half_widths"]):
             half = {k: share * (hi - lo) for k, (lo, hi) in SPACE.items()}
             box = {
@@ -443,6 +531,17 @@ def main(argv: list[str] | None = None) -> None:
         validation = np.array(
             pool.map(run_one, [(chosen, s) for s in validation_seeds], chunksize=1), dtype=float
         )
+        mid_staffs = np.array(
+            pool.map(mid_staffs_quality, [(chosen, s) for s in validation_seeds], chunksize=1)
+        )
+    reference_quality = float(validation[:, MEASURED.index("care_quality")].mean())
+    harm = {
+        "quality.reference_quality": round_sig(reference_quality),
+        "quality.harm_excess_weight": round_sig(
+            HARM_EXCESS / (reference_quality - float(mid_staffs.mean()))
+        ),
+        "mid_staffs_quality": float(mid_staffs.mean()),
+    }
     m = measures(validation)
     search.rows.append(
         {
@@ -455,8 +554,9 @@ def main(argv: list[str] | None = None) -> None:
         }
     )
     seconds = time.time() - started
-    write_outputs(out, search, chosen, validation, validation_seeds, settings, seconds)
+    write_outputs(out, search, chosen, validation, validation_seeds, settings, seconds, harm)
     print(f"validation loss {loss(m):.4f}; wrote {out}/calibration.md in {seconds / 60:.1f} min")
+    print("harm: " + ", ".join(f"{k}={v:.4g}" for k, v in harm.items()))
     for key, (lo, hi, label) in TARGETS.items():
         print(f"  {label}: {fmt(key, m[key])} (range {fmt(key, lo)}-{fmt(key, hi)})")
 

@@ -5,7 +5,8 @@ The defaults marked "calibrated" in culturesim/scenario.py come from experiments
 apart from switching off event recording, on REPLICATES fresh seeds and checks each target the
 way the calibration measured it (culturesim.run.outputs.summarise):
 
-- the 95% interval of the replicate mean (t interval) overlaps the target range: a stated
+- the 95% interval of the replicate mean (t interval) overlaps the target range (the Staff
+  Survey's negative acts by source, persistent bullying, perpetrators, leavers, vacancies): a stated
   tolerance for the seed-to-seed noise of a single trust of 2,000 posts;
 - chief-executive tenure is pooled over the replicates (ln 2 x years in post / exits), and its
   exact 95% Poisson interval must overlap 2-4 years (one trust sees only 0-3 exits a run);
@@ -33,6 +34,8 @@ RANGES = {
     "bullied_by_managers": (0.095, 0.13),
     "leaver_rate": (0.10, 0.12),
     "vacancy_rate": (0.08, 0.10),
+    "persistent_bullied": (0.11, 0.18),
+    "perpetrators_last_year": (0.05, 0.08),
 }
 CEO_TENURE = (2.0, 4.0)
 

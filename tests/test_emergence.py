@@ -15,7 +15,7 @@ from scipy import stats
 
 from culturesim import load_scenario, simulate
 
-REPLICATES = 16
+REPLICATES = 24  # 16 lost the punitive-supportive difference once temporary staff eased strain
 SMALL = {"run.figures": False, "run.record_events": False}  # each scenario at its own size
 
 
@@ -118,11 +118,28 @@ def test_conversions_happen_and_r_rises_with_regulator_pressure():
 
 
 @pytest.mark.slow
-def test_mid_staffs_ends_with_care_quality_far_below_baseline():
+def test_mid_staffs_has_25_to_45_percent_excess_harm_and_clearly_lower_care_quality():
+    """Francis 2013: mortality 25-45% above expected (SMR 1.27-1.45), care far below typical.
+
+    Harm is compared as the ratio of the replicate means of the harm ratio (observed over
+    expected harm, an SMR) of mid-staffs and of the baseline. Tolerance: the 95% bootstrap
+    interval of that ratio (over seeds, paired) must overlap 1.25-1.45 and its point estimate
+    lie within 1.2-1.5. Care quality: at least 0.05 lower on average, and lower by a paired
+    one-sided Wilcoxon test at p < 0.01.
+    """
     baseline = outcomes("baseline")
     mid_staffs = outcomes("mid-staffs")
+    base_harm = np.array(column(baseline, "harm_ratio"))
+    mid_harm = np.array(column(mid_staffs, "harm_ratio"))
+    excess = mid_harm.mean() / base_harm.mean()
+    draws = np.random.default_rng(0).integers(0, REPLICATES, (2000, REPLICATES))
+    boot = mid_harm[draws].mean(axis=1) / base_harm[draws].mean(axis=1)
+    low, high = np.percentile(boot, [2.5, 97.5])
+    assert 1.2 <= excess <= 1.5 and high >= 1.25 and low <= 1.45, (
+        f"mid-staffs harm {excess:.3f}x baseline (95% interval {low:.3f}-{high:.3f})"
+    )
     gap = np.mean(column(baseline, "care_quality")) - np.mean(column(mid_staffs, "care_quality"))
-    assert gap > 0.1, f"mid-staffs care quality only {gap:.3f} below baseline"
+    assert gap > 0.05, f"mid-staffs care quality only {gap:.3f} below baseline"
     assert_higher(
         column(baseline, "care_quality"),
         column(mid_staffs, "care_quality"),

@@ -31,7 +31,7 @@ from culturesim.engine.reference import ReferenceModel
 from culturesim.engine.scenario import FundingChange, LeadershipProgramme, StanceChange
 from culturesim.engine.state import ATTRIBUTES, KEPT, TRAITS, People, hire, reset_person
 from culturesim.run import figures, outputs
-from culturesim.viz import views
+from culturesim.viz import plots
 
 SMALL = {"organisation.staff_per_trust": 200, "run.steps": 12, "run.figures": False}
 
@@ -72,7 +72,7 @@ def test_every_measure_a_figure_plot_or_report_names_is_declared():
     weekly = set(TIMESERIES_COLUMNS)
     for _, columns in figures.DASHBOARD_PANELS:
         assert set(columns) <= weekly
-    for _, columns in views.PLOTS:
+    for _, columns in plots.PANELS:
         assert set(columns) <= weekly
     assert set(analysis.KEY_MEASURES) <= set(SUMMARY_MEASURES)
     assert set(outputs.HEADLINE_MEASURES) <= set(SUMMARY_MEASURES)
@@ -165,7 +165,7 @@ def test_the_phases_run_in_the_order_the_odd_gives():
 def test_the_phases_print_one_numbered_line_each():
     lines = repr(PHASES).splitlines()
     assert len(lines) == len(PHASES)
-    assert lines[1].strip().startswith("2. workload (Eq. 2)")
+    assert lines[1].strip().startswith("2. workload (Eq. 2a, 2)")
 
 
 def test_timing_the_phases_steps_the_model_like_step(scenario):

@@ -510,3 +510,23 @@ def test_a_mixed_stance_splits_the_response():
     assert pressure == pytest.approx([0.07, 0.34, 1.0])
     assert support == pytest.approx([0.0, 0.1, 0.15])
     assert removal == pytest.approx([0.0, 0.0, 0.15])
+
+
+def test_a_victim_of_several_acts_descends_from_the_stated_one():
+    """Eq. 15a: the counted source's act first, then the most senior perpetrator, then the
+    lowest post; one act per victim, whatever the order the acts arrive in."""
+    level = np.array([0, 1, 2, 3, 4, 4, 4])
+    victim = np.array([6, 6, 6, 5, 5, 4])
+    bullies = np.array([3, 1, 2, 3, 2, 3])
+    from_source = np.array([False, False, True, False, False, False])
+    chosen = rules.attribute_parent(victim, bullies, from_source, level)
+    by_victim = dict(zip(victim[chosen].tolist(), bullies[chosen].tolist(), strict=True))
+    assert by_victim == {6: 2, 5: 2, 4: 3}
+    shuffled = np.array([5, 4, 3, 2, 1, 0])
+    again = rules.attribute_parent(
+        victim[shuffled], bullies[shuffled], from_source[shuffled], level
+    )
+    assert (
+        dict(zip(victim[shuffled][again].tolist(), bullies[shuffled][again].tolist(), strict=True))
+        == by_victim
+    )

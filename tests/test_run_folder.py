@@ -20,7 +20,7 @@ from culturesim.engine.scenario import load_scenario
 from culturesim.run.simulate import run_to_folder
 from tests.conftest import assert_clean_error, cli_command, run_cli, run_cli_many, write_tiny
 
-TABLES = ("timeseries", "events", "episodes", "agents")
+TABLES = ("timeseries", "events", "episodes", "agents", "trusts")
 FILES = (
     *(f"{t}.parquet" for t in TABLES),
     "summary.json",

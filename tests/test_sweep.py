@@ -167,10 +167,31 @@ def test_one_worker_and_several_give_the_same_table(tmp_path):
     )
 
 
-def test_a_failing_design_point_is_recorded_and_the_rest_complete(tmp_path):
+def test_several_runs_per_task_give_the_same_table(tmp_path):
+    path = write_experiment(tmp_path, levels=2, shard_runs=3)
+    sweep(path, tmp_path / "one", workers=1, progress=False)
+    sweep(path, tmp_path / "batched", workers=2, progress=False, runs_per_task=5, in_flight=5)
+    pd.testing.assert_frame_equal(
+        comparable(load_results(tmp_path / "one")), comparable(load_results(tmp_path / "batched"))
+    )
+    pd.testing.assert_frame_equal(
+        load_results(tmp_path / "one", "timeseries"),
+        load_results(tmp_path / "batched", "timeseries"),
+    )
+
+
+@pytest.mark.parametrize("runs_per_task", [1, 4])
+def test_a_failing_design_point_is_recorded_and_the_rest_complete(tmp_path, runs_per_task):
     path = write_experiment(tmp_path)
     path.write_text(path.read_text().replace("values = [2, 6]", "values = [2, 13, 6]"))
-    report = sweep(path, tmp_path / "out", workers=2, progress=False, run=failing_on_13_ties)
+    report = sweep(
+        path,
+        tmp_path / "out",
+        workers=2,
+        progress=False,
+        run=failing_on_13_ties,
+        runs_per_task=runs_per_task,
+    )
     runs = load_results(tmp_path / "out")
 
     failed = runs[runs["status"] == "failed"]

@@ -123,11 +123,12 @@ def cluster(tmp_path_factory):
 
 
 def test_dask_cluster_gives_exactly_the_local_pools_table(tmp_path, cluster):
+    """Three runs per Dask task, one per local one: where and how runs go changes nothing."""
     address, logs = cluster
     path = tmp_path / "experiment.toml"
     path.write_text(EXPERIMENT)
 
-    on_dask = sweep(path, tmp_path / "dask", scheduler=address, progress=False)
+    on_dask = sweep(path, tmp_path / "dask", scheduler=address, progress=False, runs_per_task=3)
     local = sweep(path, tmp_path / "local", workers=2, progress=False)
 
     assert "Dask cluster" in on_dask.where and on_dask.ran == 12 and on_dask.failed == 0

@@ -3,8 +3,13 @@
 - `points.csv`: one row per design point with, for every kept measure, the mean over the
   point's successful replicates and a 95% interval for that mean (Student's t).
 - Two varied parameters: `phase-diagram.png`, a heatmap of bullying prevalence with the contour
-  where the cascade reproduction number R crosses 1, and `lines.png`, one line per level of the
-  second parameter. One varied parameter: `lines.png`, key measures with their 95% intervals.
+  where the cascade reproduction number R crosses 1 (drawn for reference: R = 1 is not where a
+  trust tips), and `lines.png`, one line per level of the second parameter. One varied
+  parameter: `lines.png`, key measures with their 95% intervals.
+- Two varied parameters crossed with `shock.weeks` (a two-start design,
+  culturesim.batch.hysteresis): `tipping.csv` and `phase-diagram.png` with the region where two
+  states coexist (the endemic state, once started by the shock, persists), with intervals over
+  replicates.
 - Sobol designs: `sobol.csv` and `sobol.png`, first-order and total indices with 95% confidence
   intervals (SALib, bootstrap). Morris designs: `morris.csv` and `morris.png`, mu* and sigma.
 """
@@ -18,6 +23,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from culturesim.batch import hysteresis
 from culturesim.batch.experiment import salib_problem
 from culturesim.batch.store import Manifest, ResultStore, load_results
 from culturesim.engine import measures as registry
@@ -134,7 +140,9 @@ def analyse(results: str | Path, out: str | Path | None = None) -> AnalysisRepor
         for p in paths
         if pd.api.types.is_numeric_dtype(design[p]) and not pd.api.types.is_bool_dtype(design[p])
     ]
-    if len(paths) == 2:
+    if hysteresis.SHOCK_PATH in paths and len(paths) == 3 and kind == "grid":
+        _tipping_diagram(runs, paths, measures, out, report)
+    elif len(paths) == 2:
         _phase_diagram(table, paths, measures, kind, out, report)
         if kind == "grid":
             _lines(table, paths, measures, out, report)
@@ -233,7 +241,63 @@ def _phase_diagram(
     figure.colorbar(mesh, ax=axes, label=measure_label(prevalence))
     axes.set_xlabel(x_path)
     axes.set_ylabel(y_path)
-    axes.set_title("Bullying prevalence (mean over replicates); cyan: R = 1")
+    axes.set_title("Bullying prevalence (mean over replicates); cyan: R = 1 (not a tipping line)")
+    path = out / "phase-diagram.png"
+    figure.savefig(path, dpi=120)
+    report.files.append(path)
+
+
+def _tipping_diagram(
+    runs: pd.DataFrame, paths: list[str], measures: list[str], out: Path, report: AnalysisReport
+) -> None:
+    """Prevalence from the ordinary start, with the region where the shocked start stays
+    endemic (two stable states) circled; `tipping.csv` has both starts and the gap per point."""
+    import matplotlib.pyplot as plt
+
+    state = hysteresis.STATE
+    others = [p for p in paths if p != hysteresis.SHOCK_PATH]
+    x_path, y_path = others
+    if state not in measures:
+        report.notes.append(f"no tipping diagram: {state} was not kept")
+        return
+    table = hysteresis.bistability(runs, paths, state)
+    _save_csv(table, out / "tipping.csv", report)
+    prevalence = _first(PREVALENCE, measures)
+    if prevalence is not None:
+        ordinary = runs[(runs["status"] == "ok") & (runs[hysteresis.SHOCK_PATH] == 0)]
+        shade = ordinary.groupby(others)[prevalence].mean()
+    else:
+        shade = table.set_index(others)["low_start_mean"]
+    xs = np.array(sorted(set(table[x_path])), dtype=float)
+    ys = np.array(sorted(set(table[y_path])), dtype=float)
+    low = np.full((len(ys), len(xs)), np.nan)
+    bistable = np.zeros_like(low)
+    for _, row in table.iterrows():
+        i, j = np.searchsorted(ys, row[y_path]), np.searchsorted(xs, row[x_path])
+        low[i, j] = shade[(row[x_path], row[y_path])]
+        bistable[i, j] = float(row["bistable"])
+    figure, axes = plt.subplots(figsize=(7, 5.5), layout="constrained")
+    mesh = axes.pcolormesh(xs, ys, low, shading="nearest", cmap="magma_r")
+    shown = prevalence if prevalence is not None else state
+    figure.colorbar(mesh, ax=axes, label=f"{measure_label(shown)} (ordinary start)")
+    points = int(bistable.sum())
+    if points:
+        i, j = np.nonzero(bistable)
+        axes.scatter(xs[j], ys[i], s=90, facecolors="none", edgecolors="cyan", linewidths=2,
+                     label="two states coexist")  # fmt: skip
+        if 0 < points < bistable.size and len(xs) > 1 and len(ys) > 1:
+            axes.contour(xs, ys, bistable, levels=[0.5], colors="cyan", linewidths=1)
+        axes.legend(loc="upper right", fontsize=8)
+    report.notes.append(
+        f"tipping: two states coexist at {points} of {bistable.size} points (most runs from the "
+        f"ordinary start end low, most shocked runs end endemic: {state} > {hysteresis.ENDEMIC})"
+        if points
+        else "tipping: no point where two states coexist (nowhere do most shocked runs stay "
+        "endemic while most ordinary runs stay low)"
+    )
+    axes.set_xlabel(x_path)
+    axes.set_ylabel(y_path)
+    axes.set_title("Bullying prevalence; circles: bistable (endemic state persists after shock)")
     path = out / "phase-diagram.png"
     figure.savefig(path, dpi=120)
     report.files.append(path)

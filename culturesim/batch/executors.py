@@ -26,6 +26,8 @@ class ExecutorHandle:
     remake: Callable[[], ExecutorHandle] | None = None
     local: bool = False
     """Whether workers import the run function by reference (a local process pool)."""
+    batches: bool = False
+    """Whether several runs per task pay by default (a task costs milliseconds on a cluster)."""
 
     def renew(self) -> None:
         """Replace a broken pool by a fresh one (a worker died and took the pool with it)."""
@@ -90,6 +92,7 @@ def dask_executor(address: str) -> ExecutorHandle:
         max(threads, 1),
         f"Dask cluster at {address} ({plural(threads, 'worker thread')})",
         close,
+        batches=True,
     )
 
 

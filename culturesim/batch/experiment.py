@@ -195,7 +195,17 @@ class Executor(Section):
     workers: int | None = Field(None, ge=1, le=100_000, description="Local processes (cores).")
     scheduler: str | None = Field(None, description="A Dask scheduler, e.g. tcp://host:8786.")
     in_flight: int | None = Field(
-        None, ge=1, le=1_000_000, description="Runs submitted at once (default 2 per worker)."
+        None,
+        ge=1,
+        le=1_000_000,
+        description="Runs submitted at once (default: two tasks per worker).",
+    )
+    runs_per_task: int | None = Field(
+        None,
+        ge=1,
+        le=10_000,
+        description="Runs sent to a worker as one task (default: 1 on local processes; on Dask "
+        "up to 16, keeping at least 4 tasks per worker).",
     )
     shard_runs: int = Field(500, ge=1, le=1_000_000, description="Runs per Parquet shard.")
     shard_seconds: float = Field(

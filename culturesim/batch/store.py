@@ -302,12 +302,13 @@ class ResultStore:
             self._journal = open(self._journal_path, "a", encoding="utf-8")  # noqa: SIM115
         self._buffer = []
 
-    def append(self, record: dict) -> None:
-        """Journal one finished run: after this returns, a kill of this process cannot lose it."""
+    def append(self, *records: dict) -> None:
+        """Journal finished runs: after this returns, a kill of this process cannot lose them."""
+        lines = "".join(json.dumps(r, separators=(",", ":")) + "\n" for r in records)
         with naming_failures(self._journal_path):
-            self._journal.write(json.dumps(record, separators=(",", ":")) + "\n")
+            self._journal.write(lines)
             self._journal.flush()
-        self._buffer.append(record)
+        self._buffer.extend(records)
 
     @property
     def buffered(self) -> int:

@@ -2,9 +2,10 @@
 
 One engine serves a laptop and a cluster: it is written against `concurrent.futures`, and takes
 a local process pool or the executor of a Dask `Client` (`executors`). At most `in_flight` runs
-are submitted at once, so memory stays flat however large the design. Each run happens in a
-worker (`worker`); each finished run is journaled at once and committed to Parquet shards
-(`store`, which also describes the folder's layout and why a kill loses nothing).
+are submitted at once, so memory stays flat however large the design. Runs happen in workers
+(`worker`), `runs_per_task` at a time where a task's own cost is worth sharing (a cluster's);
+each finished task's runs are journaled at once and committed to Parquet shards (`store`,
+which also describes the folder's layout and why a kill loses nothing).
 
 The results folder is created whole: built under a hidden temporary name and renamed into place
 once its manifest is written. It is locked while a sweep writes it, and `overwrite` replaces
@@ -51,7 +52,7 @@ from culturesim.batch.worker import (
     RunTask,
     check_importable,
     describe_error,
-    execute_run,
+    execute_runs,
     failed_record,
 )
 from culturesim.errors import SweepError
@@ -116,6 +117,7 @@ def sweep(
     run: RunFunction | None = None,
     in_flight: int | None = None,
     executor: Executor | None = None,
+    runs_per_task: int | None = None,
 ) -> SweepReport:
     """Run (or, with `resume`, finish) an experiment's sweep into a results folder.
 
@@ -123,6 +125,8 @@ def sweep(
     (or the experiment's `[executor]` table), or any `concurrent.futures` `executor` given.
     `run(scenario, seed)` replaces the simulation (it must be importable by the workers).
     `overwrite` replaces a finished or interrupted sweep folder (nothing else).
+    `runs_per_task` runs go to a worker as one task (default: see `batch_size`); it never
+    changes a result.
     Raises ExperimentError/SweepError for bad input; a failing run is recorded, not raised.
     """
     if not isinstance(experiment, Experiment):
@@ -145,8 +149,10 @@ def sweep(
                 store, manifest = _reopen_store(experiment, out)
             else:
                 store, manifest = _create_store(experiment, out, overwrite)
-            in_flight = in_flight or spec.executor.in_flight or 2 * handle.slots
-            return _run_session(experiment, store, manifest, handle, run, in_flight, progress)
+            batching = Batching(
+                runs_per_task or spec.executor.runs_per_task, in_flight or spec.executor.in_flight
+            )
+            return _run_session(experiment, store, manifest, handle, run, batching, progress)
     finally:
         handle.close()
 
@@ -239,6 +245,37 @@ def _posterior_record(experiment: Experiment) -> dict | None:
 
 # --- one session -----------------------------------------------------------------------------
 
+MAX_AUTO_RUNS_PER_TASK = 16
+TASKS_PER_SLOT = 4
+"""Auto batching keeps at least this many tasks per worker, so that workers finish together."""
+
+
+@dataclass
+class Batching:
+    """How runs are grouped into tasks and how many are submitted at once (None: choose)."""
+
+    runs_per_task: int | None = None
+    in_flight: int | None = None
+
+    def settle(self, handle: ExecutorHandle, runs_left: int) -> Batching:
+        """The sizes for this session: given ones as they are, the others from `batch_size`."""
+        per_task = self.runs_per_task or batch_size(handle, runs_left)
+        return Batching(per_task, self.in_flight or 2 * handle.slots * per_task)
+
+    @property
+    def tasks_in_flight(self) -> int:
+        return max(1, (self.in_flight or 1) // (self.runs_per_task or 1))
+
+
+def batch_size(handle: ExecutorHandle, runs_left: int) -> int:
+    """Runs per task by default: 1 on a local pool, whose per-run cost is well under a
+    millisecond; on a cluster, where each task costs milliseconds of scheduling and transfer,
+    up to 16, keeping at least `TASKS_PER_SLOT` tasks per worker (benchmarks/results/sweep.md).
+    """
+    if not handle.batches:
+        return 1
+    return max(1, min(MAX_AUTO_RUNS_PER_TASK, runs_left // (TASKS_PER_SLOT * handle.slots)))
+
 
 @dataclass
 class SweepPlan:
@@ -249,7 +286,7 @@ class SweepPlan:
     manifest: Manifest
     run_spec: RunSpec
     handle: ExecutorHandle
-    in_flight: int
+    batching: Batching
     report: SweepReport
 
 
@@ -259,7 +296,7 @@ def _run_session(
     manifest: Manifest,
     handle: ExecutorHandle,
     run: RunFunction | None,
-    in_flight: int,
+    batching: Batching,
     progress: bool,
 ) -> SweepReport:
     """Run every run not yet on disk; the manifest records the session and how it ended."""
@@ -299,7 +336,8 @@ def _run_session(
             f"{experiment.describe()}\n{handle.where}; results in {store.directory}",
             file=sys.stderr,
         )
-    plan = SweepPlan(experiment, store, manifest, run_spec, handle, in_flight, report)
+    batching = batching.settle(handle, experiment.n_runs - done_before)
+    plan = SweepPlan(experiment, store, manifest, run_spec, handle, batching, report)
     started = time.monotonic()
     try:
         with progress_bar(
@@ -347,7 +385,8 @@ def posterior_values(experiment: Experiment, draw: object) -> dict:
 
 
 class Dispatcher:
-    """Keeps at most `in_flight` runs submitted; journals each as it finishes; commits shards.
+    """Keeps at most `in_flight` runs submitted, `runs_per_task` to a task; journals each task's
+    runs as it finishes; commits shards.
 
     A worker process that dies (killed, out of memory) breaks a local pool and loses every run
     in flight: the pool is remade and each such run tried again once; a run that breaks the pool
@@ -357,7 +396,7 @@ class Dispatcher:
     def __init__(self, plan: SweepPlan, bar: object) -> None:
         self.plan = plan
         self.bar = bar
-        self.running: dict[Future, RunTask] = {}
+        self.running: dict[Future, tuple[RunTask, ...]] = {}
         self.retry: list[RunTask] = []
         self.attempts: dict[int, int] = {}
         self.last_commit = time.monotonic()
@@ -369,67 +408,80 @@ class Dispatcher:
             completed, _ = wait(self.running, return_when=FIRST_COMPLETED)
             broken = False
             for future in completed:
-                task = self.running.pop(future)
-                record, lost = self.outcome(future, task)
+                finished, lost = self.outcome(future, self.running.pop(future))
                 broken |= lost
-                if record is not None:
-                    self.keep(task, record)
+                self.keep(finished)
             if broken:
                 self.restart_pool()
             self.commit_if_due()
             self.submit_more()
 
     def submit_more(self) -> None:
-        executor = self.plan.handle.executor
-        while len(self.running) < self.plan.in_flight:
-            task = self.retry.pop() if self.retry else next(self.tasks, None)
-            if task is None:
+        executor, batching = self.plan.handle.executor, self.plan.batching
+        while len(self.running) < batching.tasks_in_flight:
+            batch = []
+            while len(batch) < batching.runs_per_task:
+                task = self.retry.pop() if self.retry else next(self.tasks, None)
+                if task is None:
+                    break
+                batch.append(task)
+            if not batch:
                 return
-            self.running[executor.submit(execute_run, self.plan.run_spec, task)] = task
+            future = executor.submit(execute_runs, self.plan.run_spec, tuple(batch))
+            self.running[future] = tuple(batch)
 
-    def outcome(self, future: Future, task: RunTask) -> tuple[dict | None, bool]:
-        """(the run's record, or None if it is to be tried again; whether its worker died)."""
+    def outcome(
+        self, future: Future, batch: tuple[RunTask, ...]
+    ) -> tuple[list[tuple[RunTask, dict]], bool]:
+        """(each finished run with its record, leaving out runs to try again; whether a worker
+        died)."""
         try:
-            return future.result(), False
+            return list(zip(batch, future.result(), strict=True)), False
         except BrokenProcessPool:
-            self.attempts[task.run_id] = self.attempts.get(task.run_id, 0) + 1
-            if self.attempts[task.run_id] < 2:
-                self.retry.append(task)
-                return None, True
-            return failed_record(task, WORKER_DIED), True
+            finished = []
+            for task in batch:
+                self.attempts[task.run_id] = self.attempts.get(task.run_id, 0) + 1
+                if self.attempts[task.run_id] < 2:
+                    self.retry.append(task)
+                else:
+                    finished.append((task, failed_record(task, WORKER_DIED)))
+            return finished, True
         except Exception as error:  # noqa: BLE001 - e.g. a Dask worker lost
-            return failed_record(task, describe_error(error)), False
+            return [(task, failed_record(task, describe_error(error))) for task in batch], False
 
-    def keep(self, task: RunTask, record: dict) -> None:
-        """Journal a finished run and count it."""
+    def keep(self, finished: list[tuple[RunTask, dict]]) -> None:
+        """Journal finished runs (one write) and count them."""
+        if not finished:
+            return
         plan, report = self.plan, self.plan.report
-        if plan.manifest.measures is None and record["status"] == "ok":
-            plan.manifest.measures = list(record["measures"])  # learned from the first run
-            plan.store.write_manifest(plan.manifest)
-        record |= {
-            "point": task.point,
-            "replicate": task.replicate,
-            "seed": task.seed,
-            "values": task.values,
-        }
-        plan.store.append(record)
-        report.ran += 1
-        if record["status"] != "ok":
-            report.failed += 1
-            report.failed_total += 1
-            if len(report.failures) < 20:
-                report.failures.append(f"run {task.run_id}: {record['error']}")
-            self.bar.set_postfix_str(f"{report.failed_total} failed", refresh=False)
-        self.bar.update(1)
+        for task, record in finished:
+            if plan.manifest.measures is None and record["status"] == "ok":
+                plan.manifest.measures = list(record["measures"])  # learned from the first run
+                plan.store.write_manifest(plan.manifest)
+            record |= {
+                "point": task.point,
+                "replicate": task.replicate,
+                "seed": task.seed,
+                "values": task.values,
+            }
+            report.ran += 1
+            if record["status"] != "ok":
+                report.failed += 1
+                report.failed_total += 1
+                if len(report.failures) < 20:
+                    report.failures.append(f"run {task.run_id}: {record['error']}")
+                self.bar.set_postfix_str(f"{report.failed_total} failed", refresh=False)
+        plan.store.append(*(record for _, record in finished))
+        self.bar.update(len(finished))
 
     def restart_pool(self) -> None:
         """Every run still in flight on a broken pool is lost: queue it again, remake the pool."""
         handle = self.plan.handle
         if handle.remake is None:
             return
-        for future, task in list(self.running.items()):
+        for future, batch in list(self.running.items()):
             future.cancel()
-            self.retry.append(task)
+            self.retry.extend(batch)
         self.running.clear()
         handle.renew()
 

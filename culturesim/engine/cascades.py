@@ -14,14 +14,15 @@ import pandas as pd
 
 
 class EpisodeLog:
-    """Grows the table of episodes as the run goes; arrays double in size when full."""
+    """Grows the table of episodes as the run goes, in int32 arrays that grow by half when
+    full (`frame` gives the int64 table)."""
 
     columns = ("parent", "root", "generation", "post", "person_id", "start_week", "offspring")
 
     def __init__(self, window_weeks: int, capacity: int = 1024) -> None:
         self.window_weeks = window_weeks
         self.count = 0
-        self._arrays = {name: np.zeros(capacity, dtype=np.int64) for name in self.columns}
+        self._arrays = {name: np.zeros(capacity, dtype=np.int32) for name in self.columns}
         self._new_by_week: deque[int] = deque(maxlen=2 * window_weeks)
         self._conversions_by_week: deque[int] = deque(maxlen=window_weeks)
 
@@ -33,9 +34,12 @@ class EpisodeLog:
     ) -> np.ndarray:
         """Open new episodes (parent -1 for a root); returns their ids."""
         n = len(parent)
-        while self.count + n > len(self._arrays["parent"]):
+        if self.count + n > len(self._arrays["parent"]):
+            capacity = max(self.count + n, len(self._arrays["parent"]) * 3 // 2)
             for name, values in self._arrays.items():
-                self._arrays[name] = np.concatenate([values, np.zeros_like(values)])
+                grown = np.zeros(capacity, dtype=np.int32)
+                grown[: self.count] = values[: self.count]
+                self._arrays[name] = grown
         ids = np.arange(self.count, self.count + n)
         converted = parent >= 0
         arrays = self._arrays
@@ -75,9 +79,9 @@ class EpisodeLog:
         return sum(self._conversions_by_week) / earlier if earlier else float("nan")
 
     def frame(self) -> pd.DataFrame:
-        table = pd.DataFrame({name: self[name] for name in self.columns})
-        table.insert(0, "episode", np.arange(self.count))
-        return table
+        table = {"episode": np.arange(self.count)}
+        table.update({name: self[name].astype(np.int64) for name in self.columns})
+        return pd.DataFrame(table, copy=False)
 
 
 def cascade_sizes(episodes: pd.DataFrame) -> pd.DataFrame:

@@ -17,7 +17,13 @@ from typing import Any
 import numpy as np
 
 from culturesim.engine.organisation import Organisation
-from culturesim.engine.rules import COLLEAGUE, MANAGER_TO_REPORT, REPORT_TO_MANAGER
+from culturesim.engine.rules import (
+    COLLEAGUE,
+    MANAGER_TO_REPORT,
+    REPORT_TO_MANAGER,
+    persistent_perpetrators,
+    persistently_bullied,
+)
 from culturesim.engine.scenario import DRIVER_RANGES, Scenario
 from culturesim.engine.state import COMPASSIONATE, People
 
@@ -30,7 +36,11 @@ class Observed:
 
     `bullies`, `victim`, `relation`: this week's acts (posts and relation codes); `board`: each
     trust's board pressure (Eq. 14); `harm`: harm events per trust; `recent_leavers` and
-    `recent_staff`: the leaver window kept by the recorder.
+    `recent_staff`: the leaver window kept by the recorder; `leaving`: posts whose holder left
+    this week, `removed`: chief executives' posts the regulator emptied; `rated_quality`: each
+    trust's rating if the regulator rated this week, else None; `agency_share`: share of posts
+    covered by bank and agency staff (Eq. 2a); `special_measures`: trusts in special measures
+    after this week's rating, `special_measures_entries`: trusts that entered this week (Eq. 13a).
     """
 
     t: int
@@ -47,11 +57,18 @@ class Observed:
     ceo_exits: int
     trust_quality: np.ndarray
     harm: np.ndarray
+    expected_harm: np.ndarray
     new_episodes: int
     conversions: int
     reproduction_number: float
+    agency_share: float = 0.0
+    special_measures: int = 0
+    special_measures_entries: int = 0
     recent_leavers: Any = ()
     recent_staff: Any = ()
+    leaving: Any = None
+    removed: Any = None
+    rated_quality: Any = None
 
     def __post_init__(self) -> None:
         self.staff = int(self.people.occupied.sum())
@@ -63,6 +80,16 @@ class Observed:
 
     def staff_mean(self, values: np.ndarray) -> float:
         return float(values[self.people.occupied].mean())
+
+    def persistent(self) -> np.ndarray:
+        """Who is persistently bullied now (Eq. 16), among staff in post."""
+        p = self.people
+        return p.occupied & persistently_bullied(p.source_weeks, self.scenario.persistence)
+
+    def persistent_perpetrators(self) -> np.ndarray:
+        """Staff in post who are the counted source of someone persistently bullied."""
+        p = self.people
+        return p.occupied & persistent_perpetrators(p.person_id, p.source_person, self.persistent())
 
 
 @dataclass(frozen=True)
@@ -106,6 +133,10 @@ DRIVER_LABELS = {
     "public_aggression": "public aggression",
 }
 PREVALENCE = "share of staff in post bullied at least once in the survey's look-back"
+PERSISTENT = (
+    "share of staff in post with acts from one source in at least persistence.min_weeks of "
+    "the last persistence.window_weeks weeks"
+)
 
 MEASURES: tuple[Measure, ...] = (
     _weekly("week", "week", "week", "week of the run (0 is the first recorded)", lambda o: o.t),
@@ -127,6 +158,14 @@ MEASURES: tuple[Measure, ...] = (
             lambda o: o.in_survey(o.people.bullied_by_manager_week)),
     _weekly("bullied_by_staff", "bullied by any staff", "share", PREVALENCE,
             lambda o: o.in_survey(o.people.bullied_week)),
+    _weekly("persistent_bullied", "persistently bullied", "share", PERSISTENT,
+            lambda o: o.persistent().sum() / max(o.staff, 1)),
+    _weekly("perpetrators_last_year", "perpetrators (any act)", "share",
+            "share of staff in post who bullied someone at least once in the survey's look-back",
+            lambda o: o.in_survey(o.people.bullied_others_week)),
+    _weekly("persistent_perpetrators", "persistent perpetrators", "share",
+            "share of staff in post who are the counted source of someone persistently bullied",
+            lambda o: o.persistent_perpetrators().sum() / max(o.staff, 1)),
     _weekly("bullying_acts", "bullying acts", "acts", "count this week", lambda o: len(o.victim)),
     _weekly("acts_by_managers", "acts by managers", "acts", "count this week",
             lambda o: int((o.relation == MANAGER_TO_REPORT).sum())),
@@ -153,10 +192,19 @@ MEASURES: tuple[Measure, ...] = (
             lambda o: int(o.people.occupied[o.org.trust_start[:-1]].sum())),
     _weekly("leaders_trained", "leaders trained", "share",
             "share of leaders in post trained (0 with none in post)", _leaders_trained),
+    _weekly("agency_share", "bank and agency cover", "share",
+            "share of posts covered by bank and agency staff (Eq. 2a)", lambda o: o.agency_share),
+    _weekly("special_measures", "trusts in special measures", "trusts",
+            "count after this week's rating (Eq. 13a)", lambda o: o.special_measures),
+    _weekly("special_measures_entries", "special measures entries", "trusts",
+            "count this week (Eq. 13a)", lambda o: o.special_measures_entries),
     _weekly("care_quality", "care quality", "0-1", "mean over trusts (Eq. 10)",
             lambda o: float(np.mean(o.trust_quality))),
     _weekly("harm_events", "harm events", "events", "count this week",
             lambda o: int(o.harm.sum())),
+    _weekly("expected_harm", "expected harm events", "events",
+            "sum over trusts at the reference quality (Eq. 10b)",
+            lambda o: float(o.expected_harm.sum())),
     _weekly("new_episodes", "new perpetrator episodes", "episodes", "count this week",
             lambda o: o.new_episodes),
     _weekly("conversions", "conversions", "episodes", "count this week", lambda o: o.conversions),
@@ -173,6 +221,13 @@ MEASURES: tuple[Measure, ...] = (
              "final week"),
     _summary("bullied_by_staff", "bullied in last 12 months, by any staff", "share",
              "final week"),
+    _summary("perpetrator_share", "staff bullying in a week (last year)", "share",
+             "mean over the last 52 weeks of perpetrators / staff in post"),
+    _summary("persistent_bullied", "persistently bullied (acts from one source, ~weekly, "
+             "6 months)", "share", "final week"),
+    _summary("perpetrators_last_year", "perpetrators of any act in the last 12 months", "share",
+             "final week"),
+    _summary("persistent_perpetrators", "persistent perpetrators", "share", "final week"),
     _summary("compassion_climate", "compassion climate (share of compassionate acts)", "share",
              "mean of the last 52 weeks"),
     _summary("mean_strain", "mean strain", "0-1", "mean of the last 52 weeks"),
@@ -183,9 +238,16 @@ MEASURES: tuple[Measure, ...] = (
     _summary("ceo_years_in_post", "chief-executive years in post", "years", "sum over weeks / 52"),
     _summary("ceo_median_tenure_years", "chief executive median tenure", "years",
              "ln 2 x years in post / exits (none without exits)"),
+    _summary("agency_share", "bank and agency cover (share of posts)", "share",
+             "mean over full years"),
+    _summary("special_measures_entries", "special measures entries", "trusts", "sum over weeks"),
+    _summary("special_measures_years", "trust-years in special measures", "years",
+             "sum over weeks / 52"),
     _summary("care_quality", "care quality (last year, 0-1)", "0-1", "mean of the last 52 weeks"),
     _summary("care_quality_min", "lowest weekly care quality", "0-1", "minimum over weeks"),
     _summary("harm_events", "harm events", "events", "sum over weeks"),
+    _summary("harm_ratio", "harm ratio (observed / expected, an SMR)", "ratio",
+             "harm events / expected harm over the last 52 weeks"),
     _summary("harm_per_1000_staff_year", "harm events per 1,000 staff a year", "per 1,000 a year",
              "sum over weeks / staff-years"),
     _summary("bullying_acts_per_1000_staff_year", "bullying acts per 1,000 staff a year",

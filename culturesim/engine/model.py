@@ -11,6 +11,7 @@ measures, events and tables are kept by a `Recorder` (culturesim.engine.recorder
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import mesa
@@ -20,10 +21,15 @@ import pandas as pd
 from culturesim.engine import rules
 from culturesim.engine.cascades import EpisodeLog, largest_cascade
 from culturesim.engine.measures import TIMESERIES_COLUMNS  # noqa: F401  (re-exported)
-from culturesim.engine.organisation import PATIENT_FACING_FROM, build_organisation
+from culturesim.engine.mesa_tools import RecordedMeasures, model_scenario
+from culturesim.engine.organisation import (
+    PATIENT_FACING_FROM,
+    build_organisation,
+    draw_trust_effects,
+)
 from culturesim.engine.phases import PHASES, Loop, Week
 from culturesim.engine.recorder import Recorder
-from culturesim.engine.scenario import DRIVER_RANGES, Scenario, ScenarioError
+from culturesim.engine.scenario import DRIVER_RANGES, Scenario, ScenarioError, Shock
 from culturesim.engine.state import initial_people, reset_person
 
 EAGER_AGENT_LIMIT = 50_000
@@ -38,8 +44,18 @@ STREAMS = (
     "regulator",
     "interventions",
     "harm",
+    "trusts",
 )
-"""The run's random streams, one per mechanism, spawned in this order from the seed."""
+"""The run's random streams, one per mechanism, spawned in this order from the seed (new
+streams go at the end, so the others keep their draws)."""
+
+
+def shocked_drivers(shock: Shock, week: int, overrides: dict[str, float]) -> dict[str, float]:
+    """The drivers a temporary shock holds this week (none outside it; live overrides win)."""
+    if not 0 <= week < shock.weeks:
+        return {}
+    held = {"regulator_pressure": shock.regulator_pressure, "funding": shock.funding}
+    return {name: value for name, value in held.items() if name not in overrides}
 
 
 class Person(mesa.Agent):
@@ -72,12 +88,24 @@ class Person(mesa.Agent):
 
 
 class CultureModel(mesa.Model):
-    """One run of the culture model: `CultureModel(scenario, seed).step()` advances a week."""
+    """One run of the culture model: `CultureModel(scenario, seed).step()` advances a week.
+
+    `scenario` is a `Scenario` or a bundled scenario's name or a file's path; other keywords
+    are dotted-path settings (`**{"drivers.funding.value": 0.8}`), validated like a file. The
+    seed rule and what Mesa's `batch_run` reads are in `culturesim.engine.mesa_tools`.
+    `running` turns False after the scenario's last week (`run.steps`).
+    """
 
     phases: Loop = PHASES
 
-    def __init__(self, scenario: Scenario, seed: int | None = None, burn_in: bool = True) -> None:
-        seed = scenario.run.seed if seed is None else int(seed)
+    def __init__(
+        self,
+        scenario: Scenario | str | Path = "baseline",
+        seed: int | None = None,
+        burn_in: bool = True,
+        **settings: Any,
+    ) -> None:
+        scenario, seed = model_scenario(scenario, seed, settings)
         super().__init__(seed=seed)
         self.scenario = scenario
         self.seed = seed
@@ -91,13 +119,17 @@ class CultureModel(mesa.Model):
                 strict=True,
             )
         )
-        self.org = build_organisation(scenario.organisation, self.rng_streams["organisation"])
+        self.org = draw_trust_effects(
+            build_organisation(scenario.organisation, self.rng_streams["organisation"]),
+            scenario.trust_effects,
+            self.rng_streams["trusts"],
+        )
         self.people = initial_people(scenario, self.org, self.rng_streams["traits"])
         self.next_person_id = self.org.n_posts
         self.hiring_base_rate = np.where(
             self.org.level <= 1,
             scenario.turnover.executive_hiring_rate,
-            scenario.turnover.weekly_hiring_rate,
+            scenario.turnover.weekly_hiring_rate * self.org.trust_hiring[self.org.trust],
         )
         self.aggression_exposure = np.where(
             self.org.level >= PATIENT_FACING_FROM,
@@ -108,8 +140,12 @@ class CultureModel(mesa.Model):
         self.episodes_log = EpisodeLog(scenario.cascades.conversion_window_weeks)
 
         n_trusts = self.org.n_trusts
+        self.trust_case_mix = self.org.trust_case_mix
         self.extra_pressure = np.zeros(n_trusts)
         self.extra_support = np.zeros(n_trusts)
+        self.special_measures = np.zeros(n_trusts, dtype=bool)
+        self.special_measures_weeks = np.zeros(n_trusts, dtype=np.int64)
+        self.inadequate_ratings = np.zeros(n_trusts, dtype=np.int64)
         self.trust_quality = np.ones(n_trusts)
         self.quality_since_rating = np.zeros(n_trusts)
         self.weeks_since_rating = 0
@@ -121,6 +157,7 @@ class CultureModel(mesa.Model):
             for name in DRIVER_RANGES
         }
         self.recorder = Recorder(scenario, self.org)
+        self.datacollector = RecordedMeasures(self.recorder, seed)
         self.week = -scenario.run.burn_in_weeks if burn_in else 0
         self._agents_by_post: dict[int, Person] = {}
         while self.week < 0:
@@ -142,6 +179,7 @@ class CultureModel(mesa.Model):
             np.zeros(self.org.n_posts),
             self.org.level == 0,
             s.turnover,
+            self.org.leaving_shift,
         )
         hiring = rules.hiring_probability(
             self.hiring_base_rate, np.ones(1), np.zeros(1), s.turnover
@@ -171,6 +209,7 @@ class CultureModel(mesa.Model):
         }
         if "funding" not in self.overrides:
             values["funding"] *= self.funding_factor
+        values.update(shocked_drivers(self.scenario.shock, self.week, self.overrides))
         values["stance"] = self.stance
         return values
 
@@ -205,8 +244,10 @@ class CultureModel(mesa.Model):
     # --- the week ------------------------------------------------------------------------
 
     def step(self) -> None:
-        """Advance one week and record it."""
+        """Advance one week and record it; after the scenario's last week, stop `running`."""
         self._advance()
+        if self.week >= self.scenario.run.steps:
+            self.running = False
 
     def _advance(self) -> None:
         week = Week(self.week)
@@ -228,6 +269,10 @@ class CultureModel(mesa.Model):
     def timeseries(self) -> pd.DataFrame:
         """One row per recorded week with every model-level measure."""
         return self.recorder.timeseries()
+
+    def trusts(self) -> pd.DataFrame:
+        """Per-trust outcomes, one row per trust and 52-week year (trusts.parquet)."""
+        return self.recorder.trusts()
 
     def events(self) -> pd.DataFrame:
         """Every bullying act and every act of public aggression (perpetrator -1) so far."""

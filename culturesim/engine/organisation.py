@@ -7,6 +7,7 @@ of later posts, so a leader's team is `first_report[m] : first_report[m] + n_rep
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from functools import cached_property
@@ -14,12 +15,15 @@ from functools import cached_property
 import numpy as np
 import scipy.sparse as sp
 
-from culturesim.engine.scenario import ROLES
+from culturesim.engine.scenario import ROLES, TrustEffects
 from culturesim.engine.scenario import Organisation as OrganisationSettings
 
 LEVEL_NAMES = ROLES
 FRONTLINE = len(ROLES) - 1
 PATIENT_FACING_FROM = FRONTLINE - 1
+LEADER_LEVELS = FRONTLINE
+"""Levels below this one (chief executive to team leader) are the leaders a trust's
+leadership effect shifts."""
 
 
 @dataclass(frozen=True)
@@ -29,11 +33,29 @@ class Organisation:
     manager: np.ndarray  # int64 per post, -1 for a chief executive
     first_report: np.ndarray  # int64 per post
     n_reports: np.ndarray  # int32 per post
-    peers: sp.csr_matrix  # symmetric colleague ties, ones
+    peers: sp.csr_matrix  # symmetric colleague ties (bool), int32 indices
     trust_start: np.ndarray  # int64, n_trusts + 1 boundaries of each trust's posts
     trust_funding: np.ndarray  # float per trust, relative to the national level
+    # trust-level random effects (`draw_trust_effects`); neutral until drawn
+    trust_case_mix: np.ndarray | None = None  # multiplies demand and expected harm, mean 1
+    trust_leadership: np.ndarray | None = None  # shift of leaders' mean compassion
+    trust_hiring: np.ndarray | None = None  # multiplies the staff hiring rate, mean 1
+    trust_leaving: np.ndarray | None = None  # shift of the leaving logit
+    trust_care: np.ndarray | None = None  # multiplies care quality, mean 1
 
     level_names = LEVEL_NAMES
+
+    def __post_init__(self) -> None:
+        n = len(self.trust_start) - 1
+        for name, neutral in (
+            ("trust_case_mix", 1.0),
+            ("trust_leadership", 0.0),
+            ("trust_hiring", 1.0),
+            ("trust_leaving", 0.0),
+            ("trust_care", 1.0),
+        ):
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, np.full(n, neutral))
 
     @property
     def n_posts(self) -> int:
@@ -66,6 +88,39 @@ class Organisation:
     @cached_property
     def is_leader(self) -> np.ndarray:
         return self.n_reports > 0
+
+    @cached_property
+    def compassion_shift(self) -> np.ndarray:
+        """Per post: its trust's leadership effect on leaders' posts, 0 on frontline posts."""
+        return np.where(self.level < LEADER_LEVELS, self.trust_leadership[self.trust], 0.0)
+
+    @cached_property
+    def leaving_shift(self) -> np.ndarray:
+        """Per post: its trust's shift of the leaving logit."""
+        return self.trust_leaving[self.trust]
+
+
+def draw_trust_effects(
+    org: Organisation, settings: TrustEffects, rng: np.random.Generator
+) -> Organisation:
+    """Each trust's case mix, leadership, hiring, leaving and care effects (docs/ODD.md 5).
+
+    One standard normal per trust and effect, drawn as a block, so changing one spread leaves
+    the others' draws alone. Multipliers are log-normal with mean 1.
+    """
+    z = rng.standard_normal((5, org.n_trusts))
+
+    def log_normal(sigma: float, draws: np.ndarray) -> np.ndarray:
+        return np.exp(sigma * draws - sigma**2 / 2)
+
+    return dataclasses.replace(
+        org,
+        trust_case_mix=log_normal(settings.case_mix_spread, z[0]),
+        trust_leadership=settings.leadership_spread * z[1],
+        trust_hiring=log_normal(settings.hiring_spread, z[2]),
+        trust_leaving=settings.leaving_spread * z[3],
+        trust_care=log_normal(settings.care_spread, z[4]),
+    )
 
 
 def level_counts(posts: int, spans: list[int]) -> list[int]:
@@ -172,10 +227,19 @@ def _colleague_ties(
         rng.random(len(cross_source)) * block_size[cross_source]
     ).astype(np.int64)
 
-    rows = np.concatenate([source, target, cross_source, cross_target])
-    cols = np.concatenate([target, source, cross_target, cross_source])
+    rows = np.concatenate([source, target, cross_source, cross_target]).astype(np.int32)
+    cols = np.concatenate([target, source, cross_target, cross_source]).astype(np.int32)
+    del source, target, cross_source, cross_target
+    return _ties_matrix(rows, cols, n_posts)
+
+
+def _ties_matrix(rows: np.ndarray, cols: np.ndarray, n_posts: int) -> sp.csr_matrix:
+    """The canonical CSR matrix of these ties (sorted, each pair once, no self-ties), built
+    in int32 with a one-byte data array: a tie is there or not."""
     keep = rows != cols
-    ties = sp.csr_matrix((np.ones(keep.sum()), (rows[keep], cols[keep])), shape=(n_posts, n_posts))
+    ties = sp.csr_matrix(
+        (np.ones(np.count_nonzero(keep), dtype=np.bool_), (rows[keep], cols[keep])),
+        shape=(n_posts, n_posts),
+    )
     ties.sum_duplicates()
-    ties.data[:] = 1.0
     return ties

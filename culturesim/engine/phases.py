@@ -34,6 +34,8 @@ class Week:
     drivers: dict[str, float] | None = None
     newness: Any = None
     team_present: Any = None
+    trust_vacancy: Any = None
+    temporary_share: Any = None
     staffed: Any = None
     trust_funding: Any = None
     workload: Any = None
@@ -41,16 +43,24 @@ class Week:
     pressure: Any = None
     aggressed: Any = None
     victimised: Any = None
+    persistent: Any = None
     hood: rules.Neighbourhood | None = None
     compassion_around: Any = None
     behaviour: Any = None
     bullies: Any = None
     victim: Any = None
     relation: Any = None
+    source_person: Any = None
+    source_weeks: Any = None
     recently_bullied: Any = None
     harm: Any = None
+    expected_harm: Any = None
     leavers: int = 0
     ceo_exits: int = 0
+    leaving: Any = None
+    removed: Any = None
+    rated_quality: Any = None
+    special_measures_entries: int = 0
 
 
 @dataclass(frozen=True)
@@ -91,15 +101,35 @@ def interventions(model: CultureModel, week: Week) -> None:
 
 
 def workload(model: CultureModel, week: Week) -> None:
-    org, p, drivers = model.org, model.people, week.drivers
+    """Eq. 2a then Eq. 2: temporary staff cover part of each trust's gaps, at a premium that
+    comes out of its funding; workload from demand, funding and covered staffing."""
+    s, org, p, drivers = model.scenario, model.org, model.people, week.drivers
+    temporary = s.temporary_staffing
     week.team_present = np.bincount(org.team, weights=p.occupied, minlength=org.n_posts)
-    week.staffed = week.team_present / np.maximum(org.team_size, 1)
-    week.trust_funding = drivers["funding"] * org.trust_funding * (1 + model.extra_support)
+    trust_staff = np.bincount(org.trust, weights=p.occupied, minlength=org.n_trusts)
+    week.trust_vacancy = 1 - trust_staff / np.diff(org.trust_start)
+    week.temporary_share = rules.temporary_cover(week.trust_vacancy, temporary)
+    covered = np.divide(
+        week.temporary_share,
+        week.trust_vacancy,
+        out=np.zeros(org.n_trusts),
+        where=week.trust_vacancy > 0,
+    )
+    week.staffed = rules.covered_staffing(
+        week.team_present / np.maximum(org.team_size, 1), covered[org.trust], temporary
+    )
+    extra = model.extra_support + s.special_measures.extra_funding * model.special_measures
+    week.trust_funding = (
+        drivers["funding"]
+        * org.trust_funding
+        * (1 + extra)
+        * (1 - rules.temporary_staffing_cost(week.temporary_share, temporary))
+    )
     week.workload = rules.workload(
         drivers["demand"],
         week.trust_funding[org.trust],
         week.staffed[org.team],
-        model.scenario.workload.staffing_floor,
+        s.workload.staffing_floor,
     )
 
 
@@ -128,6 +158,7 @@ def behaviour(model: CultureModel, week: Week) -> None:
     s, org, p = model.scenario, model.org, model.people
     week.newness = np.exp(-p.tenure_weeks / s.socialisation.newcomer_weeks)
     week.victimised = (week.t - p.bullied_week) <= s.cascades.conversion_window_weeks
+    week.persistent = rules.persistently_bullied(p.source_weeks, s.persistence)
     week.hood = rules.neighbourhood(
         org.peers, org.manager, p.occupied, s.socialisation.leader_weight
     )
@@ -137,7 +168,8 @@ def behaviour(model: CultureModel, week: Week) -> None:
     week.behaviour = rules.choose_behaviour(
         p.strain,
         p.compassion,
-        week.victimised,
+        week.persistent,
+        p.bullying_norm,
         p.support,
         bullying_seen,
         compassion_seen,
@@ -153,6 +185,11 @@ def targets(model: CultureModel, week: Week) -> None:
     s, org, p = model.scenario, model.org, model.people
     bullies = np.flatnonzero(week.behaviour == BULLYING)
     target_rng = model.rng_streams["targets"]
+    last = p.target_post[bullies]
+    still_there = last >= 0
+    still_there[still_there] = p.occupied[last[still_there]] & (
+        p.person_id[last[still_there]] == p.target_person[bullies[still_there]]
+    )
     victim, relation = rules.pick_targets(
         bullies,
         org.manager,
@@ -162,13 +199,22 @@ def targets(model: CultureModel, week: Week) -> None:
         s.targets,
         target_rng.random(len(bullies)),
         target_rng.random(len(bullies)),
+        np.where(still_there, last, -1),
+        target_rng.random(len(bullies)),
     )
     acted = victim >= 0
     acted[acted] = p.occupied[victim[acted]]
     week.bullies, week.victim, week.relation = bullies[acted], victim[acted], relation[acted]
+    perpetrator = p.person_id[week.bullies]
+    week.source_person, week.source_weeks = rules.count_sources(
+        p.source_person, p.source_weeks, week.victim, perpetrator, s.persistence
+    )
+    persistent_act = (week.source_person[week.victim] == perpetrator) & rules.persistently_bullied(
+        week.source_weeks[week.victim], s.persistence
+    )
     episode = _log_episodes(model, week)
     model.recorder.record_acts(
-        week.t, p, week.bullies, week.victim, week.relation, episode, week.aggressed
+        week.t, p, week.bullies, week.victim, week.relation, episode, week.aggressed, persistent_act
     )
 
 
@@ -195,6 +241,7 @@ def adaptation(model: CultureModel, week: Week) -> None:
         week.workload,
         week.pressure,
         bullied_now,
+        week.persistent,
         week.aggressed,
         support,
         p.resilience,
@@ -212,8 +259,13 @@ def adaptation(model: CultureModel, week: Week) -> None:
     p.compassion = np.where(p.occupied, compassion, p.compassion)
     p.bullied_by_manager_week[victim[relation == rules.MANAGER_TO_REPORT]] = t
     p.bullied_by_colleague_week[victim[relation != rules.MANAGER_TO_REPORT]] = t
-    p.bullied_in_episode[victim] = p.episode[bullies]
+    from_source = week.source_person[victim] == p.person_id[bullies]
+    chosen = rules.attribute_parent(victim, bullies, from_source, model.org.level)
+    p.bullied_in_episode[victim[chosen]] = p.episode[bullies[chosen]]
     p.bullied_others_week[bullies] = t
+    p.source_person, p.source_weeks = week.source_person, week.source_weeks
+    p.target_post[bullies] = victim
+    p.target_person[bullies] = p.person_id[victim]
     p.aggressed_week[week.aggressed] = t
 
 
@@ -223,11 +275,15 @@ def quality(model: CultureModel, week: Week) -> None:
     team_quality = _team_quality(model, week)
     frontline = org.frontline
     frontline_posts = np.bincount(org.trust[frontline], minlength=org.n_trusts)
-    model.trust_quality = np.bincount(
+    staff_quality = np.bincount(
         org.trust[frontline], weights=team_quality[org.team[frontline]], minlength=org.n_trusts
     ) / np.maximum(frontline_posts, 1)
+    model.trust_quality = np.minimum(staff_quality * org.trust_care, 1.0)
+    week.expected_harm = rules.expected_harm(
+        s.quality.harm_rate, week.drivers["demand"], frontline_posts, model.trust_case_mix
+    )
     week.harm = model.rng_streams["harm"].poisson(
-        s.quality.harm_rate * week.drivers["demand"] * frontline_posts * (1 - model.trust_quality)
+        week.expected_harm * rules.harm_excess(model.trust_quality, s.quality)
     )
 
 
@@ -258,24 +314,34 @@ def _team_quality(model: CultureModel, week: Week) -> np.ndarray:
 def turnover(model: CultureModel, week: Week) -> None:
     s, org, p = model.scenario, model.org, model.people
     chance = rules.leave_probability(
-        p.strain, week.recently_bullied, week.newness, org.level == 0, s.turnover
+        p.strain,
+        rules.persistently_bullied(p.source_weeks, s.persistence),
+        week.newness,
+        org.level == 0,
+        s.turnover,
+        org.leaving_shift,
     )
     leaving = np.flatnonzero(
         p.occupied & (model.rng_streams["turnover"].random(org.n_posts) < chance)
     )
     week.ceo_exits = int((org.level[leaving] == 0).sum())
     week.leavers = len(leaving)
+    week.leaving = leaving
     reset_person(p, leaving, s)
 
     vacant = np.flatnonzero(~p.occupied)
     trust_bullying = np.bincount(
         org.trust, weights=p.bullying_norm * p.occupied, minlength=org.n_trusts
     ) / np.maximum(np.bincount(org.trust, weights=p.occupied, minlength=org.n_trusts), 1)
+    effort = rules.recruitment_effort(
+        week.trust_vacancy, model.special_measures, s.recruitment, s.special_measures
+    )
     fill = rules.hiring_probability(
         model.hiring_base_rate[vacant],
         week.trust_funding[org.trust[vacant]],
         trust_bullying[org.trust[vacant]],
         s.turnover,
+        effort[org.trust[vacant]],
     )
     hiring_rng = model.rng_streams["hiring"]
     hired = vacant[hiring_rng.random(len(vacant)) < fill]
@@ -284,25 +350,48 @@ def turnover(model: CultureModel, week: Week) -> None:
 
 
 def regulator(model: CultureModel, week: Week) -> None:
-    """Every `inspection_weeks`, rate each trust: feedback, and chief executives removed."""
+    """Every `inspection_weeks`, rate each trust: feedback, chief executives removed, and
+    special measures entered or left (Eq. 13, 13a)."""
     s, org, p = model.scenario, model.org, model.people
     model.quality_since_rating += model.trust_quality
     model.weeks_since_rating += 1
+    model.special_measures_weeks += model.special_measures
     if model.weeks_since_rating != s.regulator.inspection_weeks:
         return
     rated_quality = model.quality_since_rating / model.weeks_since_rating
-    model.extra_pressure, model.extra_support, removal = rules.regulator_feedback(
-        rated_quality, model.extra_pressure, model.extra_support, model.stance, s.regulator
+    model.inadequate_ratings, entering, exiting = rules.special_measures_review(
+        rated_quality < s.regulator.inadequate_quality,
+        model.inadequate_ratings,
+        model.special_measures,
+        model.special_measures_weeks,
+        s.special_measures,
     )
-    model.rated_quality = rated_quality
+    model.extra_pressure, model.extra_support, removal = rules.regulator_feedback(
+        rated_quality,
+        model.extra_pressure,
+        model.extra_support,
+        model.stance,
+        s.regulator,
+        model.special_measures | entering,
+        s.special_measures.pressure_relief,
+    )
+    model.rated_quality = week.rated_quality = rated_quality
     model.quality_since_rating[:] = 0
     model.weeks_since_rating = 0
     ceos = org.trust_start[:-1]
-    removed = ceos[
-        p.occupied[ceos] & (model.rng_streams["regulator"].random(org.n_trusts) < removal)
-    ]
+    regulator_rng = model.rng_streams["regulator"]
+    removed = ceos[p.occupied[ceos] & (regulator_rng.random(org.n_trusts) < removal)]
     reset_person(p, removed, s)
-    week.ceo_exits += len(removed)
+    replacing = entering & (
+        regulator_rng.random(org.n_trusts) < s.special_measures.ceo_replacement_probability
+    )
+    replaced = ceos[replacing & p.occupied[ceos]]
+    reset_person(p, replaced, s)
+    week.removed = np.concatenate([removed, replaced])
+    week.ceo_exits += len(removed) + len(replaced)
+    model.special_measures = (model.special_measures | entering) & ~exiting
+    model.special_measures_weeks[entering | exiting] = 0
+    week.special_measures_entries = int(entering.sum())
 
 
 def record(model: CultureModel, week: Week) -> None:
@@ -328,26 +417,45 @@ def observe(model: CultureModel, week: Week) -> Observed:
         relation=week.relation,
         leavers=week.leavers,
         ceo_exits=week.ceo_exits,
+        leaving=week.leaving,
+        removed=week.removed,
+        rated_quality=week.rated_quality,
         trust_quality=model.trust_quality,
         harm=week.harm,
+        expected_harm=week.expected_harm,
         new_episodes=log.new_this_week,
         conversions=log.conversions_this_week,
         reproduction_number=log.reproduction_number(),
+        agency_share=float(
+            np.dot(week.temporary_share, np.diff(model.org.trust_start)) / model.org.n_posts
+        ),
+        special_measures=int(model.special_measures.sum()),
+        special_measures_entries=week.special_measures_entries,
     )
 
 
 PHASES = Loop(
     (
         Phase("interventions", "", "interventions due take effect; drivers read", interventions),
-        Phase("workload", "Eq. 2", "workload from demand, funding and staffing", workload),
+        Phase(
+            "workload",
+            "Eq. 2a, 2",
+            "temporary cover; workload from demand, funding, staffing",
+            workload,
+        ),
         Phase("pressure", "Eq. 14, 3", "board pressure, passed down the hierarchy", pressure),
         Phase("aggression", "Eq. 4", "patient and public aggression", aggression),
         Phase("behaviour", "Eq. 1, 6, 7", "bullying, compassionate or neutral", behaviour),
         Phase("targets", "Eq. 8, 15", "bullies pick victims; episodes logged", targets),
         Phase("adaptation", "Eq. 1, 5, 9", "support, strain, norms, dispositions", adaptation),
         Phase("quality", "Eq. 10", "team and trust care quality, harm", quality),
-        Phase("turnover", "Eq. 11, 12", "leavers go, vacancies are filled", turnover),
-        Phase("regulator", "Eq. 13", "every inspection_weeks, trusts rated", regulator),
+        Phase("turnover", "Eq. 11, 12, 12a", "leavers go, vacancies are filled", turnover),
+        Phase(
+            "regulator",
+            "Eq. 13, 13a",
+            "every inspection_weeks, trusts rated; special measures",
+            regulator,
+        ),
         Phase("record", "", "tenure grows; the week's measures are recorded", record),
     )
 )

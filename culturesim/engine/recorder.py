@@ -1,4 +1,5 @@
-"""The Recorder: a run's weekly measures, its events and the tables built from them.
+"""The Recorder: a run's weekly measures, its events, per-trust outcomes and the tables built
+from them.
 
 Both engines record through it, so a measure is computed one way only
 (`culturesim.engine.measures`).
@@ -13,9 +14,10 @@ import pandas as pd
 
 from culturesim.engine.measures import TIMESERIES_COLUMNS, Observed, record_row
 from culturesim.engine.organisation import Organisation
-from culturesim.engine.rules import PUBLIC
+from culturesim.engine.rules import PUBLIC, persistent_perpetrators, persistently_bullied
 from culturesim.engine.scenario import Scenario
 from culturesim.engine.state import People, agents_columns
+from culturesim.engine.trusts import TrustRecord
 
 EVENT_COLUMNS = (
     "week",
@@ -25,7 +27,10 @@ EVENT_COLUMNS = (
     "perpetrator_person",
     "victim_person",
     "episode",
+    "persistent",
 )
+WIDE_EVENT_COLUMNS = ("perpetrator_person", "victim_person", "episode")
+"""Kept as int32 while the run goes (a third less memory), int64 in the events table."""
 
 
 class Recorder:
@@ -40,6 +45,7 @@ class Recorder:
         window = scenario.observation.leaver_window_weeks
         self._recent_leavers: deque[int] = deque(maxlen=window)
         self._recent_staff: deque[int] = deque(maxlen=window)
+        self._trusts = TrustRecord(scenario, org)
 
     def record_week(self, observed: Observed) -> None:
         """Append the week's value of every weekly measure."""
@@ -47,6 +53,7 @@ class Recorder:
         self._recent_staff.append(observed.staff)
         observed.recent_leavers, observed.recent_staff = self._recent_leavers, self._recent_staff
         self.records.append(record_row(observed))
+        self._trusts.record(observed)
 
     def record_acts(
         self,
@@ -57,8 +64,13 @@ class Recorder:
         relation: np.ndarray,
         episode: np.ndarray,
         aggressed: np.ndarray,
+        persistent: np.ndarray,
     ) -> None:
-        """Keep this week's acts: the latest always, every one if the run records events."""
+        """Keep this week's acts: the latest always, every one if the run records events.
+
+        `persistent` marks acts that make or keep their victim persistently bullied by this
+        perpetrator (Eq. 16); acts of public aggression are never persistent bullying.
+        """
         self.last_acts = {"perpetrator": bullies, "victim": victim, "relation": relation}
         if t < 0 or not self.scenario.run.record_events:
             return
@@ -73,12 +85,13 @@ class Recorder:
                     np.int8
                 ),
                 "perpetrator_person": np.concatenate([people.person_id[bullies], none]).astype(
-                    np.int64
+                    np.int32
                 ),
                 "victim_person": people.person_id[np.concatenate([victim, public])].astype(
-                    np.int64
+                    np.int32
                 ),
-                "episode": np.concatenate([episode, none]).astype(np.int64),
+                "episode": np.concatenate([episode, none]).astype(np.int32),
+                "persistent": np.concatenate([persistent, np.zeros(len(public), dtype=bool)]),
             }
         )
 
@@ -86,23 +99,34 @@ class Recorder:
         """One row per recorded week with every weekly measure."""
         return pd.DataFrame.from_records(self.records, columns=TIMESERIES_COLUMNS)
 
+    def trusts(self) -> pd.DataFrame:
+        """One row per trust and 52-week year (`culturesim.engine.trusts.TRUST_COLUMNS`)."""
+        return self._trusts.table()
+
     def events(self) -> pd.DataFrame:
         """Every bullying act and every act of public aggression (perpetrator -1) so far."""
         if not self._event_chunks:
-            return pd.DataFrame({c: np.array([], dtype=np.int64) for c in EVENT_COLUMNS})
-        table = {
-            name: np.concatenate([c[name] for c in self._event_chunks])
-            for name in self._event_chunks[0]
-        }
-        self._event_chunks = [table]
-        events = pd.DataFrame(table)
-        events["trust"] = self.org.trust[events.victim.to_numpy()]
-        return events
+            return pd.DataFrame(
+                {
+                    c: np.array([], dtype=bool if c == "persistent" else np.int64)
+                    for c in EVENT_COLUMNS
+                }
+            )
+        table = {}
+        for name in EVENT_COLUMNS:  # one column at a time, each chunk freed once copied
+            wide = np.int64 if name in WIDE_EVENT_COLUMNS else None
+            table[name] = np.concatenate([c.pop(name) for c in self._event_chunks], dtype=wide)
+        table["trust"] = self.org.trust[table["victim"]]
+        self._event_chunks = [{name: table[name] for name in EVENT_COLUMNS}]
+        return pd.DataFrame(table, copy=False)
 
     def people_frame(self, people: People, t: int) -> pd.DataFrame:
         """Every post's current holder at week t, one row per post (vacant posts included)."""
         org = self.org
         survey = self.scenario.observation.survey_weeks
+        persistent = people.occupied & persistently_bullied(
+            people.source_weeks, self.scenario.persistence
+        )
         return pd.DataFrame(
             {
                 "week": np.full(org.n_posts, t, dtype=np.int32),
@@ -114,5 +138,8 @@ class Recorder:
                 **agents_columns(people),
                 "bullied_last_year": (t - people.bullied_week) < survey,
                 "bullied_others_last_year": (t - people.bullied_others_week) < survey,
+                "persistently_bullied": persistent,
+                "persistent_perpetrator": people.occupied
+                & persistent_perpetrators(people.person_id, people.source_person, persistent),
             }
         )

@@ -34,7 +34,13 @@ import pandas as pd
 from culturesim.engine.interventions import apply_due
 from culturesim.engine.measures import Observed
 from culturesim.engine.model import STREAMS
-from culturesim.engine.organisation import FRONTLINE, PATIENT_FACING_FROM, build_organisation
+from culturesim.engine.organisation import (
+    FRONTLINE,
+    LEADER_LEVELS,
+    PATIENT_FACING_FROM,
+    build_organisation,
+    draw_trust_effects,
+)
 from culturesim.engine.phases import PHASES, Loop, Phase, Week
 from culturesim.engine.recorder import Recorder
 from culturesim.engine.scenario import DRIVER_RANGES, ROLES, Scenario
@@ -89,12 +95,18 @@ class ReferencePerson(mesa.Agent):
         self.workload = 1.0
         self.aggressed = False
         self.victimised = False
+        self.persistent = False
         self.bullied_now = False
         self.next_pressure = 0.0
 
     @property
     def is_leader(self) -> bool:
         return bool(self.reports)
+
+    @property
+    def persistently_bullied(self) -> bool:
+        """Acts from one source in at least `min_weeks` of the look-back (Eq. 16)."""
+        return self.source_weeks.bit_count() >= self.model.scenario.persistence.min_weeks
 
     @property
     def bullied_week(self) -> int:
@@ -137,6 +149,8 @@ class ReferencePerson(mesa.Agent):
             + getattr(traits, f"{name}_sd") * rng.standard_normal()
             for name in TRAITS
         }
+        if self.level < LEADER_LEVELS:
+            drawn["compassion"] += self.model.org.trust_leadership[self.trust]
         self.reset()
         self.occupied = True
         self.person_id = person_id
@@ -181,6 +195,7 @@ class ReferencePerson(mesa.Agent):
         m = self.model
         s = m.scenario
         self.newness = math.exp(-self.tenure_weeks / s.socialisation.newcomer_weeks)
+        self.persistent = self.persistently_bullied
         if not self.occupied:
             self.next_behaviour = NEUTRAL
             return
@@ -191,7 +206,8 @@ class ReferencePerson(mesa.Agent):
             b.bullying_baseline_logit
             + (b.leader_logit_offset if self.reports else 0.0)
             + b.strain_weight * self.strain
-            + (b.victimisation_weight if self.victimised else 0.0)
+            + (b.victimisation_weight if self.persistent else 0.0)
+            + b.habit_weight * self.bullying_norm
             + b.norm_weight * learning * self.seen("bullying_norm")
             - b.compassion_weight * (self.compassion - 0.5)
             - b.support_weight * self.support
@@ -212,12 +228,22 @@ class ReferencePerson(mesa.Agent):
         self.kind_now = 1.0 if self.next_behaviour == COMPASSIONATE else 0.0
 
     def pick_target(self) -> tuple[ReferencePerson, int] | None:
-        """Eq. 8: a report, a colleague or one's manager, weighted; then one person.
+        """Eq. 8: one's last target again, or a report, a colleague or one's manager, weighted.
 
-        Only relations the bully has count. An empty post picked means no act this week.
+        The last target counts only while the same person holds their post. Otherwise only
+        relations the bully has count. An empty post picked means no act this week.
         """
         w = self.model.scenario.targets
         rng = self.model.streams["targets"]
+        if self.target_post >= 0:
+            last = self.model.people[self.target_post]
+            if last.occupied and last.person_id == self.target_person:
+                if rng.random() < w.repeat_probability:
+                    if last.manager is self:
+                        return last, MANAGER_TO_REPORT
+                    if self.manager is last:
+                        return last, REPORT_TO_MANAGER
+                    return last, COLLEAGUE
         down = w.downward_weight if self.reports else 0.0
         side = w.sideways_weight if self.peers else 0.0
         up = w.upward_weight if self.manager is not None else 0.0
@@ -247,6 +273,7 @@ class ReferencePerson(mesa.Agent):
             + st.workload_weight * (self.workload - 1)
             + st.pressure_weight * self.next_pressure
             + (st.bullied_weight if self.bullied_now else 0.0)
+            + (st.persistent_weight if self.persistent else 0.0)
             + (st.aggression_weight if self.aggressed else 0.0)
             - st.support_weight * self.next_support
             - st.resilience_weight * (self.resilience - 0.5)
@@ -278,12 +305,12 @@ class ReferencePerson(mesa.Agent):
     def consider_leaving(self) -> bool:
         """Eq. 11: leave with a chance that rises with strain, bullying and newness."""
         u = self.model.scenario.turnover
-        recently = self.model.week - self.bullied_week < u.bullied_memory_weeks
         chance = logistic(
             u.baseline_logit
+            + self.model.leaving_shift[self.trust]
             + (u.ceo_logit_offset if self.is_chief_executive else 0.0)
             + u.strain_weight * self.strain
-            + (u.bullied_weight if recently else 0.0)
+            + (u.bullied_weight if self.persistently_bullied else 0.0)
             + u.newcomer_weight * self.newness
         )
         return self.model.streams["turnover"].random() < chance
@@ -314,9 +341,17 @@ class ReferenceModel(mesa.Model):
             name: np.random.default_rng(child)
             for name, child in zip(REFERENCE_STREAMS, children[len(STREAMS) :], strict=True)
         }
-        self.org = org = build_organisation(
-            scenario.organisation, np.random.default_rng(shared["organisation"])
+        self.org = org = draw_trust_effects(
+            build_organisation(
+                scenario.organisation, np.random.default_rng(shared["organisation"])
+            ),
+            scenario.trust_effects,
+            np.random.default_rng(shared["trusts"]),
         )
+        self.case_mix = org.trust_case_mix.tolist()
+        self.leaving_shift = org.trust_leaving.tolist()
+        self.hiring_effect = org.trust_hiring.tolist()
+        self.care = org.trust_care.tolist()
         start = initial_people(scenario, org, np.random.default_rng(shared["traits"]))
         self.vacant_values = {
             a.name: _plain(a.vacant_value(scenario)) for a in ATTRIBUTES if a.vacant != KEPT
@@ -329,6 +364,9 @@ class ReferenceModel(mesa.Model):
 
         self.extra_pressure = [0.0] * self.n_trusts
         self.extra_support = [0.0] * self.n_trusts
+        self.special_measures = [False] * self.n_trusts
+        self.special_measures_weeks = [0] * self.n_trusts
+        self.inadequate_ratings = [0] * self.n_trusts
         self.trust_base_funding = org.trust_funding.tolist()
         self.trust_quality = [1.0] * self.n_trusts
         self._quality_since_rating = [0.0] * self.n_trusts
@@ -378,6 +416,9 @@ class ReferenceModel(mesa.Model):
         self.team_members: dict[int, list[ReferencePerson]] = {}
         for person in people:
             self.team_members.setdefault(person.team, []).append(person)
+        self.trust_posts: list[list[ReferencePerson]] = [[] for _ in range(org.n_trusts)]
+        for person in people:
+            self.trust_posts[person.trust].append(person)
         self.frontline_by_trust: list[list[ReferencePerson]] = [[] for _ in range(org.n_trusts)]
         for person in people:
             if person.level == FRONTLINE:
@@ -392,6 +433,7 @@ class ReferenceModel(mesa.Model):
             hiring = min(max(self._hiring_base_rate(person), 0.0), 1.0)
             leaving = logistic(
                 u.baseline_logit
+                + self.leaving_shift[person.trust]
                 + (u.ceo_logit_offset if person.is_chief_executive else 0.0)
                 + u.strain_weight * person.strain
             )
@@ -399,9 +441,12 @@ class ReferenceModel(mesa.Model):
                 person.reset()
 
     def _hiring_base_rate(self, person) -> float:
-        """Executives' posts are filled by interim appointments within weeks."""
+        """Executives' posts are filled by interim appointments within weeks; staff posts at
+        the trust's labour-market rate."""
         u = self.scenario.turnover
-        return u.executive_hiring_rate if person.level <= 1 else u.weekly_hiring_rate
+        if person.level <= 1:
+            return u.executive_hiring_rate
+        return u.weekly_hiring_rate * self.hiring_effect[person.trust]
 
     # --- levers --------------------------------------------------------------------------
 
@@ -413,6 +458,10 @@ class ReferenceModel(mesa.Model):
             for name, schedule in self.driver_schedules.items()
         }
         values["funding"] *= self.funding_factor
+        shock = self.scenario.shock
+        if 0 <= self.week < shock.weeks:
+            values["regulator_pressure"] = shock.regulator_pressure
+            values["funding"] = shock.funding
         values["stance"] = self.stance
         return values
 
@@ -443,15 +492,37 @@ class ReferenceModel(mesa.Model):
         self.drivers = week.drivers = self.drivers_now
 
     def phase_workload(self, week: Week) -> None:
+        """Eq. 2a: bank and agency staff cover part of each trust's vacancies at a premium
+        paid out of its funding; then Eq. 2 per person."""
         drivers = week.drivers
-        self.team_staffed = {
-            team: sum(1 for member in members if member.occupied) / len(members)
-            for team, members in self.team_members.items()
-        }
-        self.trust_funding = [
-            drivers["funding"] * base * (1 + extra)
-            for base, extra in zip(self.trust_base_funding, self.extra_support, strict=True)
+        s = self.scenario
+        temporary = s.temporary_staffing
+        self.trust_vacancy = [
+            sum(1 for person in posts if not person.occupied) / len(posts)
+            for posts in self.trust_posts
         ]
+        self.temporary_share = [
+            min(temporary.cover * vacancy, temporary.max_share) for vacancy in self.trust_vacancy
+        ]
+        covered = [
+            share / vacancy if vacancy > 0 else 0.0
+            for share, vacancy in zip(self.temporary_share, self.trust_vacancy, strict=True)
+        ]
+        self.team_staffed = {}
+        for team, members in self.team_members.items():
+            substantive = sum(1 for member in members if member.occupied) / len(members)
+            gap = 1 - substantive
+            cover = temporary.effectiveness * covered[self.people[team].trust] * gap
+            self.team_staffed[team] = substantive + cover
+        self.trust_funding = []
+        for k in range(self.n_trusts):
+            extra = self.extra_support[k]
+            if self.special_measures[k]:
+                extra += s.special_measures.extra_funding
+            premium = temporary.premium * temporary.pay_share * self.temporary_share[k]
+            self.trust_funding.append(
+                drivers["funding"] * self.trust_base_funding[k] * (1 + extra) * (1 - premium)
+            )
         for person in self.people:
             person.feel_workload()
 
@@ -485,6 +556,31 @@ class ReferenceModel(mesa.Model):
         self._log_episodes(self.acts, week.t)
         for _, victim, _ in self.acts:
             victim.bullied_now = True
+        self._count_sources()
+
+    def _count_sources(self) -> None:
+        """Eq. 16, staged: the look-back slides a week; acts from the counted source mark it;
+        another's act replaces a source with at most one week left (the first such act, in
+        post order of the perpetrators)."""
+        p = self.scenario.persistence
+        mask = (1 << p.window_weeks) - 1
+        for person in self.people:
+            person.next_source_person = person.source_person
+            person.next_source_weeks = (person.source_weeks << 1) & mask
+        counted = set()
+        for bully, victim, _ in self.acts:
+            if victim.source_person == bully.person_id:
+                victim.next_source_weeks |= 1
+                counted.add(victim.post)
+        replaced = set()
+        for bully, victim, _ in self.acts:
+            if victim.source_person == bully.person_id or victim.post in counted:
+                continue
+            if victim.post in replaced or victim.next_source_weeks.bit_count() > 1:
+                continue
+            victim.next_source_person = bully.person_id
+            victim.next_source_weeks = 1
+            replaced.add(victim.post)
 
     def phase_adaptation(self, week: Week) -> None:
         """Support, strain, norms, dispositions; then everything is committed at once."""
@@ -493,13 +589,23 @@ class ReferenceModel(mesa.Model):
             person.adapt()
         for person in self.people:
             person.commit()
+        parent_act = {}  # Eq. 15a: the counted source's act, else the most senior, else lowest post
+        for bully, victim, _ in self.acts:
+            rank = (victim.next_source_person != bully.person_id, bully.level, bully.post)
+            if victim.post not in parent_act or rank < parent_act[victim.post][0]:
+                parent_act[victim.post] = (rank, bully.episode)
         for bully, victim, relation in self.acts:
             if relation == MANAGER_TO_REPORT:
                 victim.bullied_by_manager_week = t
             else:
                 victim.bullied_by_colleague_week = t
-            victim.bullied_in_episode = bully.episode
+            victim.bullied_in_episode = parent_act[victim.post][1]
             bully.bullied_others_week = t
+            bully.target_post = victim.post
+            bully.target_person = victim.person_id
+        for person in self.people:
+            person.source_person = person.next_source_person
+            person.source_weeks = person.next_source_weeks
 
     def phase_quality(self, week: Week) -> None:
         """Eq. 10 per team, averaged over each trust's frontline posts; harm events."""
@@ -523,27 +629,34 @@ class ReferenceModel(mesa.Model):
             )
             team_quality[team] = min(max(quality, 0.0), 1.0)
         self.trust_quality = [
-            sum(team_quality[person.team] for person in frontline) / max(len(frontline), 1)
-            for frontline in self.frontline_by_trust
+            min(
+                care
+                * sum(team_quality[person.team] for person in frontline)
+                / max(len(frontline), 1),
+                1.0,
+            )
+            for frontline, care in zip(self.frontline_by_trust, self.care, strict=True)
         ]
         rng = self.streams["harm"]
         demand = week.drivers["demand"]
-        week.harm = np.array(
-            [
-                int(rng.poisson(q.harm_rate * demand * len(frontline) * (1 - quality)))
-                for frontline, quality in zip(
-                    self.frontline_by_trust, self.trust_quality, strict=True
-                )
-            ]
-        )
+        expected, harm = [], []
+        for trust, frontline in enumerate(self.frontline_by_trust):
+            expected.append(q.harm_rate * demand * len(frontline) * self.case_mix[trust])
+            excess = max(
+                1 + q.harm_excess_weight * (q.reference_quality - self.trust_quality[trust]), 0.0
+            )
+            harm.append(int(rng.poisson(expected[-1] * excess)))
+        week.expected_harm, week.harm = np.array(expected), np.array(harm)
 
     def phase_turnover(self, week: Week) -> None:
-        """Eq. 11 for every holder, then eq. 12 for every vacancy not opened this week."""
+        """Eq. 11 for every holder, then eq. 12 (with the recruitment effort of eq. 12a) for
+        every vacancy not opened this week."""
         u = self.scenario.turnover
         leaving = [p for p in self.people if p.occupied and p.consider_leaving()]
         for person in leaving:
             person.reset()
         week.leavers = len(leaving)
+        week.leaving = np.array([person.post for person in leaving], dtype=np.int64)
         week.ceo_exits = sum(1 for person in leaving if person.is_chief_executive)
 
         norm_sum = [0.0] * self.n_trusts
@@ -552,11 +665,17 @@ class ReferenceModel(mesa.Model):
             if person.occupied:
                 norm_sum[person.trust] += person.bullying_norm
                 staff[person.trust] += 1
-        attraction = [
-            min(funding, u.funding_cap)
-            * math.exp(-u.reputation_penalty * norm_sum[trust] / max(staff[trust], 1))
-            for trust, funding in enumerate(self.trust_funding)
-        ]
+        r, sm = self.scenario.recruitment, self.scenario.special_measures
+        attraction = []
+        for trust, funding in enumerate(self.trust_funding):
+            effort = 1 + r.effort_gain * max(self.trust_vacancy[trust] - r.usual_vacancy, 0.0)
+            if self.special_measures[trust]:
+                effort += sm.recruitment_boost
+            attraction.append(
+                min(effort, r.max_effort)
+                * min(funding, u.funding_cap)
+                * math.exp(-u.reputation_penalty * norm_sum[trust] / max(staff[trust], 1))
+            )
         just_left = {person.post for person in leaving}
         rng = self.streams["hiring"]
         for person in self.people:
@@ -567,38 +686,68 @@ class ReferenceModel(mesa.Model):
                     self.next_person_id += 1
 
     def phase_regulator(self, week: Week) -> None:
-        """Eq. 13: shortfall becomes pressure or support (each capped); inadequate CEOs may go."""
+        """Eq. 13: shortfall becomes pressure or support (each capped); inadequate CEOs may go.
+
+        Eq. 13a: a run of `entry_ratings` inadequate ratings puts a trust in special measures
+        (its chief executive replaced with a chance, extra money, more recruitment, blame
+        relieved); after `min_weeks` it leaves at the first rating that is not inadequate.
+        """
         for trust, quality in enumerate(self.trust_quality):
             self._quality_since_rating[trust] += quality
+            if self.special_measures[trust]:
+                self.special_measures_weeks[trust] += 1
         self._weeks_since_rating += 1
         r = self.scenario.regulator
+        sm = self.scenario.special_measures
         if self._weeks_since_rating != r.inspection_weeks:
             return
         rng = self.streams["regulator"]
+        rated_quality, removed = [], []
         for trust in range(self.n_trusts):
             rated = self._quality_since_rating[trust] / self._weeks_since_rating
-            shortfall = max(r.quality_target - rated, 0.0)
-            self.extra_pressure[trust] = min(
-                r.feedback_decay * self.extra_pressure[trust]
-                + r.pressure_gain * (1 - self.stance) * shortfall,
-                r.max_extra_pressure,
+            rated_quality.append(rated)
+            inadequate = rated < r.inadequate_quality
+            self.inadequate_ratings[trust] = self.inadequate_ratings[trust] + 1 if inadequate else 0
+            in_measures = self.special_measures[trust]
+            entering = not in_measures and self.inadequate_ratings[trust] >= sm.entry_ratings
+            exiting = (
+                in_measures
+                and self.special_measures_weeks[trust] >= sm.min_weeks
+                and not inadequate
             )
+            shortfall = max(r.quality_target - rated, 0.0)
+            if in_measures or entering:
+                self.extra_pressure[trust] = (1 - sm.pressure_relief) * self.extra_pressure[trust]
+            else:
+                self.extra_pressure[trust] = min(
+                    r.feedback_decay * self.extra_pressure[trust]
+                    + r.pressure_gain * (1 - self.stance) * shortfall,
+                    r.max_extra_pressure,
+                )
             self.extra_support[trust] = min(
                 r.feedback_decay * self.extra_support[trust]
                 + r.support_gain * self.stance * shortfall,
                 r.max_extra_support,
             )
-            removal = (
-                r.ceo_removal_probability * (1 - self.stance)
-                if rated < r.inadequate_quality
-                else 0.0
-            )
+            removal = r.ceo_removal_probability * (1 - self.stance) if inadequate else 0.0
             ceo = self.chief_executives[trust]
             if ceo.occupied and rng.random() < removal:
                 ceo.reset()
+                removed.append(ceo.post)
                 week.ceo_exits += 1
+            if entering:
+                week.special_measures_entries += 1
+                if rng.random() < sm.ceo_replacement_probability and ceo.occupied:
+                    ceo.reset()
+                    removed.append(ceo.post)
+                    week.ceo_exits += 1
+            if entering or exiting:
+                self.special_measures[trust] = entering
+                self.special_measures_weeks[trust] = 0
             self._quality_since_rating[trust] = 0.0
         self._weeks_since_rating = 0
+        week.rated_quality = np.array(rated_quality)
+        week.removed = np.array(removed, dtype=np.int64)
 
     def phase_record(self, week: Week) -> None:
         """Tenure grows; the week's measures are recorded by the shared Recorder."""
@@ -663,11 +812,22 @@ class ReferenceModel(mesa.Model):
             relation=np.array([r for _, _, r in self.acts], dtype=np.int8),
             leavers=week.leavers,
             ceo_exits=week.ceo_exits,
+            leaving=week.leaving,
+            removed=week.removed,
+            rated_quality=week.rated_quality,
             trust_quality=np.array(self.trust_quality),
             harm=week.harm,
+            expected_harm=week.expected_harm,
             new_episodes=self._new_by_week[-1],
             conversions=self._conversions_by_week[-1],
             reproduction_number=reproduction,
+            agency_share=sum(
+                share * len(members)
+                for share, members in zip(self.temporary_share, self.trust_posts, strict=True)
+            )
+            / len(self.people),
+            special_measures=sum(self.special_measures),
+            special_measures_entries=week.special_measures_entries,
         )
 
     @property

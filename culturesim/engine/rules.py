@@ -15,11 +15,15 @@ import scipy.sparse as sp
 from culturesim.engine.scenario import (
     Aggression,
     Behaviour,
+    Persistence,
     Pressure,
     Quality,
+    Recruitment,
     Regulator,
+    SpecialMeasures,
     Strain,
     Targets,
+    TemporaryStaffing,
     Turnover,
     Workload,
 )
@@ -34,45 +38,40 @@ def logistic(x: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Neighbourhood:
-    """Whom each person sees this week (Eq. 1), worked out once and used for every quantity."""
+    """Whom each person sees this week (Eq. 1): colleagues and manager, those in post counted."""
 
     peers: sp.csr_matrix
-    present: np.ndarray  # 1.0 where the post is occupied
-    peer_scale: np.ndarray  # (1 - w) / (colleagues in post) / total weight
-    boss: np.ndarray  # manager's post (0 where none)
-    boss_scale: np.ndarray  # w / total weight where the manager is in post, else 0
-    alone: np.ndarray  # posts with nobody in post around them
+    manager: np.ndarray
+    occupied: np.ndarray
+    leader_weight: float
 
 
 def neighbourhood(
     peers: sp.csr_matrix, manager: np.ndarray, occupied: np.ndarray, leader_weight: float
 ) -> Neighbourhood:
-    present = occupied.astype(float)
-    peer_count = peers @ present
-    has_manager = manager >= 0
-    boss = np.where(has_manager, manager, 0)
-    w_peer = (1 - leader_weight) * (peer_count > 0)
-    w_boss = leader_weight * (has_manager & occupied[boss])
-    total = w_peer + w_boss
-    alone = np.flatnonzero(total == 0)
-    total[alone] = 1.0
-    return Neighbourhood(
-        peers, present, w_peer / np.maximum(peer_count, 1) / total, boss, w_boss / total, alone
-    )
+    return Neighbourhood(peers, manager, occupied, float(leader_weight))
 
 
 def neighbour_mean(hood: Neighbourhood, *quantities: np.ndarray) -> list[np.ndarray]:
     """Eq. 1: what a person sees around them, (1 - w) x colleagues' mean + w x their manager's.
 
-    Vacant posts are not counted. With nobody in post around, a person sees only themselves.
-    Several quantities share one pass over the colleague ties.
+    Vacant posts are not counted: the weights are w and (1 - w) / (colleagues in post), over
+    the total weight of the sides with someone in post. With nobody in post around, a person
+    sees only themselves. Several quantities share one pass over the colleague ties
+    (culturesim.engine.ties).
     """
-    peer_sums = hood.peers @ np.column_stack([q * hood.present for q in quantities])
-    seen = []
-    for column, quantity in enumerate(quantities):
-        view = hood.peer_scale * peer_sums[:, column] + hood.boss_scale * quantity[hood.boss]
-        view[hood.alone] = quantity[hood.alone]
-        seen.append(view)
+    from culturesim.engine import ties  # numba: imported and compiled on first use
+
+    ties_of = (hood.peers.indptr, hood.peers.indices, hood.manager, hood.occupied)
+    quantities = [np.ascontiguousarray(q, dtype=np.float64) for q in quantities]
+    seen = [np.empty(len(hood.manager)) for _ in quantities]
+    for start in range(0, len(quantities), 3):
+        group, out = quantities[start : start + 3], seen[start : start + 3]
+        if len(group) == 3:
+            ties.neighbour_means_of_three(*ties_of, hood.leader_weight, *group, *out)
+        else:
+            for quantity, view in zip(group, out, strict=True):
+                ties.neighbour_mean_of_one(*ties_of, hood.leader_weight, quantity, view)
     return seen
 
 
@@ -87,6 +86,27 @@ def workload(
     The staffed share counts as at least `workload.staffing_floor`.
     """
     return demand / (trust_funding * np.maximum(staffed_share, staffing_floor))
+
+
+def temporary_cover(trust_vacancy: np.ndarray, t: TemporaryStaffing) -> np.ndarray:
+    """Eq. 2a: the share of each trust's posts held by bank and agency staff.
+
+    A trust covers `cover` of its vacancies, up to `max_share` of its posts.
+    """
+    return np.minimum(t.cover * trust_vacancy, t.max_share)
+
+
+def covered_staffing(
+    staffed_share: np.ndarray, vacancies_covered: np.ndarray, t: TemporaryStaffing
+) -> np.ndarray:
+    """Eq. 2a: a team's staffed share with the covered part of its gaps filled by temporary
+    staff, each worth `effectiveness` of a substantive member."""
+    return staffed_share + t.effectiveness * vacancies_covered * (1 - staffed_share)
+
+
+def temporary_staffing_cost(temporary_share: np.ndarray, t: TemporaryStaffing) -> np.ndarray:
+    """Eq. 2a: the share of a trust's funding the temporary staff's premium takes."""
+    return t.premium * t.pay_share * temporary_share
 
 
 def felt_pressure(
@@ -125,17 +145,23 @@ def update_strain(
     workload_now: np.ndarray,
     pressure: np.ndarray,
     bullied: np.ndarray,
+    persistent: np.ndarray,
     aggressed: np.ndarray,
     support: np.ndarray,
     resilience: np.ndarray,
     s: Strain,
 ) -> np.ndarray:
-    """Eq. 5: strain moves a step towards a target set by load, mistreatment and support."""
+    """Eq. 5: strain moves a step towards a target set by load, mistreatment and support.
+
+    A negative act raises the target in its week (acute); persistent bullying raises it for as
+    long as it lasts (chronic, the construct of Nielsen & Einarsen 2012).
+    """
     target = logistic(
         s.baseline_logit
         + s.workload_weight * (workload_now - 1)
         + s.pressure_weight * pressure
         + s.bullied_weight * bullied
+        + s.persistent_weight * persistent
         + s.aggression_weight * aggressed
         - s.support_weight * support
         - s.resilience_weight * (resilience - 0.5)
@@ -146,7 +172,8 @@ def update_strain(
 def choose_behaviour(
     strain: np.ndarray,
     compassion: np.ndarray,
-    victimised: np.ndarray,
+    persistent: np.ndarray,
+    own_bullying: np.ndarray,
     support: np.ndarray,
     bullying_seen: np.ndarray,
     compassion_seen: np.ndarray,
@@ -155,13 +182,18 @@ def choose_behaviour(
     b: Behaviour,
     uniform: np.ndarray,
 ) -> np.ndarray:
-    """Eq. 6-7: bully with p_b; otherwise act compassionately with p_c; else neutrally."""
+    """Eq. 6-7: bully with p_b; otherwise act compassionately with p_c; else neutrally.
+
+    Victimisation acts through persistent bullying (Hauge et al. 2009's construct); one's own
+    recent bullying (habit) keeps a perpetrator at it.
+    """
     learning = 1 + b.newcomer_norm_boost * newness
     p_bully = logistic(
         b.bullying_baseline_logit
         + b.leader_logit_offset * is_leader
         + b.strain_weight * strain
-        + b.victimisation_weight * victimised
+        + b.victimisation_weight * persistent
+        + b.habit_weight * own_bullying
         + b.norm_weight * learning * bullying_seen
         - b.compassion_weight * (compassion - 0.5)
         - b.support_weight * support
@@ -187,11 +219,15 @@ def pick_targets(
     t: Targets,
     uniform_relation: np.ndarray,
     uniform_person: np.ndarray,
+    last_target: np.ndarray,
+    uniform_repeat: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Eq. 8: each bully picks a report, a colleague or their manager, then one person in it.
+    """Eq. 8: a bully picks their last target again, or a report, a colleague or their manager.
 
-    A relation is chosen with probability proportional to its weight, among the relations the
-    bully has (reports, colleague ties, a manager). Power makes downward weight the largest.
+    `last_target` is each bully's last target's post, -1 where that person is no longer in
+    it; they are picked again with chance `repeat_probability`. Otherwise a relation is chosen
+    with probability proportional to its weight, among the relations the bully has (reports,
+    colleague ties, a manager), then one person in it. Power makes downward weight the largest.
     """
     degree = np.diff(peers.indptr)[perpetrators]
     weights = np.stack(
@@ -216,7 +252,77 @@ def pick_targets(
     victim[side] = peers.indices[start + (uniform_person[side] * degree[side]).astype(np.int64)]
     up = relation == REPORT_TO_MANAGER
     victim[up] = manager[perpetrators[up]]
+
+    again = (last_target >= 0) & (uniform_repeat < t.repeat_probability)
+    victim[again] = last_target[again]
+    relation[again] = relation_between(perpetrators[again], last_target[again], manager)
     return victim, relation
+
+
+def relation_between(
+    perpetrator: np.ndarray, victim: np.ndarray, manager: np.ndarray
+) -> np.ndarray:
+    """Manager to report, report to manager, or colleague."""
+    return np.where(
+        manager[victim] == perpetrator,
+        MANAGER_TO_REPORT,
+        np.where(manager[perpetrator] == victim, REPORT_TO_MANAGER, COLLEAGUE),
+    ).astype(np.int8)
+
+
+def count_sources(
+    source_person: np.ndarray,
+    source_weeks: np.ndarray,
+    victim: np.ndarray,
+    perpetrator_person: np.ndarray,
+    p: Persistence,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Eq. 16: each person counts the weeks with negative acts from one source.
+
+    `source_weeks` is a bit mask over the last `window_weeks` weeks (bit j: j weeks ago); it
+    slides by a week. An act from the counted source marks this week. An act from anyone else
+    makes that person the counted source when the old one has at most one week left in the
+    look-back (of several such acts in a week, the first perpetrator's in post order).
+    """
+    weeks = (source_weeks << 1) & np.uint32((1 << p.window_weeks) - 1)
+    person = source_person.copy()
+    same = person[victim] == perpetrator_person
+    weeks[victim[same]] |= np.uint32(1)
+    counted = np.zeros(len(person), dtype=bool)
+    counted[victim[same]] = True
+    other = ~same & ~counted[victim]
+    newly, first = np.unique(victim[other], return_index=True)
+    replace = np.bitwise_count(weeks[newly]) <= 1
+    person[newly[replace]] = perpetrator_person[other][first[replace]]
+    weeks[newly[replace]] = 1
+    return person, weeks
+
+
+def attribute_parent(
+    victim: np.ndarray, bullies: np.ndarray, from_source: np.ndarray, level: np.ndarray
+) -> np.ndarray:
+    """Eq. 15a: which of this week's acts on a victim their next episode would descend from.
+
+    One act per victim, by a stated rule rather than by whichever write came last: the act of
+    the victim's counted persistent source (Eq. 16) if it is among them; else the most senior
+    perpetrator's (the lowest level, nearest the board: bullying runs downwards); else the
+    perpetrator in the lowest post. Returns the indices of the chosen acts.
+    """
+    order = np.lexsort((bullies, level[bullies], ~from_source))
+    _, first = np.unique(victim[order], return_index=True)
+    return order[first]
+
+
+def persistently_bullied(source_weeks: np.ndarray, p: Persistence) -> np.ndarray:
+    """Persistent bullying: acts from one source in at least `min_weeks` of the look-back."""
+    return np.bitwise_count(source_weeks) >= p.min_weeks
+
+
+def persistent_perpetrators(
+    person_id: np.ndarray, source_person: np.ndarray, persistent: np.ndarray
+) -> np.ndarray:
+    """Whoever is the counted source of someone persistently bullied."""
+    return np.isin(person_id, source_person[persistent])
 
 
 def socialise(
@@ -224,6 +330,18 @@ def socialise(
 ) -> np.ndarray:
     """Eq. 9: disposition drifts towards that of one's colleagues and manager."""
     return compassion + pull * (compassion_around - compassion)
+
+
+def expected_harm(
+    harm_rate: float, demand: float, frontline_posts: np.ndarray, case_mix: np.ndarray
+) -> np.ndarray:
+    """Eq. 10b: each trust's expected harm events this week, from demand and case mix."""
+    return harm_rate * demand * frontline_posts * case_mix
+
+
+def harm_excess(trust_quality: np.ndarray, q: Quality) -> np.ndarray:
+    """Eq. 10b: harm's multiplier over expected, 1 + k (Q_ref - Q), never below 0."""
+    return np.maximum(1 + q.harm_excess_weight * (q.reference_quality - trust_quality), 0.0)
 
 
 def team_quality(
@@ -245,32 +363,58 @@ def team_quality(
 
 def leave_probability(
     strain: np.ndarray,
-    bullied_recently: np.ndarray,
+    persistent: np.ndarray,
     newness: np.ndarray,
     is_chief_executive: np.ndarray,
     u: Turnover,
+    trust_shift: np.ndarray | float = 0.0,
 ) -> np.ndarray:
-    """Eq. 11: the weekly chance of leaving rises with strain, bullying and newness."""
+    """Eq. 11: the weekly chance of leaving rises with strain, persistent bullying, newness.
+
+    `trust_shift` is each post's trust effect on the logit (its local labour market).
+    """
     return logistic(
         u.baseline_logit
+        + trust_shift
         + u.ceo_logit_offset * is_chief_executive
         + u.strain_weight * strain
-        + u.bullied_weight * bullied_recently
+        + u.bullied_weight * persistent
         + u.newcomer_weight * newness
     )
 
 
-def hiring_probability(
-    base_rate: np.ndarray, trust_funding: np.ndarray, trust_bullying: np.ndarray, u: Turnover
+def recruitment_effort(
+    trust_vacancy: np.ndarray,
+    special_measures: np.ndarray,
+    r: Recruitment,
+    sm: SpecialMeasures,
 ) -> np.ndarray:
-    """Eq. 12: a vacancy fills faster with money (up to `funding_cap`) and slower in a trust
-    known for bullying.
+    """Eq. 12a: recruitment effort rises with vacancies above the usual rate (and in special
+    measures), up to the labour market's limit `max_effort`."""
+    effort = (
+        1
+        + r.effort_gain * np.maximum(trust_vacancy - r.usual_vacancy, 0.0)
+        + sm.recruitment_boost * special_measures
+    )
+    return np.minimum(effort, r.max_effort)
+
+
+def hiring_probability(
+    base_rate: np.ndarray,
+    trust_funding: np.ndarray,
+    trust_bullying: np.ndarray,
+    u: Turnover,
+    effort: np.ndarray | float = 1.0,
+) -> np.ndarray:
+    """Eq. 12: a vacancy fills faster with money (up to `funding_cap`) and recruitment effort
+    (Eq. 12a), and slower in a trust known for bullying.
 
     `base_rate` is the post's rate at funding 1: `executive_hiring_rate` for chief executives
     and directors (an interim is appointed within weeks), `weekly_hiring_rate` for the rest.
     """
     return np.clip(
         base_rate
+        * effort
         * np.minimum(trust_funding, u.funding_cap)
         * np.exp(-u.reputation_penalty * trust_bullying),
         0.0,
@@ -284,17 +428,22 @@ def regulator_feedback(
     extra_support: np.ndarray,
     stance: float,
     r: Regulator,
+    special_measures: np.ndarray | None = None,
+    relief: float = SpecialMeasures.model_fields["pressure_relief"].default,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Eq. 13: at each rating, shortfall becomes pressure (punitive) or support (supportive).
 
-    Returns the new extra pressure, the new extra support (a share of funding) and each
-    trust's chance that its chief executive is removed.
+    A trust in special measures (Eq. 13a) gets no new blame: its extra pressure is cut by
+    `relief` instead. Returns the new extra pressure, the new extra support (a share of
+    funding) and each trust's chance that its chief executive is removed.
     """
     shortfall = np.maximum(r.quality_target - trust_quality, 0.0)
     pressure = np.minimum(
         r.feedback_decay * extra_pressure + r.pressure_gain * (1 - stance) * shortfall,
         r.max_extra_pressure,
     )
+    if special_measures is not None:
+        pressure = np.where(special_measures, (1 - relief) * extra_pressure, pressure)
     support = np.minimum(
         r.feedback_decay * extra_support + r.support_gain * stance * shortfall,
         r.max_extra_support,
@@ -303,6 +452,25 @@ def regulator_feedback(
         trust_quality < r.inadequate_quality, r.ceo_removal_probability * (1 - stance), 0.0
     )
     return pressure, support, removal
+
+
+def special_measures_review(
+    rated_inadequate: np.ndarray,
+    inadequate_ratings: np.ndarray,
+    in_special_measures: np.ndarray,
+    weeks_in: np.ndarray,
+    sm: SpecialMeasures,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Eq. 13a: a trust rated inadequate `entry_ratings` times in a row enters special
+    measures, under either stance; after `min_weeks` it exits at the first rating that is not
+    inadequate.
+
+    Returns each trust's run of inadequate ratings, and which trusts enter and exit now.
+    """
+    run = np.where(rated_inadequate, inadequate_ratings + 1, 0)
+    entering = ~in_special_measures & (run >= sm.entry_ratings)
+    exiting = in_special_measures & (weeks_in >= sm.min_weeks) & ~rated_inadequate
+    return run, entering, exiting
 
 
 def board_pressure(

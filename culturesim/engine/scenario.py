@@ -141,6 +141,58 @@ class Organisation(Section):
         return spans
 
 
+class TrustEffects(Section):
+    """Trust-level random effects: why real trusts differ beyond their staff's behaviour.
+
+    Each trust draws its own values once, from the run's `trusts` random stream (docs/ODD.md
+    section 5), so trusts are not clones of one another.
+    """
+
+    case_mix_spread: float = param(
+        0.2,
+        0.0,
+        1.0,
+        source="assumption: trusts' expected harm from their patients (case mix) differs by "
+        "tens of percent",
+        doc="Sigma of the log-normal case mix (mean 1): multiplies a trust's expected harm "
+        "(its demand and its tariff income alike, so not its workload).",
+    )
+    leadership_spread: float = param(
+        0.03,
+        0.0,
+        0.5,
+        source="assumption: boards and their appointments differ between trusts (West et al.)",
+        doc="Standard deviation of a trust's shift of its leaders' mean compassion disposition.",
+    )
+    hiring_spread: float = param(
+        0.15,
+        0.0,
+        1.5,
+        source="assumption: vacancy rates differ between trusts and regions (NHS vacancy "
+        "statistics); set with leaving_spread so trusts' leaver rates span about 7-18%",
+        doc="Sigma of the log-normal hiring-rate multiplier (mean 1) of a trust's staff posts "
+        "(local labour supply).",
+    )
+    care_spread: float = param(
+        0.08,
+        0.0,
+        0.5,
+        source="Wake & Green 2019; Jonker et al. 2021: staff experience explains about 10-30% "
+        "of the variance in trust quality ratings; assumption: the rest is the trust's own",
+        doc="Sigma of the log-normal multiplier (mean 1) of a trust's care quality from what "
+        "its staff's state does not hold: estate, equipment, clinical systems, history.",
+    )
+    leaving_spread: float = param(
+        0.15,
+        0.0,
+        2.0,
+        source="assumption: trust leaver rates range roughly 7-20% a year; nurse turnover up "
+        "to one in three in some trusts (Health Foundation 2017)",
+        doc="Standard deviation of a trust's shift of the leaving logit (local labour market, "
+        "housing costs).",
+    )
+
+
 class Traits(Section):
     compassion_mean: float = param(
         0.6,
@@ -257,6 +309,40 @@ DRIVER_RANGES: dict[str, tuple[float, float]] = {
 """Each driver's allowed (min, max), from its declaration in `Drivers`."""
 
 
+class Shock(Section):
+    """A temporary shock at the start of the recorded run (the tipping analysis's 'high start').
+
+    For recorded weeks 0 to `weeks` - 1 the regulator pressure and funding are held at the
+    shock's values; the scenario's own schedules apply from then on. One scalar (`weeks`)
+    switches it on, so a sweep can cross it with any design.
+    """
+
+    weeks: int = param(
+        0,
+        0,
+        520,
+        unit="weeks",
+        source="design",
+        doc="Weeks of shock from week 0 (0: none).",
+    )
+    regulator_pressure: float = param(
+        3.0,
+        0.0,
+        3.0,
+        unit="relative",
+        source="design: the top of the regulator pressure range",
+        doc="Regulator pressure held during the shock.",
+    )
+    funding: float = param(
+        0.7,
+        0.3,
+        2.0,
+        unit="relative",
+        source="design: a deep cut",
+        doc="Funding held during the shock.",
+    )
+
+
 # --- mechanisms ------------------------------------------------------------------------------
 
 
@@ -289,11 +375,18 @@ class Strain(Section):
         1.5, 0, 20, source="assumption", doc="Logit rise per unit of pressure felt from above."
     )
     bullied_weight: float = param(
-        2.5,
+        1.0,
         0,
         20,
-        source="Nielsen & Einarsen 2012: bullying strongly predicts strain",
-        doc="Logit rise in a week the person is bullied by staff.",
+        source="assumption: one act by staff weighs as one act of public aggression",
+        doc="Logit rise in a week the person suffers a negative act by staff (acute, one act).",
+    )
+    persistent_weight: float = param(
+        1.5,
+        0,
+        20,
+        source="Nielsen & Einarsen 2012: persistent bullying strongly predicts strain",
+        doc="Logit rise while persistently bullied (chronic; on top of each act's own rise).",
     )
     aggression_weight: float = param(
         1.0, 0, 20, source="assumption", doc="Logit rise in a week of patient or public aggression."
@@ -337,14 +430,14 @@ class Pressure(Section):
 
 class Behaviour(Section):
     bullying_baseline_logit: float = param(
-        -5.83,
+        -7.09,
         -15,
         5,
         source="calibrated (experiments/calibrate.py)",
         doc="Logit of bullying in a week for an average, unstrained person.",
     )
     leader_logit_offset: float = param(
-        1.73,
+        1.95,
         -5,
         5,
         source="calibrated (experiments/calibrate.py)",
@@ -362,20 +455,29 @@ class Behaviour(Section):
         0,
         20,
         source="Hauge et al. 2009: being a target is the strongest predictor",
-        doc="Logit rise of bullying while bullied within the conversion window.",
+        doc="Logit rise of bullying while persistently bullied (docs/ODD.md 7.7a).",
     )
-    norm_weight: float = param(
-        3.0,
+    habit_weight: float = param(
+        14.1,
         0,
         50,
-        source="social learning; Harrison & Carroll 1991",
+        source="calibrated (experiments/calibrate.py); bullying is a sustained pattern of "
+        "one or a few perpetrators (Leymann 1996)",
+        doc="Logit rise per unit of one's own recent share of weeks bullying (habit).",
+    )
+    norm_weight: float = param(
+        0.0662,
+        0,
+        50,
+        source="calibrated (experiments/calibrate.py); social learning, Harrison & Carroll 1991",
         doc="Logit rise per unit of local bullying norm (neighbours' recent bullying share).",
     )
     compassion_weight: float = param(
-        3.0,
+        22.9,
         0,
-        20,
-        source="assumption",
+        50,
+        source="calibrated (experiments/calibrate.py); perpetrators are a minority "
+        "(Matthiesen & Einarsen 2007)",
         doc="Logit fall per unit of compassion disposition above 0.5.",
     )
     support_weight: float = param(
@@ -412,7 +514,7 @@ class Behaviour(Section):
 
 class Targets(Section):
     downward_weight: float = param(
-        0.777,
+        0.736,
         0,
         1,
         source="calibrated (experiments/calibrate.py); bullying runs mostly downwards",
@@ -432,11 +534,19 @@ class Targets(Section):
         source="assumption: upward bullying is rare (Carter et al. 2013)",
         doc="Weight given to picking one's own manager.",
     )
+    repeat_probability: float = param(
+        0.87,
+        0,
+        1,
+        source="calibrated (experiments/calibrate.py); bullying targets a person "
+        "repeatedly (Leymann 1996; Einarsen et al. 2009)",
+        doc="Chance a bully picks their last target again, if that person is still in post.",
+    )
 
 
 class Aggression(Section):
     weekly_rate: float = param(
-        0.00628,
+        0.00598,
         0,
         0.5,
         unit="per person per week",
@@ -454,7 +564,7 @@ class Aggression(Section):
 
 class Turnover(Section):
     baseline_logit: float = param(
-        -6.98,
+        -7.11,
         -15,
         0,
         source="calibrated (experiments/calibrate.py)",
@@ -471,8 +581,8 @@ class Turnover(Section):
         1.0,
         0,
         20,
-        source="bullied staff leave more (Hogh et al. 2011)",
-        doc="Logit rise while bullied in the last 12 weeks.",
+        source="persistently bullied staff leave more (Hogh et al. 2011)",
+        doc="Logit rise while persistently bullied (docs/ODD.md 7.7a).",
     )
     newcomer_weight: float = param(
         1.0,
@@ -482,7 +592,7 @@ class Turnover(Section):
         doc="Logit rise for a newcomer, fading with tenure (socialisation.newcomer_weeks).",
     )
     ceo_logit_offset: float = param(
-        0.984,
+        1.19,
         -5,
         5,
         source="calibrated (experiments/calibrate.py); King's Fund 2018",
@@ -494,10 +604,10 @@ class Turnover(Section):
         104,
         unit="weeks",
         source="assumption",
-        doc="How long being bullied counts as 'recently bullied' for leaving and care quality.",
+        doc="How long a negative act by staff counts as 'recent' for care quality (Eq. 10).",
     )
     weekly_hiring_rate: float = param(
-        0.0213,
+        0.0239,
         0,
         1,
         unit="per vacancy per week",
@@ -521,6 +631,73 @@ class Turnover(Section):
         5,
         source="assumption: money beyond half as much again finds no more staff to hire",
         doc="Funding above this level speeds hiring no further (Eq. 12).",
+    )
+
+
+class TemporaryStaffing(Section):
+    cover: float = param(
+        0.8,
+        0,
+        1,
+        source="NHS Improvement 2018: 80-95% of nursing vacancies covered by bank or agency staff",
+        doc="Share of a trust's vacant posts covered by bank and agency staff (Eq. 2a).",
+    )
+    max_share: float = param(
+        0.1,
+        0,
+        1,
+        unit="share of posts",
+        source="estimate: agency spend peaked at 7.5% of the NHS pay bill in 2015/16 (8.2% in "
+        "July 2015; NHS Improvement), with bank staff on top, under the 2015-16 agency ceilings",
+        doc="Most of a trust's posts that temporary staff can cover at once.",
+    )
+    effectiveness: float = param(
+        0.75,
+        0,
+        1,
+        source="assumption: temporary staff do not know the ward, its patients or its routines",
+        doc="Workload relief from a temporary worker relative to a substantive one.",
+    )
+    premium: float = param(
+        0.4,
+        0,
+        3,
+        source="estimate: NHS Improvement's 2016 price caps allow agency pay up to 55% above "
+        "the substantive rate; bank shifts cost little more than substantive ones",
+        doc="Extra cost of a temporary worker over the substantive post it covers (share).",
+    )
+    pay_share: float = param(
+        0.65,
+        0,
+        1,
+        source="staff costs are about two thirds of an NHS trust's spending (NHS Providers)",
+        doc="Share of a trust's funding that pays for its posts; the premium is on this share.",
+    )
+
+
+class Recruitment(Section):
+    usual_vacancy: float = param(
+        0.09,
+        0,
+        1,
+        unit="share of posts",
+        source="NHS Improvement 2017/18: 8.4-9% of posts vacant",
+        doc="Trust vacancy rate above which recruitment effort rises (Eq. 12a).",
+    )
+    effort_gain: float = param(
+        10.0,
+        0,
+        100,
+        source="assumption: a trust with 10 points more vacancies than usual doubles its "
+        "recruitment (drives, international recruitment)",
+        doc="Rise of recruitment effort per unit of vacancy rate above the usual.",
+    )
+    max_effort: float = param(
+        2.0,
+        1,
+        10,
+        source="assumption: the local labour market; HEE 2015: 30,000 fewer nurses than needed",
+        doc="Most a trust can multiply its hiring rate by, however hard it recruits.",
     )
 
 
@@ -588,12 +765,28 @@ class Quality(Section):
         doc="Quality gained per unit of compassion climate above 0.5.",
     )
     harm_rate: float = param(
-        0.01,
+        0.002,
         0,
         1,
         unit="per post per week",
         source="scale",
-        doc="Harm events per frontline post per week at quality 0 and demand 1.",
+        doc="Expected harm events per frontline post per week at demand 1, case mix 1 and the "
+        "reference quality.",
+    )
+    reference_quality: float = param(
+        0.756,
+        0,
+        1,
+        source="calibrated (experiments/calibrate.py): the baseline's mean care quality",
+        doc="Care quality at which harm is as expected (Q_ref, Eq. 10b).",
+    )
+    harm_excess_weight: float = param(
+        7.29,
+        0,
+        20,
+        source="calibrated (experiments/calibrate.py): mid-staffs at 25-45% excess harm "
+        "(Francis 2013: SMR 1.27-1.45)",
+        doc="Excess harm per unit of care quality below the reference (k, Eq. 10b).",
     )
 
 
@@ -666,6 +859,60 @@ class Regulator(Section):
     )
 
 
+class SpecialMeasures(Section):
+    entry_ratings: int = param(
+        2,
+        1,
+        20,
+        unit="ratings",
+        source="CQC/NHS Improvement special measures since 2013: a trust rated inadequate "
+        "(and not improving) enters; assumption: two ratings in a row",
+        doc="Consecutive inadequate ratings after which a trust enters special measures (Eq. 13a).",
+    )
+    min_weeks: int = param(
+        52,
+        1,
+        520,
+        unit="weeks",
+        source="regulators' 2014 guidance: usually 12 months; trusts that exited spent on "
+        "average 20.5 months (HSJ 2016) to 24 months (NHS Providers 2017)",
+        doc="Weeks in special measures before a trust can exit at a rating not inadequate.",
+    )
+    ceo_replacement_probability: float = param(
+        0.5,
+        0,
+        1,
+        source="HSJ 2014: 5 chief executives of the 14 Keogh trusts replaced within 7 months "
+        "of special measures, and 49 board members",
+        doc="Chance the chief executive is replaced on entry, under either stance.",
+    )
+    extra_funding: float = param(
+        0.05,
+        0,
+        0.5,
+        unit="share of funding",
+        source="assumption: improvement money and deficit support; the 14 Keogh trusts added "
+        "650 nurses and 130 doctors in 3 months (Monitor and NHS TDA 2014)",
+        doc="Extra funding while in special measures.",
+    )
+    recruitment_boost: float = param(
+        0.5,
+        0,
+        10,
+        source="Monitor and NHS TDA 2014: 650 nurses and 130 doctors recruited in the first 3 "
+        "months of special measures at 14 trusts; assumption for the size",
+        doc="Extra recruitment effort while in special measures (within recruitment.max_effort).",
+    )
+    pressure_relief: float = param(
+        0.5,
+        0,
+        1,
+        source="assumption: an improvement director and a buddy trust replace escalating blame "
+        "with an agreed plan (CQC 2014, Special measures: one year on)",
+        doc="Share of the board's pressure taken off while in special measures.",
+    )
+
+
 class Observation(Section):
     survey_weeks: int = param(
         52,
@@ -682,6 +929,27 @@ class Observation(Section):
         unit="weeks",
         source="assumption: a quarter smooths the weekly count of leavers",
         doc="Weeks of leavers and staff the weekly leaver rate is averaged over, annualised.",
+    )
+
+
+class Persistence(Section):
+    window_weeks: int = param(
+        26,
+        1,
+        30,
+        unit="weeks",
+        source="Leymann 1996; Einarsen et al. 2009 (NAQ-R): over about six months",
+        doc="Look-back over which acts from one source are counted (P).",
+    )
+    min_weeks: int = param(
+        8,
+        1,
+        30,
+        unit="weeks",
+        source="Leymann 1996 'at least weekly' read for a model of one act per perpetrator "
+        "a week (docs/ODD.md 7.7a)",
+        doc="Weeks with acts from one source within the look-back that make persistent "
+        "bullying (k); above window_weeks nobody is persistently bullied.",
     )
 
 
@@ -758,9 +1026,12 @@ class Scenario(Section):
     question: str = Field("", description="The question this scenario asks (one line).")
     run: RunSettings = RunSettings()
     organisation: Organisation = Organisation()
+    trust_effects: TrustEffects = TrustEffects()
     population: Population = Population()
     drivers: Drivers = Field(default_factory=Drivers)
+    shock: Shock = Shock()
     regulator: Regulator = Regulator()
+    special_measures: SpecialMeasures = SpecialMeasures()
     workload: Workload = Workload()
     strain: Strain = Strain()
     pressure: Pressure = Pressure()
@@ -768,8 +1039,11 @@ class Scenario(Section):
     targets: Targets = Targets()
     aggression: Aggression = Aggression()
     turnover: Turnover = Turnover()
+    temporary_staffing: TemporaryStaffing = TemporaryStaffing()
+    recruitment: Recruitment = Recruitment()
     socialisation: Socialisation = Socialisation()
     quality: Quality = Quality()
+    persistence: Persistence = Persistence()
     cascades: Cascades = Cascades()
     observation: Observation = Observation()
     interventions: list[Intervention] = Field(default_factory=list)

@@ -106,7 +106,12 @@ ATTRIBUTES: tuple[Attribute, ...] = (
     Attribute("aggressed_week", np.int32, NEVER, NEVER, "... by a patient or the public"),
     Attribute("bullied_others_week", np.int32, NEVER, NEVER, "last week they bullied someone"),
     Attribute("episode", np.int64, -1, -1, "current perpetrator episode (cascade node), -1 none"),
-    Attribute("bullied_in_episode", np.int64, -1, -1, "episode of whoever bullied them last"),
+    Attribute("bullied_in_episode", np.int64, -1, -1, "episode a conversion descends from"),
+    Attribute("source_person", np.int64, -1, -1, "the one source whose acts they count, -1 none",
+              np.int64),
+    Attribute("source_weeks", np.uint32, 0, 0, "weeks with acts from it (bit j: j weeks ago)"),
+    Attribute("target_post", np.int64, -1, -1, "post of the person they last bullied, -1 none"),
+    Attribute("target_person", np.int64, -1, -1, "who that was (a repeat needs the same person)"),
 )  # fmt: skip
 """Every per-person attribute, in the order of `People`'s fields (docs/ODD.md section 2)."""
 
@@ -128,9 +133,15 @@ People.__doc__ = "The people's state, one array per attribute of `ATTRIBUTES`, i
 
 
 def draw_traits(
-    scenario: Scenario, level: np.ndarray, rng: np.random.Generator
+    scenario: Scenario,
+    level: np.ndarray,
+    rng: np.random.Generator,
+    compassion_shift: np.ndarray | float = 0.0,
 ) -> dict[str, np.ndarray]:
-    """Each trait for people at these levels: normal per role, clipped to 0-1."""
+    """Each trait for people at these levels: normal per role, clipped to 0-1.
+
+    `compassion_shift` moves the mean compassion of each post (its trust's leadership effect).
+    """
     drawn = {name: np.empty(len(level)) for name in TRAITS}
     for depth, role in enumerate(ROLES):
         here = level == depth
@@ -138,6 +149,7 @@ def draw_traits(
         for name in TRAITS:
             mean, sd = getattr(traits, f"{name}_mean"), getattr(traits, f"{name}_sd")
             drawn[name][here] = mean + sd * rng.standard_normal(here.sum())
+    drawn["compassion"] += compassion_shift
     return {name: np.clip(values, 0, 1) for name, values in drawn.items()}
 
 
@@ -146,7 +158,8 @@ def initial_people(scenario: Scenario, org: Organisation, rng: np.random.Generat
 
     Traits are drawn first, then the other start values in `ATTRIBUTES` order.
     """
-    start = Start(scenario, org, rng, draw_traits(scenario, org.level, rng))
+    traits = draw_traits(scenario, org.level, rng, org.compassion_shift)
+    start = Start(scenario, org, rng, traits)
     return People(**{a.name: a.start_values(start) for a in ATTRIBUTES})
 
 
@@ -159,7 +172,7 @@ def hire(
     rng: np.random.Generator,
 ) -> int:
     """Put new people into these vacant posts; returns the next unused person id."""
-    traits = draw_traits(scenario, org.level[posts], rng)
+    traits = draw_traits(scenario, org.level[posts], rng, org.compassion_shift[posts])
     reset_person(people, posts, scenario)
     people.occupied[posts] = True
     people.person_id[posts] = next_person_id + np.arange(len(posts))

@@ -17,12 +17,17 @@ from culturesim.engine.measures import WEEKLY, measure
 
 DASHBOARD_PANELS = (
     (
-        "Bullied in the last 12 months (share of staff)",
+        "Negative acts in the last 12 months (share of staff)",
         ("bullied_by_public", "bullied_by_colleagues", "bullied_by_managers"),
+    ),
+    (
+        "Persistent bullying and perpetrators (share of staff)",
+        ("persistent_bullied", "perpetrators_last_year", "persistent_perpetrators"),
     ),
     ("Compassion climate and strain", ("compassion_climate", "mean_strain")),
     ("Workforce", ("leaver_rate", "vacancy_rate")),
     ("Care quality", ("care_quality",)),
+    ("Harm events a week", ("harm_events", "expected_harm")),
     ("Cascade reproduction number R", ("reproduction_number",)),
     ("Drivers", ("regulator_pressure", "funding", "demand", "stance")),
 )
@@ -31,8 +36,8 @@ DASHBOARD_PANELS = (
 
 def dashboard(timeseries: pd.DataFrame, title: str) -> Figure:
     """The main time series, one panel per question a reader asks of a run."""
-    figure = Figure(figsize=(15, 8), layout="constrained")
-    axes = figure.subplots(2, 3, sharex=True)
+    figure = Figure(figsize=(20, 8), layout="constrained")
+    axes = figure.subplots(2, 4, sharex=True)
     for axis, (panel_title, columns) in zip(axes.flat, DASHBOARD_PANELS, strict=True):
         for column in columns:
             axis.plot(timeseries.week, timeseries[column], label=measure(column, WEEKLY).label)

@@ -25,7 +25,7 @@ from culturesim.errors import OutputError
 from culturesim.files import check_replaceable, temporary_folder
 from culturesim.files import provenance as folder_provenance
 
-TABLES = ("timeseries", "events", "episodes", "agents")
+TABLES = ("timeseries", "events", "episodes", "agents", "trusts")
 RUN_FOLDER_ENTRIES = (
     *(f"{name}.parquet" for name in TABLES),
     "summary.json",
@@ -76,6 +76,12 @@ def summarise(timeseries: pd.DataFrame, episodes: pd.DataFrame, scenario: Scenar
         "bullied_by_colleagues": float(final.bullied_by_colleagues),
         "bullied_by_managers": float(final.bullied_by_managers),
         "bullied_by_staff": float(final.bullied_by_staff),
+        "perpetrator_share": float(
+            (timeseries.perpetrators / timeseries.staff.clip(lower=1)).iloc[-52:].mean()
+        ),
+        "persistent_bullied": float(final.persistent_bullied),
+        "perpetrators_last_year": float(final.perpetrators_last_year),
+        "persistent_perpetrators": float(final.persistent_perpetrators),
         "compassion_climate": float(timeseries.compassion_climate.iloc[-52:].mean()),
         "mean_strain": float(timeseries.mean_strain.iloc[-52:].mean()),
         "leaver_rate": float(np.mean(defined_leaver_rates)) if defined_leaver_rates else None,
@@ -87,11 +93,19 @@ def summarise(timeseries: pd.DataFrame, episodes: pd.DataFrame, scenario: Scenar
         "ceo_median_tenure_years": (math.log(2) * ceo_weeks / 52 / ceo_exits)
         if ceo_exits
         else None,
+        "agency_share": float(np.mean([y.agency_share.mean() for y in years])),
+        "special_measures_entries": int(timeseries.special_measures_entries.sum()),
+        "special_measures_years": float(timeseries.special_measures.sum()) / 52,
         "care_quality": float(timeseries.care_quality.iloc[-52:].mean()),
         "care_quality_min": float(timeseries.care_quality.min()),
         "harm_events": int(timeseries.harm_events.sum()),
         "harm_per_1000_staff_year": float(timeseries.harm_events.sum() / staff_years * 1000)
         if staff_years
+        else None,
+        "harm_ratio": float(
+            timeseries.harm_events.iloc[-52:].sum() / timeseries.expected_harm.iloc[-52:].sum()
+        )
+        if timeseries.expected_harm.iloc[-52:].sum() > 0
         else None,
         "bullying_acts_per_1000_staff_year": float(
             timeseries.bullying_acts.sum() / staff_years * 1000

@@ -18,7 +18,6 @@ from culturesim.engine.model import CultureModel
 from culturesim.engine.scenario import Scenario
 from culturesim.files import FolderLock, naming_failures, swap_in
 from culturesim.run.causal import cascade_counts, causal_measures, twin_of
-from culturesim.run.figures import save_run_figures
 from culturesim.run.outputs import (
     headline_figures,
     prepare_folder,
@@ -39,6 +38,7 @@ class RunResult:
     events: pd.DataFrame
     episodes: pd.DataFrame
     agents: pd.DataFrame
+    trusts: pd.DataFrame
     summary: dict
     model: CultureModel
 
@@ -104,23 +104,36 @@ def simulate(
                 snapshots.append(model.people_frame())
             if progress:
                 progress(1)
+    result = result_of(model, snapshots)
+    if causal:
+        twin = simulate(summary_only(twin_of(scenario)), progress=progress)
+        result.summary.update(causal_measures(cascade_counts(result), cascade_counts(twin)))
+    return result
+
+
+def result_of(
+    model: CultureModel, snapshots: list[pd.DataFrame] = (), scenario: Scenario | None = None
+) -> RunResult:
+    """A model's tables and headline summary as they stand now (the weeks run so far).
+
+    `scenario` is the scenario to record as run (default: the model's own).
+    """
+    scenario = scenario or model.scenario
+    with quiet_empty_means():
         timeseries = model.timeseries()
         episodes = model.episodes()
         agents = pd.concat([*snapshots, model.people_frame()], ignore_index=True)
         summary = summarise(timeseries, episodes, scenario)
-    result = RunResult(
+    return RunResult(
         scenario=scenario,
         timeseries=timeseries,
         events=model.events(),
         episodes=episodes,
         agents=agents,
+        trusts=model.trusts(),
         summary=summary,
         model=model,
     )
-    if causal:
-        twin = simulate(summary_only(twin_of(scenario)), progress=progress)
-        result.summary.update(causal_measures(cascade_counts(result), cascade_counts(twin)))
-    return result
 
 
 @contextmanager
@@ -135,6 +148,45 @@ def quiet_empty_means() -> Iterator[None]:
 
 def default_run_folder(scenario: Scenario) -> Path:
     return Path("runs") / f"{scenario.name}-seed{scenario.run.seed}"
+
+
+def write_run(
+    folder: Path, result: RunResult, started: datetime, notes: dict | None = None
+) -> None:
+    """Write a run's tables, summary, resolved scenario, figures and provenance into `folder`.
+
+    `notes` are added to provenance.json (the page records its live lever moves there).
+    """
+    scenario = result.scenario
+    write_tables(
+        folder,
+        {
+            "timeseries": result.timeseries,
+            "events": result.events,
+            "episodes": result.episodes,
+            "agents": result.agents,
+            "trusts": result.trusts,
+        },
+    )
+    write_json(folder / "summary.json", result.summary)
+    (folder / "scenario.resolved.toml").write_text(resolved_toml(scenario))
+    if scenario.run.figures:
+        # matplotlib loads only where figures are drawn: sweep workers never draw them
+        from culturesim.run.figures import save_run_figures
+
+        org = result.model.org
+        team = org.team
+        save_run_figures(
+            folder / "figures",
+            result.timeseries,
+            result.events,
+            result.episodes,
+            team,
+            np.bincount(team, minlength=org.n_posts),
+            scenario.name,
+        )
+    record = provenance(scenario, started, datetime.now(UTC))
+    write_json(folder / "provenance.json", {**record, **(notes or {})})
 
 
 def run_to_folder(
@@ -155,37 +207,9 @@ def run_to_folder(
             started = datetime.now(UTC)
             result = simulate(scenario, progress=progress, causal=causal)
             with naming_failures(out):
-                _write_run_folder(temporary, result, started)
+                write_run(temporary, result, started)
             swap_in(temporary, out)
         except BaseException:
             shutil.rmtree(temporary, ignore_errors=True)
             raise
     return out, result
-
-
-def _write_run_folder(folder: Path, result: RunResult, started: datetime) -> None:
-    scenario = result.scenario
-    write_tables(
-        folder,
-        {
-            "timeseries": result.timeseries,
-            "events": result.events,
-            "episodes": result.episodes,
-            "agents": result.agents,
-        },
-    )
-    write_json(folder / "summary.json", result.summary)
-    (folder / "scenario.resolved.toml").write_text(resolved_toml(scenario))
-    if scenario.run.figures:
-        org = result.model.org
-        team = org.team
-        save_run_figures(
-            folder / "figures",
-            result.timeseries,
-            result.events,
-            result.episodes,
-            team,
-            np.bincount(team, minlength=org.n_posts),
-            scenario.name,
-        )
-    write_json(folder / "provenance.json", provenance(scenario, started, datetime.now(UTC)))

@@ -1,14 +1,17 @@
-"""The interactive page: watch a culture change, move a lever, see what happens next.
+"""The interactive page: watch a culture change, branch a run, move a lever, see what it does.
 
 Modules, one concern each:
 
 - `levers.py`: the page's sliders, generated from the scenario schema (never retyped).
-- `session.py`: `VizModel`, the page's model: a `CultureModel` that also records what the
-  page draws (strain histories, every week's acts, lever moves).
-- `views.py`: matplotlib drawings of the organisation, the plots, a cascade and a history.
-- `app.py`: the page: Mesa's `SolaraViz` around culturesim's views, plus the live levers.
-- `server.py`: `serve()`, which `culturesim viz` calls to start the page offline.
+- `session.py`: `VizModel` (a `CultureModel` that also records strain histories and lever
+  moves) and `Session` (the main run and, after "Branch here", its twin).
+- `lineage.py`: a person's cascade lineage from the model's `events()` and `episodes()`.
+- `views.py`: matplotlib drawings of a directorate, a cascade and a history.
+- `plots.py`: the outcomes of both arms and their difference.
+- `national.py`: per-trust values and colours for the national view.
+- `pictures.py`: what the page, its downloads and the benchmark draw, from a session.
+- `export.py`: the run (and branch) as run folders in a zip.
+- `app.py`: the page (Solara). `server.py`: `serve()`, which `culturesim viz` calls.
 
-The model never imports this package; only `app.py` and `server.py` need Solara and Mesa's
-visualization (which needs altair).
+The model never imports this package; only `app.py` and `server.py` need Solara.
 """

@@ -1,7 +1,9 @@
-"""What the page shows, as PNG bytes, from the page's model: what the page and the benchmark call.
+"""What the page shows, as matplotlib figures, from the page's session: what the page, its
+downloads and the benchmark call.
 
-Each takes the model's lock while it reads the model, so a Play step cannot change the arrays
-half-way through a drawing.
+Each takes the session's lock while it reads the models, so a Play step cannot change the
+arrays half-way through a drawing. Pictures redrawn every week are kept in `session.cache`
+and updated in place.
 """
 
 from __future__ import annotations
@@ -9,13 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from matplotlib.figure import Figure
 
 from culturesim.viz import views
-from culturesim.viz.session import VizModel
+from culturesim.viz.lineage import Lineage, lineage
+from culturesim.viz.plots import PLOTS, ArmsPicture, DifferencePicture, arm_difference
+from culturesim.viz.session import Session, VizModel
 
-HALF_WIDTH = 6.0
-"""Inches across for the two pictures that share a row, so their text stays legible."""
-FOCUS_MODES = ("most strained person", "worst team", "post number")
+FOCUS_MODES = ("chosen person", "most strained person", "worst team")
 
 
 @dataclass(frozen=True, eq=False)  # eq by identity: comparing arrays field by field is ambiguous
@@ -27,85 +30,143 @@ class Focus:
     leader: int | None = None
 
 
-def organisation_shown_as(model: VizModel, trust: int) -> str:
-    """'hierarchy' for a trust small enough to draw person by person, else 'heatmap'."""
-    size = len(model.trust_posts(trust))
-    return "hierarchy" if size <= views.HIERARCHY_MAX_POSTS else "heatmap"
+def cached(session: Session, key: tuple, build):
+    """A picture kept for the rest of the session (a new run starts a new session)."""
+    if key not in session.cache:
+        session.cache[key] = build()
+    return session.cache[key]
 
 
-def cached(model: VizModel, key: tuple, build):
-    """A picture kept for the rest of the run (Reset builds a new model, with an empty cache)."""
-    if key not in model.cache:
-        model.cache[key] = build()
-    return model.cache[key]
+def role(model: VizModel, post: int) -> str:
+    return model.org.level_names[model.org.level[post]].replace("_", " ")
 
 
-def organisation_png(model: VizModel, trust: int = 0, focus: Focus | None = None) -> bytes:
-    """The chosen trust as a hierarchy (or a heatmap of its teams when large)."""
-    with model.lock:
-        posts = model.trust_posts(trust)
-        if organisation_shown_as(model, trust) == "heatmap":
-            marked = None
-            if focus is not None:
-                marked = (
-                    focus.leader if focus.leader is not None else model.org.team[focus.members[0]]
-                )
-            return views.png(views.draw_team_heatmap(model, posts, marked))
-        picture = cached(
-            model, ("hierarchy", trust), lambda: views.HierarchyPicture(model.org, posts)
-        )
-        return views.png(picture.update(model, focus.members if focus is not None else None))
+def directors(model: VizModel, trust: int) -> list[tuple[int, str]]:
+    """The directorates of a trust: each director's post and a label with its size."""
+    posts = model.trust_posts(trust)
+    heads = posts[model.org.level[posts] == 1]
+    return [
+        (int(d), f"directorate {i + 1} (director post {d}, "
+                 f"{len(views.directorate_posts(model.org, int(d))) - 1} posts)")
+        for i, d in enumerate(heads)
+    ]  # fmt: skip
 
 
-def plots_png(model: VizModel) -> tuple[bytes, int]:
-    """The live plots, and how many weeks they show (a hook the browser test reads)."""
-    with model.lock:
-        series = model.timeseries()
-        picture = cached(model, ("plots",), views.PlotsPicture)
-        return views.png(picture.update(series, model.lever_log)), len(series)
+def chosen_lineage(session: Session, arm: str, post: int | None) -> Lineage | None:
+    if post is None:
+        return None
+    with session.lock:
+        model = session.arm(arm)
+        if not 0 <= post < model.org.n_posts:
+            return None
+        return lineage(model, post)
 
 
-def cascade_png(model: VizModel) -> bytes:
-    """The largest current cascade drawn as a tree, redrawn only when that cascade changed."""
-    with model.lock:
+def organisation_figure(
+    session: Session, arm: str, director: int, chosen: Lineage | None = None
+) -> Figure:
+    """One directorate (with its chief executive) of the chosen arm, the chosen lineage drawn."""
+    with session.lock:
+        model = session.arm(arm)
         org = model.org
-        cascade = model.largest_cascade()
-        key = ("cascade", tuple(cascade["episode"].tail(1)), len(cascade))
-        if key not in model.cache:
-            for old in [k for k in model.cache if k[0] == "cascade"]:
-                del model.cache[old]
-            figure = views.draw_cascade(cascade, org.level, org.level_names, width=HALF_WIDTH)
-            model.cache[key] = views.png(figure)
-        return model.cache[key]
+
+        def build() -> views.DirectoratePicture:
+            posts = views.directorate_posts(org, director)
+            heading = f"trust {int(org.trust[director])}, directorate of director post {director}"
+            return views.DirectoratePicture(org, posts, heading)
+
+        picture = cached(session, ("directorate", arm, director), build)
+        acts = model.staff_acts()
+        this_week = acts[acts["week"] == model.week - 1]
+        return picture.update(model, this_week, chosen)
 
 
-def resolve_focus(model: VizModel, mode: str, trust: int, post: int | None) -> Focus:
-    """Turn the page's choice (most strained, worst team, a post number) into posts and a title."""
-    with model.lock:
+def plots_figure(session: Session) -> Figure:
+    """Both arms' outcomes week by week, lever moves and the branch week marked."""
+    with session.lock:
+        picture = cached(session, ("arms",), ArmsPicture)
+        branch = session.branch
+        lever_weeks = [c.week for _, m in session.arms() for c in m.lever_log]
+        return picture.update(
+            session.main.timeseries(),
+            branch.timeseries() if branch is not None else None,
+            lever_weeks,
+            session.branch_week,
+        )
+
+
+def difference_figure(session: Session) -> Figure | None:
+    """The branch minus the main run, or None before a branch."""
+    with session.lock:
+        if session.branch is None:
+            return None
+        picture = cached(session, ("difference",), DifferencePicture)
+        difference = arm_difference(
+            session.main.timeseries(), session.branch.timeseries(), session.branch_week
+        )
+        lever_weeks = [c.week for c in session.branch.lever_log]
+        return picture.update(difference, lever_weeks, session.branch_week)
+
+
+def cascade_figure(session: Session, arm: str, as_of: int | None = None) -> Figure:
+    """The largest live cascade of an arm as a tree, as it stood at week `as_of`."""
+    with session.lock:
+        model = session.arm(arm)
+        org = model.org
+        return views.draw_cascade(model.live_cascade(), org.level, org.level_names, as_of)
+
+
+def resolve_focus(
+    session: Session, arm: str, mode: str, trust: int, director: int, post: int | None
+) -> Focus:
+    """Turn the page's choice (the chosen person, the most strained, the worst team) into posts
+    and a title."""
+    with session.lock:
+        model = session.arm(arm)
         org = model.org
         if mode == "worst team":
             leader = model.worst_team(trust)
             start = org.first_report[leader]
             members = np.arange(start, start + org.n_reports[leader])
-            role = org.level_names[org.level[leader]].replace("_", " ")
             return Focus(
-                members, f"worst team: the {len(members)} reports of {role} post {leader}", leader
+                members,
+                f"worst team: the {len(members)} reports of {role(model, leader)} post {leader}",
+                leader,
             )
-        if mode == "post number" and post is not None and 0 <= post < org.n_posts:
+        if mode == "chosen person" and post is not None and 0 <= post < org.n_posts:
             chosen = int(post)
         else:
-            chosen = model.most_strained(trust)
-        role = org.level_names[org.level[chosen]].replace("_", " ")
+            chosen = model.most_strained(views.directorate_posts(org, director))
         person = int(model.people.person_id[chosen])
-        return Focus(np.array([chosen]), f"person {person} ({role}, post {chosen})")
+        return Focus(np.array([chosen]), f"person {person} ({role(model, chosen)}, post {chosen})")
 
 
-def history_png(model: VizModel, focus: Focus) -> bytes:
+def history_figure(session: Session, arm: str, focus: Focus) -> Figure:
     """A person's or a team's history: strain, bullied, bullied others."""
-    with model.lock:
+    with session.lock:
+        model = session.arm(arm)
         if focus.leader is not None:
             history = model.team_history(focus.leader)
         else:
             history = model.person_history(int(focus.members[0]))
-        picture = cached(model, ("history",), lambda: views.HistoryPicture(width=HALF_WIDTH))
-        return views.png(picture.update(history, focus.title))
+        picture = cached(session, ("history", arm), lambda: views.HistoryPicture(width=8.5))
+        return picture.update(history, focus.title)
+
+
+def compare_rows(session: Session) -> list[tuple[str, float, float, float]]:
+    """This week's plotted measures for both arms and their difference (branch minus main)."""
+    with session.lock:
+        if session.branch is None or session.week < 1:
+            return []
+        a = session.main.timeseries().iloc[-1]
+        b = session.branch.timeseries().iloc[-1]
+        rows = []
+        for name, columns in PLOTS:
+            for column, label in columns:
+                measure = f"{name.split(' (')[0]}{' ' + label if label else ''}"
+                rows.append((measure, a[column], b[column], b[column] - a[column]))
+        return rows
+
+
+def png(figure: Figure | None) -> bytes | None:
+    return None if figure is None else views.png(figure)

@@ -1,0 +1,102 @@
+"""What Mesa's own tools expect of a model, for `CultureModel`.
+
+`mesa.batch_run(CultureModel, parameters={"scenario": "baseline", "drivers.funding.value":
+[0.8, 1.0]}, iterations=3)` builds each model as `CultureModel(**kwargs)`: the scenario by name
+or path, the other keywords as dotted-path settings (validated like a scenario file), then steps
+it while `running` and reads `model.datacollector.model_vars`. Here that collector is a view of
+the model's Recorder (which records every week anyway), so a run pays nothing for it.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import mesa
+import numpy as np
+import pandas as pd
+
+from culturesim.engine.measures import TIMESERIES_COLUMNS
+from culturesim.engine.recorder import Recorder
+from culturesim.engine.scenario import Scenario, load_scenario
+
+SEED_BITS = 63
+"""A drawn seed is within run.seed's range (0 to 2**63 - 1)."""
+
+
+def model_scenario(
+    scenario: Scenario | str | Path, seed: int | None, settings: dict[str, Any]
+) -> tuple[Scenario, int]:
+    """The scenario a model runs (with its settings applied) and the run's seed.
+
+    A `Scenario` runs with its own `run.seed` unless `seed` is given. A scenario named by a
+    bundled name or a file's path, as Mesa's `batch_run` passes it, follows Mesa's rule
+    instead: without a seed (`seed=` or a `run.seed` setting) each model draws a fresh one from
+    the operating system's entropy, so iterations differ; `model.seed` records it.
+    """
+    named = not isinstance(scenario, Scenario)
+    origin = f"CultureModel({str(scenario)!r})" if named else "CultureModel"
+    if named:
+        scenario = load_scenario(scenario)
+    settings = {path: _plain(value) for path, value in settings.items()}
+    if seed is None and named and "run.seed" not in settings:
+        seed = secrets.randbits(SEED_BITS)
+    if settings or named:
+        if seed is not None:
+            settings["run.seed"] = int(seed)
+        scenario = scenario.with_overrides(settings, origin)
+    return scenario, scenario.run.seed if seed is None else int(seed)
+
+
+def _plain(value: Any) -> Any:
+    """A numpy scalar (from `np.linspace` in a batch_run grid) as the Python number it holds."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+class _Column(Sequence):
+    """One measure over the recorded weeks, read from the Recorder's rows when asked."""
+
+    def __init__(self, records: list[dict[str, float]], value: Callable[[dict], Any]) -> None:
+        self.records = records
+        self.value = value
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def __getitem__(self, week: Any) -> Any:
+        if isinstance(week, slice):
+            return [self.value(row) for row in self.records[week]]
+        return self.value(self.records[week])
+
+
+class RecordedMeasures(mesa.DataCollector):
+    """The model's DataCollector: every weekly measure and the seed, as the Recorder kept them.
+
+    `model_vars[name][week]` is the measure at that recorded week (0 is the first after
+    burn-in), so Mesa's `Step` is the week; `collect` is not needed (the Recorder records
+    every week) and does nothing.
+    """
+
+    def __init__(self, recorder: Recorder, seed: int) -> None:
+        self.recorder = recorder
+        self.seed = seed
+        super().__init__()
+
+    @property
+    def model_vars(self) -> dict[str, Sequence]:
+        records = self.recorder.records
+        columns = {
+            name: _Column(records, lambda row, n=name: row[n]) for name in TIMESERIES_COLUMNS
+        }
+        return columns | {"seed": _Column(records, lambda row: self.seed)}
+
+    @model_vars.setter
+    def model_vars(self, value: dict) -> None:
+        if value:  # mesa.DataCollector.__init__ sets it empty; it is a view, not a store
+            raise AttributeError("model_vars is read from the model's Recorder")
+
+    def get_model_vars_dataframe(self) -> pd.DataFrame:
+        """One row per recorded week: every weekly measure, and the run's seed."""
+        return self.recorder.timeseries().assign(seed=self.seed)

@@ -1,0 +1,65 @@
+"""A compiled pass over the colleague ties for Eq. 1 (what a person sees around them).
+
+The numpy formulation needed about ten full-array passes and a stacked copy around each
+sparse product; this numba kernel does the neighbourhood weights and every quantity's
+colleague sum in one pass. It walks a post's ties in the tie matrix's order and adds from 0.0
+one tie at a time, as scipy's CSR product does, and does the other floating-point operations
+in the same order as `culturesim.engine.rules` states them, so results are bit for bit those
+of the numpy formulation (`tests/test_golden.py`). numba is imported when a model first needs
+it (not at `import culturesim`); the kernel compiles on first use and is cached on disk.
+"""
+
+import numba
+import numpy as np
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _weights(i, count, manager, occupied, leader_weight):
+    """Post i's weights: (colleague scale, manager scale, manager's post, nobody around)."""
+    boss = manager[i] if manager[i] >= 0 else 0
+    w_peer = (1 - leader_weight) * (1.0 if count > 0 else 0.0)
+    w_boss = leader_weight * (1.0 if manager[i] >= 0 and occupied[boss] else 0.0)
+    total = w_peer + w_boss
+    if total == 0:
+        return 0.0, 0.0, boss, True
+    return w_peer / max(count, 1.0) / total, w_boss / total, boss, False
+
+
+@numba.njit(cache=True, nogil=True)
+def neighbour_mean_of_one(indptr, indices, manager, occupied, leader_weight, x, seen_x):
+    """Eq. 1 for one quantity, written into `seen_x`."""
+    for i in range(len(manager)):
+        count = a = 0.0
+        for k in range(indptr[i], indptr[i + 1]):
+            j = indices[k]
+            present = np.float64(occupied[j])
+            count += present
+            a += x[j] * present
+        peer_scale, boss_scale, boss, alone = _weights(i, count, manager, occupied, leader_weight)
+        if alone:  # nobody in post around: a person sees only themselves
+            seen_x[i] = x[i]
+        else:
+            seen_x[i] = peer_scale * a + boss_scale * x[boss]
+
+
+@numba.njit(cache=True, nogil=True)
+def neighbour_means_of_three(
+    indptr, indices, manager, occupied, leader_weight, x, y, z, seen_x, seen_y, seen_z
+):
+    """Eq. 1 for three quantities in one pass (scalar sums: three times the speed of an array)."""
+    for i in range(len(manager)):
+        count = a = b = c = 0.0
+        for k in range(indptr[i], indptr[i + 1]):
+            j = indices[k]
+            present = np.float64(occupied[j])
+            count += present
+            a += x[j] * present
+            b += y[j] * present
+            c += z[j] * present
+        peer_scale, boss_scale, boss, alone = _weights(i, count, manager, occupied, leader_weight)
+        if alone:
+            seen_x[i], seen_y[i], seen_z[i] = x[i], y[i], z[i]
+        else:
+            seen_x[i] = peer_scale * a + boss_scale * x[boss]
+            seen_y[i] = peer_scale * b + boss_scale * y[boss]
+            seen_z[i] = peer_scale * c + boss_scale * z[boss]

@@ -1,0 +1,171 @@
+"""Tipping defined by the dynamics: two starts (ordinary and after a temporary shock).
+
+A trust below the tipping region returns to its low state after the shock; inside a bistable
+region it stays endemic after the shock is removed (hysteresis). Under the calibrated defaults
+the model shows no bistability at the baseline's drivers and at most a narrow band of it along
+the edge of the endemic region (docs/ODD.md 7.15), in line with Escartín et al. (2013), so the
+bistable case is tested on a stated parameter set where it is clear: a strong pull of local
+norms (`behaviour.norm_weight` = 6) with no regulator pressure.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from culturesim import load_scenario, simulate
+from culturesim.batch.analysis import analyse
+from culturesim.batch.hysteresis import ENDEMIC, SHOCK_PATH, STATE, bistability, ramp
+from culturesim.batch.sweep import sweep
+
+SHOCK_WEEKS = 52
+AFTER_WEEKS = 260
+SEEDS = (1, 2, 3, 4)
+BISTABLE = {"behaviour.norm_weight": 6.0, "drivers.regulator_pressure.value": 0.0}
+
+
+def both_starts(overrides: dict) -> pd.DataFrame:
+    """One row per run: each seed from the ordinary start and after the shock (1,000 posts)."""
+    base = load_scenario("baseline")
+    rows = []
+    for seed in SEEDS:
+        for weeks in (0, SHOCK_WEEKS):
+            scenario = base.with_overrides(
+                {
+                    "organisation.staff_per_trust": 1000,
+                    "run.steps": SHOCK_WEEKS + AFTER_WEEKS,
+                    "run.record_events": False,
+                    "run.figures": False,
+                    SHOCK_PATH: weeks,
+                    **overrides,
+                }
+            )
+            result = simulate(scenario, seed=seed)
+            series = result.timeseries
+            share = series.perpetrators / series.staff
+            rows.append(
+                {
+                    SHOCK_PATH: weeks,
+                    "replicate": seed,
+                    "status": "ok",
+                    STATE: result.summary[STATE],
+                    "at_shock_end": float(share.iloc[SHOCK_WEEKS - 13 : SHOCK_WEEKS].mean()),
+                    "pressure": series.regulator_pressure.iloc[0],
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def test_shock_holds_the_drivers_then_releases_them():
+    scenario = load_scenario("baseline").with_overrides(
+        {"organisation.staff_per_trust": 100, "run.steps": 8, "shock.weeks": 5}
+    )
+    series = simulate(scenario, seed=1).timeseries
+    assert series.regulator_pressure.tolist() == [3.0] * 5 + [0.5] * 3
+    assert series.funding.tolist() == pytest.approx([0.7] * 5 + [1.0] * 3)
+
+
+@pytest.mark.slow
+def test_below_the_tipping_region_a_trust_returns_to_its_low_state():
+    runs = both_starts({})
+    shocked = runs[runs[SHOCK_PATH] > 0]
+    ordinary = runs[runs[SHOCK_PATH] == 0]
+    assert (shocked.at_shock_end > ENDEMIC).all(), "the shock did not make the trust endemic"
+    assert (shocked[STATE] < ENDEMIC).sum() >= 3, shocked[STATE].tolist()
+    assert abs(shocked[STATE].mean() - ordinary[STATE].mean()) < 0.01
+    table = bistability(runs, ["pressure", SHOCK_PATH])
+    assert not table.bistable.any()
+
+
+@pytest.mark.slow
+def test_inside_the_bistable_region_the_endemic_state_outlasts_the_shock():
+    runs = both_starts(BISTABLE)
+    shocked = runs[runs[SHOCK_PATH] > 0]
+    ordinary = runs[runs[SHOCK_PATH] == 0]
+    assert (shocked.at_shock_end > ENDEMIC).all()
+    # four years after the shock ended, the shocked runs are still endemic ...
+    assert (shocked[STATE] > ENDEMIC).all(), shocked[STATE].tolist()
+    # ... while most runs from the ordinary start, same drivers and seeds, stayed low
+    assert (ordinary[STATE] < ENDEMIC).sum() >= 3, ordinary[STATE].tolist()
+    runs["pressure"] = 0.0
+    table = bistability(runs, ["pressure", SHOCK_PATH])
+    assert table.bistable.tolist() == [True]
+    assert table.shocked_start_endemic_ci_low.iloc[0] > 0.4
+
+
+def test_bistability_pairs_starts_by_point_and_states_intervals():
+    runs = pd.DataFrame(
+        {
+            "x": [0, 0, 0, 0, 1, 1, 1, 1],
+            SHOCK_PATH: [0, 52, 0, 52, 0, 52, 0, 52],
+            "replicate": [0, 0, 1, 1, 0, 0, 1, 1],
+            "status": ["ok"] * 8,
+            STATE: [0.01, 0.2, 0.02, 0.15, 0.01, 0.01, 0.2, 0.3],
+        }
+    )
+    table = bistability(runs, ["x", SHOCK_PATH]).set_index("x")
+    assert table.bistable.tolist() == [True, False]
+    assert table.loc[0, "low_start_endemic"] == 0 and table.loc[0, "shocked_start_endemic"] == 1
+    assert table.loc[1, "low_start_endemic"] == 0.5
+    assert 0 < table.loc[0, "shocked_start_endemic_ci_low"] < 1
+    assert np.isclose(table.loc[0, "shocked_start_mean"], 0.175)
+
+
+@pytest.mark.slow
+def test_a_ramp_up_and_down_leaves_a_bistable_trust_endemic():
+    """Hysteresis: ramp regulator pressure 0 -> 3 -> 0; only the bistable trust stays endemic."""
+    for overrides, stays in (({}, False), ({"behaviour.norm_weight": 6.0}, True)):
+        scenario = load_scenario("baseline").with_overrides(
+            {"organisation.staff_per_trust": 500, **overrides}
+        )
+        _, points = ramp(scenario, "regulator_pressure", 0.0, 3.0, 260, 104, seeds=(1, 2, 3))
+        assert points.endemic_at_end.tolist() == [stays] * 3, points
+
+
+@pytest.mark.slow
+def test_sweep_with_two_starts_is_analysed_as_a_tipping_diagram(tmp_path):
+    experiment = tmp_path / "tipping.toml"
+    experiment.write_text(
+        """
+base = "baseline"
+seed = 5
+replicates = 2
+common_random_numbers = true
+
+[scenario]
+organisation.staff_per_trust = 300
+run.steps = 156
+behaviour.norm_weight = 6.0
+
+[[parameters]]
+path = "drivers.regulator_pressure.value"
+values = [0.0, 3.0]
+
+[[parameters]]
+path = "drivers.funding.value"
+values = [0.7, 1.0]
+
+[[parameters]]
+path = "shock.weeks"
+values = [0, 52]
+
+[design]
+kind = "grid"
+
+[outputs]
+summary = ["bullied_by_staff", "perpetrator_share"]
+"""
+    )
+    sweep(experiment, tmp_path / "out", workers=2, progress=False)
+    report = analyse(tmp_path / "out")
+    table = pd.read_csv(tmp_path / "out" / "analysis" / "tipping.csv")
+    assert len(table) == 4 and set(table.bistable) <= {True, False}
+    for start in ("low_start", "shocked_start"):
+        assert (table[f"{start}_runs"] == 2).all()
+        assert (table[f"{start}_endemic_ci_low"] <= table[f"{start}_endemic"]).all()
+    # top pressure and a deep cut: endemic from either start, so not bistable
+    harsh = table[(table["drivers.regulator_pressure.value"] == 3.0)]
+    assert (harsh.shocked_start_endemic == 1).all() and not harsh.bistable.any()
+    assert (tmp_path / "out" / "analysis" / "phase-diagram.png").stat().st_size > 0
+    assert any(note.startswith("tipping:") for note in report.notes)
