@@ -27,7 +27,11 @@ measure the model lacks) are left out of the distance and listed as not fitted.
 Runs go to the project's executors (culturesim.batch.executors: a local process pool, or a Dask
 cluster's executor with --scheduler) through pyabc's ConcurrentFutureSampler. The history is
 a SQLite database (`experiments/calibration/abc.db`, not committed), so `--resume` continues a
-fit, and `--export` writes the posterior of its last generation.
+fit (pyabc's ABCSMC.load), and `--export` writes the posterior of its last generation.
+Known limitation: resuming the 11-parameter fit of the merged model failed once in pyabc 0.13
+with "population total weight nan" (a proposal whose transition density was zero), while
+resuming a 7-parameter fit and a toy 11-parameter fit worked; if it happens, `--export` keeps
+the last complete generation, and a new fit with more `--generations` is the fallback.
 """
 
 from __future__ import annotations
@@ -161,6 +165,7 @@ def export(history, priors, fitted, unmeasured, args, seconds: float) -> None:
         "git_commit": git_commit(),
         "generations": int(history.max_t + 1),
         "population_size": int(len(particles)),
+        "effective_sample_size": round(float(1 / (particles["weight"] ** 2).sum()), 2),
         "epsilon_schedule": [float(e) for e in populations.epsilon],
         "runs": runs,
         "runs_per_generation": [int(n) for n in populations.samples],
@@ -186,7 +191,9 @@ def write_report(particles: pd.DataFrame, provenance: dict, args) -> None:
         f"Made by `python experiments/fit.py` on {provenance['date'][:10]} (model at commit "
         f"{provenance['git_commit']}){quick}. "
         f"Method: {provenance['method']}; setting `{provenance['setting']}`. "
-        f"{provenance['generations']} generations of {provenance['population_size']} particles; "
+        f"{provenance['generations']} generations of {provenance['population_size']} particles "
+        f"(effective sample size of the last: {provenance['effective_sample_size']}; draws "
+        "repeat particles when it is small); "
         f"{provenance['runs']} model runs in {provenance['wall_time_seconds'] / 60:.1f} minutes "
         "of wall time here (2 shared cores).",
         "",
@@ -252,8 +259,12 @@ def main(argv: list[str] | None = None) -> int:
     for pattern in unmeasured:
         print(f"not measured by this model, not fitted: {pattern.name}")
     targets = {p.name: p.target for p in fitted}
+    # Alphabetical names: the order in which a resumed fit reads the last population back.
     prior = pyabc.Distribution(
-        **{key(path): pyabc.RV("uniform", low, high - low) for path, (low, high) in priors.items()}
+        **{
+            key(path): pyabc.RV("uniform", low, high - low)
+            for path, (low, high) in sorted(priors.items(), key=lambda item: key(item[0]))
+        }
     )
     db = f"sqlite:///{args.db.resolve()}"
     handle = dask_executor(args.scheduler) if args.scheduler else local_executor(args.workers)

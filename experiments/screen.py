@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tomllib
 from pathlib import Path
 
 import numpy as np
@@ -220,10 +219,12 @@ def write_report(args: argparse.Namespace) -> Path:
         lines += [
             f"## Morris elementary effects: {len(scores)} parameters",
             "",
-            f"{design['points']} runs ({design['points'] // (len(scores) + 1)} trajectories); "
-            f"sizes: {_sizes('morris')}. Each point runs {_replicates('morris')} replicates "
-            "(own seeds); an outcome's noise floor is the mu* that seed noise alone gives, "
-            "estimated from the replicates' spread, and only mu* above it counts. Score: the "
+            f"{design['runs']} runs: {design['points']} points "
+            f"({design['points'] // (len(scores) + 1)} trajectories) x {design['replicates']} "
+            "replicates; "
+            f"sizes: {_sizes('morris')}. The replicates have their own seeds; an outcome's "
+            "noise floor is the mu* that seed noise alone gives, estimated from the replicates' "
+            "spread, and only mu* above it counts. Score: the "
             "largest, over the outcomes, of a parameter's mu* above the floor relative to the "
             "strongest parameter's for that outcome (1 = the strongest for some outcome; 0 = "
             "indistinguishable from seed noise on every outcome). Parameters with a score under "
@@ -323,10 +324,6 @@ def _commit() -> str:
         ["git", "rev-parse", "--short", "HEAD"], cwd=HERE, capture_output=True, text=True
     )
     return result.stdout.strip() or "unknown"
-
-
-def _replicates(stage: str) -> int:
-    return tomllib.loads((SCREENING / f"{stage}.toml").read_text())["replicates"]
 
 
 def _sizes(stage: str) -> str:

@@ -317,7 +317,8 @@ def report(args: argparse.Namespace, runs_path: Path, out: Path) -> None:
         "## The posterior",
         "",
         f"{fit.get('method', 'unknown method')}; {fit.get('generations', '?')} generations of "
-        f"{fit.get('population_size', '?')} particles, {fit.get('runs', '?')} runs, final "
+        f"{fit.get('population_size', '?')} particles (effective sample size "
+        f"{fit.get('effective_sample_size', '?')}), {fit.get('runs', '?')} runs, final "
         f"epsilon {(fit.get('epsilon_schedule') or ['?'])[-1]}, fitted {fit.get('date', '?')} "
         f"at commit {fit.get('git_commit', '?')}"
         + (" **with --quick (small runs): not a calibration**" if fit.get("quick") else "")
