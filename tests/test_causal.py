@@ -10,8 +10,10 @@ from culturesim.engine.scenario import load_scenario
 from culturesim.run.causal import CAUSAL_MEASURES
 from tests.conftest import run_cli, write_tiny
 
-# 300 posts, 60 weeks: about 30 conversions a run with the channel on, 5 without.
-SMALL = {"organisation.staff_per_trust": 300, "run.steps": 60}
+# 600 posts, 104 weeks: about 19 conversions a run with the channel on, 10 of them in the twin.
+# Victimisation acts only through persistent bullying (8 of 26 weeks from one source), which a
+# trust of 300 posts over 60 weeks reaches too rarely to show the caused conversions.
+SMALL = {"organisation.staff_per_trust": 600, "run.steps": 104}
 
 
 def interval(measured, name: str) -> tuple[float, float, float]:
@@ -34,9 +36,9 @@ def test_without_the_channel_nothing_is_caused() -> None:
 
 
 def test_with_the_channel_conversions_are_caused_but_not_all() -> None:
-    """8 replicates (seed noise of the mean excess about 5 conversions against a mean of about
-    30): the intervals of excess conversions and causal R lie above 0, and the causal R is
-    below the observed R because the twin still records coincidental conversions."""
+    """8 replicates (95% interval of the mean excess about 6-12 conversions against a mean of
+    about 19 observed): the intervals of excess conversions and causal R lie above 0, and the
+    causal R is below the observed R because the twin still records coincidental conversions."""
     scenario = load_scenario("baseline").with_overrides(SMALL)
     measured = culturesim.causal_cascades(scenario, replicates=8, seed=1)
     assert interval(measured, "excess_conversions")[1] > 0

@@ -18,6 +18,7 @@ from culturesim.engine import rules
 from culturesim.engine.scenario import (
     Aggression,
     Behaviour,
+    Persistence,
     Pressure,
     Quality,
     Regulator,
@@ -173,6 +174,7 @@ ONES = Strain(
     workload_weight=1,
     pressure_weight=1,
     bullied_weight=1,
+    persistent_weight=1,
     aggression_weight=1,
     support_weight=1,
     resilience_weight=1,
@@ -185,6 +187,7 @@ def strain_after(
     workload=1.5,
     pressure=0.5,
     bullied=1,
+    persistent=0,
     aggressed=0,
     support=1.0,
     resilience=0.5,
@@ -200,6 +203,7 @@ def strain_after(
         column(workload),
         column(pressure),
         column(bullied),
+        column(persistent),
         column(aggressed),
         column(support),
         column(resilience),
@@ -214,9 +218,16 @@ def test_strain_closes_a_quarter_of_the_gap_to_its_target():
     assert strain_after()[0] == pytest.approx(0.25776, abs=1e-5)
 
 
+def test_persistent_bullying_adds_a_chronic_rise_on_top_of_the_weeks_act():
+    # acute act and persistent: target = logistic(2) = 0.8808; strain = 0.1 + 0.7808 / 4
+    assert strain_after(persistent=1)[0] == pytest.approx(0.29520, abs=1e-5)
+    # persistent in a week without an act: logistic(1) again, as with an act alone
+    assert strain_after(bullied=0, persistent=1)[0] == pytest.approx(strain_after()[0])
+
+
 def test_resting_strain_is_a_fixed_point_at_defaults():
     resting = 1 / (1 + math.exp(-Strain().baseline_logit))
-    after = strain_after(resting, 1.0, 0.0, 0, 0, 0.0, 0.5, Strain())
+    after = strain_after(resting, 1.0, 0.0, 0, 0, 0, 0.0, 0.5, Strain())
     assert after[0] == pytest.approx(resting)
 
 
@@ -225,17 +236,21 @@ def test_strain_stays_between_0_and_1_whatever_the_load():
     n = 1000
     strain = strain_after(
         rng.random(n), 20 * rng.random(n), 5 * rng.random(n), rng.integers(0, 2, n),
-        rng.integers(0, 2, n), rng.random(n), rng.random(n), Strain(time_constant_weeks=1),
+        rng.integers(0, 2, n), rng.integers(0, 2, n), rng.random(n), rng.random(n),
+        Strain(time_constant_weeks=1),
     )  # fmt: skip
     assert np.all((strain >= 0) & (strain <= 1))
 
 
-STRAIN_INPUTS = ("strain", "workload", "pressure", "bullied", "aggressed", "support", "resilience")
+STRAIN_INPUTS = (
+    "strain", "workload", "pressure", "bullied", "persistent", "aggressed", "support", "resilience"
+)  # fmt: skip
+EVENTS = ("bullied", "persistent", "aggressed")
 
 
 @pytest.mark.parametrize(
     "name, direction",
-    [("workload", 1), ("pressure", 1), ("bullied", 1), ("aggressed", 1),
+    [("workload", 1), ("pressure", 1), ("bullied", 1), ("persistent", 1), ("aggressed", 1),
      ("support", -1), ("resilience", -1)],
 )  # fmt: skip
 def test_each_load_raises_strain_and_each_buffer_lowers_it(name, direction):
@@ -243,8 +258,8 @@ def test_each_load_raises_strain_and_each_buffer_lowers_it(name, direction):
     n = 500
     state = dict(zip(STRAIN_INPUTS, rng.random((len(STRAIN_INPUTS), n)), strict=True))
     state["workload"] *= 2
-    state["bullied"] = state["aggressed"] = np.zeros(n)
-    more = {**state, name: state[name] + (1 if name in ("bullied", "aggressed") else 0.2)}
+    state.update({event: np.zeros(n) for event in EVENTS})
+    more = {**state, name: state[name] + (1 if name in EVENTS else 0.2)}
     change = strain_after(**more, s=Strain()) - strain_after(**state, s=Strain())
     assert np.all(direction * change > 0)
 
@@ -258,6 +273,7 @@ PLAIN = Behaviour(
     leader_logit_offset=LN3,
     strain_weight=0,
     victimisation_weight=0,
+    habit_weight=0,
     norm_weight=LN3,
     compassion_weight=0,
     support_weight=0,
@@ -274,7 +290,8 @@ def behave(uniform, b=PLAIN, **state) -> np.ndarray:
     person = {
         "strain": np.zeros(n),
         "compassion": np.full(n, 0.5),
-        "victimised": np.zeros(n),
+        "persistent": np.zeros(n),
+        "own_bullying": np.zeros(n),
         "support": np.zeros(n),
         "bullying_seen": np.zeros(n),
         "compassion_seen": np.full(n, 0.5),
@@ -295,6 +312,16 @@ def test_leaders_bully_more():
     assert behave([0.49, 0.51], is_leader=1).tolist() == [BULLYING, COMPASSIONATE]
 
 
+def test_victimisation_acts_through_persistent_bullying_and_habit_through_own_bullying():
+    plain = PLAIN.model_copy(update={"victimisation_weight": LN3, "habit_weight": 2 * LN3})
+    # persistently bullied: logistic(-ln 3 + ln 3) = 0.5
+    assert behave([0.49, 0.51], plain, persistent=1).tolist() == [BULLYING, COMPASSIONATE]
+    # bullied in half of one's recent weeks: logistic(-ln 3 + 2 ln 3 x 0.5) = 0.5
+    assert behave([0.49, 0.51], plain, own_bullying=0.5).tolist() == [BULLYING, COMPASSIONATE]
+    # neither: logistic(-ln 3) = 0.25
+    assert behave([0.24, 0.26], plain).tolist() == [BULLYING, COMPASSIONATE]
+
+
 def test_newcomers_learn_the_local_bullying_norm_twice_as_fast():
     # norm term ln 3 x (1 + 1 x newness) x 0.5: ln 3 for a newcomer, so p_bully = 0.5
     assert behave([0.49, 0.51], bullying_seen=0.5, newness=1).tolist() == [BULLYING, COMPASSIONATE]
@@ -304,8 +331,9 @@ def test_newcomers_learn_the_local_bullying_norm_twice_as_fast():
 
 @pytest.mark.parametrize(
     "name, step, direction",
-    [("strain", 0.2, 1), ("victimised", 1, 1), ("bullying_seen", 0.2, 1), ("is_leader", 1, 1),
-     ("compassion", 0.2, -1), ("support", 0.2, -1)],
+    [("strain", 0.2, 1), ("persistent", 1, 1), ("own_bullying", 0.2, 1),
+     ("bullying_seen", 0.2, 1), ("is_leader", 1, 1), ("compassion", 0.2, -1),
+     ("support", 0.2, -1)],
 )  # fmt: skip
 def test_each_driver_of_bullying_pushes_its_way_for_everyone(name, step, direction):
     n = 2000
@@ -317,6 +345,7 @@ def test_each_driver_of_bullying_pushes_its_way_for_everyone(name, step, directi
         "bullying_seen": rng.random(n),
         "compassion_seen": rng.random(n),
         "newness": rng.random(n),
+        "own_bullying": 0.5 * rng.random(n),
     }
     uniform = rng.random(n)
     before = behave(uniform, Behaviour(), **state) == BULLYING
@@ -344,17 +373,26 @@ VICTIM_ORG = {
     "n_reports": np.array([2, 2, 0, 0, 0, 0]),
     "peers": ties(6, [(1, 2), (3, 4)]),
 }
-WEIGHTS = Targets(downward_weight=0.6, sideways_weight=0.3, upward_weight=0.1)
+WEIGHTS = Targets(
+    downward_weight=0.6, sideways_weight=0.3, upward_weight=0.1, repeat_probability=0.8
+)
 
 
-def pick(bullies, uniform_relation, uniform_person, t=WEIGHTS):
+def pick(bullies, uniform_relation, uniform_person, t=WEIGHTS, last_target=-1, uniform_repeat=1):
+    """Eq. 8 for these bullies; by default nobody has a last target still in post."""
     bullies = np.asarray(bullies)
+
+    def column(value, dtype=float):
+        return np.broadcast_to(value, len(bullies)).astype(dtype)
+
     return rules.pick_targets(
         bullies,
         **VICTIM_ORG,
         t=t,
-        uniform_relation=np.broadcast_to(uniform_relation, len(bullies)).astype(float),
-        uniform_person=np.broadcast_to(uniform_person, len(bullies)).astype(float),
+        uniform_relation=column(uniform_relation),
+        uniform_person=column(uniform_person),
+        last_target=column(last_target, np.int64),
+        uniform_repeat=column(uniform_repeat),
     )
 
 
@@ -388,6 +426,51 @@ def test_a_bully_with_nobody_around_picks_nobody():
     assert victim.tolist() == [-1] and relation.tolist() == [-1]
 
 
+def test_a_bully_picks_the_last_target_again_with_the_repeat_probability():
+    # Bully 1's fresh pick with these draws is report 3 (relation draw 0.1, person draw 0.0).
+    # Last targets 0 (the manager), 2 (a colleague), 4 (a report) are picked again when the
+    # repeat draw is below 0.8, with the relation of bully to that person.
+    victim, relation = pick([1, 1, 1], 0.1, 0.0, last_target=[0, 2, 4], uniform_repeat=0.79)
+    assert victim.tolist() == [0, 2, 4]
+    assert relation.tolist() == [rules.REPORT_TO_MANAGER, rules.COLLEAGUE, rules.MANAGER_TO_REPORT]
+    # a repeat draw at 0.8 or above, or a last target no longer in post (-1): a fresh pick
+    victim, relation = pick([1, 1], 0.1, 0.0, last_target=[0, -1], uniform_repeat=[0.8, 0.0])
+    assert victim.tolist() == [3, 3]
+    assert relation.tolist() == [rules.MANAGER_TO_REPORT] * 2
+
+
+# --- Eq. 16: negative acts and persistent bullying (more cases in tests/test_constructs.py) ---
+
+
+def test_the_look_back_keeps_only_window_weeks_and_a_source_with_none_left_is_replaced():
+    short = Persistence(window_weeks=4, min_weeks=2)
+    # person 0's only act from source 7 was 3 weeks ago: it slides out of a 4-week window
+    person, weeks = rules.count_sources(
+        np.array([7, 7]), np.array([0b1000, 0b0011], dtype=np.uint32),
+        np.array([0, 1]), np.array([9, 9]), short,
+    )  # fmt: skip
+    # person 1 still has two weeks from 7 in the window: 9's act does not count
+    assert person.tolist() == [9, 7]
+    assert weeks.tolist() == [0b0001, 0b0110]
+    assert rules.persistently_bullied(weeks, short).tolist() == [False, True]
+
+
+def test_nobody_is_persistently_bullied_when_min_weeks_exceeds_the_window():
+    every_week = np.array([0b1111], dtype=np.uint32)
+    assert rules.persistently_bullied(every_week, Persistence(window_weeks=4, min_weeks=4))[0]
+    assert not rules.persistently_bullied(every_week, Persistence(window_weeks=4, min_weeks=5))[0]
+
+
+def test_persistent_perpetrators_are_the_counted_sources_of_persistent_victims():
+    person_id = np.array([10, 11, 12, 13])
+    source = np.array([11, 13, 10, -1])  # 10's counted source is 11, 11's is 13, 12's is 10
+    persistent = np.array([True, False, True, False])
+    # sources of persistent victims: 11 and 10; 13 bullies 11 only occasionally
+    assert rules.persistent_perpetrators(person_id, source, persistent).tolist() == [
+        True, True, False, False,
+    ]  # fmt: skip
+
+
 # --- Eq. 9: socialisation --------------------------------------------------------------------
 
 
@@ -409,6 +492,27 @@ def test_team_quality_multiplies_staffing_strain_rudeness_and_compassion():
     )
     # 0.8 x (1 - 0.1) x (1 - 0.03) x (1 + 0.03); the second, 1.075, is capped at 1
     assert quality == pytest.approx([0.719352, 1.0])
+
+
+# --- Eq. 10b: harm ---------------------------------------------------------------------------
+
+
+def test_expected_harm_is_rate_times_demand_times_frontline_posts_times_case_mix():
+    harm = rules.expected_harm(0.01, 1.2, np.array([100, 300]), np.array([1.0, 0.8]))
+    assert harm == pytest.approx([1.2, 2.88])  # 0.01 x 1.2 x 100 x 1; 0.01 x 1.2 x 300 x 0.8
+
+
+def test_harm_excess_is_one_at_the_reference_and_k_per_unit_of_quality_below_it():
+    q = Quality(reference_quality=0.75, harm_excess_weight=2)
+    # 1 + 2 x 0; 1 + 2 x 0.15; 1 - 2 x 0.15
+    assert rules.harm_excess(np.array([0.75, 0.6, 0.9]), q) == pytest.approx([1.0, 1.3, 0.7])
+    steep = Quality(reference_quality=0.75, harm_excess_weight=5)
+    assert rules.harm_excess(np.array([1.0]), steep) == pytest.approx([0.0])  # 1 - 1.25 < 0
+
+
+def test_harm_excess_never_falls_as_quality_falls():
+    quality = np.linspace(0, 1, 101)
+    assert np.all(np.diff(rules.harm_excess(quality, Quality())) <= 0)
 
 
 def test_strain_rudeness_and_vacancies_lower_care_quality():
@@ -433,7 +537,7 @@ TURNOVER = Turnover(
 )
 
 
-def test_leaving_chance_is_the_logistic_of_strain_bullying_newness_and_role():
+def test_leaving_chance_is_the_logistic_of_strain_persistent_bullying_newness_and_role():
     chance = rules.leave_probability(
         np.array([0.0, 0.0, 0.5]),
         np.array([0, 0, 1]),
@@ -445,8 +549,16 @@ def test_leaving_chance_is_the_logistic_of_strain_bullying_newness_and_role():
     assert chance == pytest.approx([0.25, 0.5, 1 / (1 + math.exp(LN3 - 1.7))])
 
 
+def test_a_trusts_labour_market_shifts_the_leaving_logit():
+    chance = rules.leave_probability(
+        np.zeros(2), np.zeros(2), np.zeros(2), np.zeros(2, dtype=bool), TURNOVER,
+        trust_shift=np.array([LN3, -LN3]),
+    )  # fmt: skip
+    assert chance == pytest.approx([0.5, 0.1])  # logistic(0); logistic(-2 ln 3) = 1 / 10
+
+
 @pytest.mark.parametrize("which", [0, 1, 2])
-def test_strain_bullying_and_newness_each_raise_the_leaving_chance(which):
+def test_strain_persistent_bullying_and_newness_each_raise_the_leaving_chance(which):
     rng = np.random.default_rng(7)
     state = [rng.random(100), rng.integers(0, 2, 100).astype(float), rng.random(100)]
     more = [column + 0.1 * (i == which) for i, column in enumerate(state)]
