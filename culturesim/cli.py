@@ -93,6 +93,23 @@ def load_with_settings(scenario: str, settings: tuple[str, ...]) -> Scenario:
     return apply_settings(load_scenario(scenario), changes)
 
 
+POSTERIOR_HELP = (
+    "Run N times, each with a parameter set drawn from the calibration posterior (and seed "
+    "S + i), so intervals include parameter uncertainty (docs/validation.md)."
+)
+
+
+def posterior_options(command: Callable) -> Callable:
+    command = click.option(
+        "--posterior-file",
+        type=click.Path(path_type=Path, dir_okay=False),
+        help="Posterior to draw from (default: the one shipped with culturesim).",
+    )(command)
+    return click.option("--posterior", "posterior", type=int, metavar="N", help=POSTERIOR_HELP)(
+        command
+    )
+
+
 @click.group(cls=OneLineErrors, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="culturesim", prog_name="culturesim")
 def main() -> None:
@@ -120,6 +137,8 @@ def main() -> None:
     "conversions and the causal R to the summary (one pair; for intervals use "
     "`culturesim cascades SCENARIO --causal`).",
 )
+@posterior_options
+@click.option("--workers", type=click.IntRange(1), help="With --posterior: local processes.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary.")
 @click.option(
     "--ignore-memory-check",
@@ -135,10 +154,17 @@ def run(
     overwrite: bool,
     settings: tuple[str, ...],
     causal: bool,
+    posterior: int | None,
+    posterior_file: Path | None,
+    workers: int | None,
     quiet: bool,
     ignore_memory_check: bool,
 ) -> None:
-    """Run SCENARIO (a file or a bundled name) and write its run folder."""
+    """Run SCENARIO (a file or a bundled name) and write its run folder.
+
+    With --posterior N: N runs, each a parameter set drawn from the calibration posterior with
+    its own seed, summarised with intervals (a folder of tables, not a run folder).
+    """
     from culturesim.batch.experiment import is_experiment_file
     from culturesim.run.memory import check_memory
     from culturesim.run.outputs import check_destination
@@ -146,10 +172,22 @@ def run(
 
     if is_experiment_file(scenario):
         raise ScenarioError(f"{scenario}: an experiment file; run it with `culturesim sweep`")
+    if posterior is not None:
+        from culturesim.batch.posterior import check_draws, load_posterior
+
+        check_draws(posterior)
+        load_posterior(posterior_file)  # a missing or corrupt file is reported before any run
+        if causal:
+            raise ScenarioError("--causal: not with --posterior (use one or the other)")
+    elif posterior_file is not None:
+        raise ScenarioError("--posterior-file: applies only with --posterior N")
     resolved = settle(load_with_settings(scenario, settings), seed, steps)
     if not ignore_memory_check:
-        check_memory(resolved, scenario)
+        check_memory(resolved, scenario, min(workers or 1, posterior or 1))
     warn_about_late_changes(resolved, scenario)
+    if posterior is not None:
+        run_with_posterior(resolved, posterior, posterior_file, out, overwrite, workers, quiet)
+        return
     out = out or default_run_folder(resolved)
     check_destination(out, overwrite)
     if quiet or not sys.stderr.isatty():
@@ -165,6 +203,33 @@ def run(
     if not quiet:
         click.echo(format_summary(result.summary))
     click.echo(f"run folder: {folder}")
+
+
+def run_with_posterior(
+    scenario: Scenario,
+    draws: int,
+    posterior_file: Path | None,
+    out: Path | None,
+    overwrite: bool,
+    workers: int | None,
+    quiet: bool,
+) -> None:
+    from culturesim.batch.uncertainty import default_folder, run_posterior
+
+    out = out or default_folder(scenario, draws, scenario.run.seed)
+    with progress_bar(draws, f"{scenario.name}: posterior draws", quiet) as advance:
+        runs = run_posterior(
+            scenario,
+            draws,
+            workers=workers or os.cpu_count() or 1,
+            posterior_file=posterior_file,
+            out=out,
+            overwrite=overwrite,
+            progress=advance,
+        )
+    if not quiet:
+        click.echo(runs.text())
+    click.echo(f"posterior runs folder: {out}")
 
 
 def warn_about_late_changes(scenario: Scenario, origin: str) -> None:
@@ -363,6 +428,7 @@ def show(scenario: str, form: str, settings: tuple[str, ...]) -> None:
     SET_HELP + " Prefix A: or B: to change one arm only (--set B:regulator.stance=0.9); "
     "without a prefix it changes both."
 )
+@posterior_options
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @friendly_errors
 def compare(
@@ -374,11 +440,14 @@ def compare(
     out: Path | None,
     overwrite: bool,
     settings: tuple[str, ...],
+    posterior: int | None,
+    posterior_file: Path | None,
     quiet: bool,
 ) -> None:
     """Paired runs of scenarios A and B with common random numbers: for each headline outcome,
     the difference B - A and the ratio B / A with 95% intervals over replicates (seed noise
-    only), printed and written with a figure of the weekly differences.
+    only; with --posterior N, N replicates each drawing both arms' parameters from the
+    calibration posterior), printed and written with a figure of the weekly differences.
     """
     from culturesim.batch.compare import compare as run_compare
     from culturesim.batch.compare import default_folder
@@ -389,12 +458,28 @@ def compare(
     changes = parse_settings(settings, ARMS)
     a = apply_settings(load_scenario(scenario_a), changes, "A")
     b = apply_settings(load_scenario(scenario_b), changes, "B")
+    if posterior is not None:
+        from culturesim.batch.posterior import check_draws, load_posterior
+
+        replicates = check_draws(posterior)
+        load_posterior(posterior_file)  # a missing or corrupt file is reported before any run
+    elif posterior_file is not None:
+        raise ScenarioError("--posterior-file: applies only with --posterior N")
     replicate_seeds(a.run.seed if seed is None else seed, replicates)  # bad input before work
     out = out or default_folder(a, b)
     workers = workers or os.cpu_count() or 1
     with progress_bar(replicates, f"{a.name} vs {b.name}: pairs", quiet) as advance:
         comparison = run_compare(
-            a, b, replicates, seed, workers, out=out, overwrite=overwrite, progress=advance
+            a,
+            b,
+            replicates,
+            seed,
+            workers,
+            out=out,
+            overwrite=overwrite,
+            progress=advance,
+            posterior=posterior,
+            posterior_file=posterior_file,
         )
     click.echo(comparison.text())
     click.echo(f"comparison folder: {out}")

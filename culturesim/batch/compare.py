@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -30,6 +31,7 @@ from culturesim.batch.paired import (
     run_pairs,
     weekly_differences,
 )
+from culturesim.batch.posterior import POSTERIOR_INTERVAL
 from culturesim.engine.scenario import Scenario
 from culturesim.files import FolderLock, swap_in
 from culturesim.run.outputs import (
@@ -69,6 +71,15 @@ class Comparison:
     over_time: pd.DataFrame  # weekly mean difference and interval of WEEKLY_MEASURES
     started: datetime
     finished: datetime
+    posterior: Any = None  # the Posterior the replicates drew from, or None (seed noise only)
+    draws: list = field(default_factory=list)
+
+    @property
+    def interval(self) -> str:
+        """Which kind of interval the table shows."""
+        if self.posterior is None:
+            return INTERVAL
+        return "95% paired t interval over replicates; " + POSTERIOR_INTERVAL
 
     @property
     def a(self) -> Scenario:
@@ -96,7 +107,7 @@ class Comparison:
         lines = [
             f"A = {self.a.name}, B = {self.b.name}: {len(seeds)} paired replicates "
             f"(seeds {seeds[0]}..{seeds[-1]}, {self.a.run.steps} weeks each)",
-            f"difference B - A and ratio B / A (ratio of means); intervals: {INTERVAL}",
+            f"difference B - A and ratio B / A (ratio of means); intervals: {self.interval}",
             "",
         ]
         width = max(len(m) for m in OUTCOMES)
@@ -128,7 +139,8 @@ class Comparison:
             axis.set_xlabel("week")
         figure.suptitle(
             f"{self.b.name} minus {self.a.name}: paired difference per week "
-            f"(mean, 95% t band over {len(self.runs.seeds)} replicates; seed noise only)",
+            f"(mean, 95% t band over {len(self.runs.seeds)} replicates; "
+            f"{'seed noise only' if self.posterior is None else 'posterior draws and seeds'})",
             fontsize=10,
         )
         return figure
@@ -161,9 +173,12 @@ class Comparison:
             seed=self.runs.seeds[0],
             replicates=len(self.runs.seeds),
             seeds=self.runs.seeds,
-            interval=INTERVAL,
+            interval=self.interval,
             folder="comparison",
         )
+        if self.posterior is not None:
+            origin["posterior"] = self.posterior.summary()
+            origin["draws"] = [draw.record() for draw in self.draws]
         write_json(temporary / "provenance.json", origin)
 
 
@@ -195,26 +210,41 @@ def compare(
     out: Path | str | None = None,
     overwrite: bool = False,
     progress: Callable[[int], None] | None = None,
+    posterior: int | None = None,
+    posterior_file: str | Path | None = None,
 ) -> Comparison:
     """Paired runs of A and B with common random numbers, and their differences.
 
-    Replicate r runs both arms with seed `seed` + r (default: A's own seed). With `out`, the
-    comparison folder is also written there.
+    Replicate r runs both arms with seed `seed` + r (default: A's own seed). With `posterior`
+    = N, there are N replicates and replicate r also gives both arms the parameters of draw r
+    from the calibration posterior (culturesim.batch.posterior), so the intervals include
+    parameter uncertainty. With `out`, the comparison folder is also written there.
     """
     a, b = as_scenario(a), as_scenario(b)
-    seeds = replicate_seeds(a.run.seed if seed is None else seed, replicates)
+    first = a.run.seed if seed is None else seed
+    fitted, draws = None, None
+    if posterior is not None:
+        from culturesim.batch.posterior import check_draws, load_posterior
+
+        replicates = check_draws(posterior)
+        replicate_seeds(first, replicates)
+        fitted = load_posterior(posterior_file)
+        draws = fitted.draw(replicates, first)
+    seeds = replicate_seeds(first, replicates)
     if out is not None:
         check_destination(
             Path(out), overwrite, "comparison", COMPARISON_FOLDER_ENTRIES
         )  # refuse before the runs, not after
     started = datetime.now(UTC)
-    runs = run_pairs(a, b, seeds, headline_outcomes, workers, progress)
+    runs = run_pairs(a, b, seeds, headline_outcomes, workers, progress, draws)
     comparison = Comparison(
         runs=runs,
         table=outcome_table(runs),
         over_time=weekly_differences(runs),
         started=started,
         finished=datetime.now(UTC),
+        posterior=fitted,
+        draws=draws or [],
     )
     if out is not None:
         comparison.write(Path(out), overwrite)

@@ -229,6 +229,13 @@ class ExperimentSpec(Section):
     common_random_numbers: bool = Field(
         False, description="Same seeds at every design point (replicate r always gets seed r)."
     )
+    posterior_draws: int | None = Field(
+        None,
+        ge=1,
+        le=100_000,
+        description="Draw this many parameter sets from the calibration posterior; replicate r "
+        "of every point runs with draw r mod N (replicates must be a multiple of N).",
+    )
     parameters: list[Parameter] = Field(min_length=1, description="The varied parameters.")
     design: Design
     outputs: Outputs = Field(default_factory=Outputs)
@@ -250,6 +257,12 @@ class ExperimentSpec(Section):
                     f"parameters.{index}.levels: only a grid design uses levels "
                     f"(this is a {self.design.kind} design)"
                 )
+        draws = self.posterior_draws
+        if draws is not None and self.replicates % draws:
+            raise ValueError(
+                f"replicates = {self.replicates}: must be a multiple of posterior_draws = {draws} "
+                "(replicate r runs with draw r mod posterior_draws)"
+            )
         if self.design.kind == "morris" and len(self.parameters) < 2:
             raise ValueError("parameters: a morris design needs at least 2 varied parameters")
         return self
@@ -337,14 +350,30 @@ class Experiment:
         return divmod(run_id, self.spec.replicates)
 
     @cached_property
+    def posterior_draws(self) -> list:
+        """The posterior draws replicates cycle through (none without `posterior_draws`)."""
+        if self.spec.posterior_draws is None:
+            return []
+        from culturesim.batch.posterior import load_posterior
+
+        sequence = np.random.SeedSequence(self.spec.seed, spawn_key=(2,))
+        seed = int(sequence.generate_state(1, np.uint64)[0] >> np.uint64(1))
+        return load_posterior().draw(self.spec.posterior_draws, seed)
+
+    @cached_property
     def hash(self) -> str:
-        """What results depend on: the experiment (not its name or executor) and its base."""
+        """What results depend on: the experiment (not its name or executor), its base and,
+        with posterior draws, the posterior file."""
         content = {
             "experiment": self.spec.model_dump(
                 mode="json", exclude={"executor", "name", "question"}
             ),
             "base_scenario": self.base.model_dump(mode="json"),
         }
+        if self.spec.posterior_draws is not None:
+            from culturesim.batch.posterior import load_posterior
+
+            content["posterior_sha256"] = load_posterior().sha256
         blob = json.dumps(content, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()
 
@@ -496,6 +525,11 @@ def experiment_from_table(
             f"at most {MAX_RUNS:,} are allowed"
         )
     experiment.maps = [_parameter_map(i, p, base, origin) for i, p in enumerate(spec.parameters)]
+    if spec.posterior_draws is not None:
+        try:
+            experiment.posterior_draws  # noqa: B018 - read (and check) the posterior now
+        except ScenarioError as error:
+            raise ExperimentError(f"{origin}: posterior_draws: {error}") from None
     if spec.outputs.summary or spec.outputs.timeseries:
         _check_outputs(spec.outputs, origin)
     return experiment

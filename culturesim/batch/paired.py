@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -72,9 +73,16 @@ class PairedRuns:
 
 
 def run_pair(
-    a: Scenario, b: Scenario, seed: int, measure: Measure
+    a: Scenario, b: Scenario, seed: int, measure: Measure, draw: Any = None
 ) -> tuple[dict, dict, np.ndarray]:
-    """Arm A then arm B with one seed, in this process; each arm's measures and weekly table."""
+    """Arm A then arm B with one seed, in this process; each arm's measures and weekly table.
+
+    With a posterior `draw` (culturesim.batch.posterior.Draw), both arms take its parameters
+    (where they keep the defaults), so the pair differs only by the scenarios."""
+    if draw is not None:
+        from culturesim.batch.posterior import apply_draw
+
+        a, b = apply_draw(a, draw)[0], apply_draw(b, draw)[0]
     results = [simulate(arm, seed=seed) for arm in (a, b)]
     weekly = np.stack([r.timeseries[list(WEEKLY_MEASURES)].to_numpy(float) for r in results])
     return measure(results[0]), measure(results[1]), weekly
@@ -96,8 +104,11 @@ def run_pairs(
     measure: Measure,
     workers: int = 1,
     progress: Callable[[int], None] | None = None,
+    draws: Sequence[Any] | None = None,
 ) -> PairedRuns:
-    """Every replicate pair, in order of seed; `measure(result)` picks what each run reports."""
+    """Every replicate pair, in order of seed; `measure(result)` picks what each run reports.
+
+    With `draws` (one posterior draw per seed), replicate r runs both arms with draw r."""
     if a.run.steps != b.run.steps:
         raise ScenarioError(
             f"arm A ({a.name}) runs {a.run.steps} weeks and arm B ({b.name}) {b.run.steps}: "
@@ -106,7 +117,10 @@ def run_pairs(
     lean_a, lean_b = summary_only(a), summary_only(b)
     if workers > 1 and len(seeds) > 1:
         with ProcessPoolExecutor(min(workers, len(seeds)), mp_context=pool_context()) as pool:
-            futures = [pool.submit(run_pair, lean_a, lean_b, s, measure) for s in seeds]
+            futures = [
+                pool.submit(run_pair, lean_a, lean_b, s, measure, d)
+                for s, d in zip(seeds, draws or [None] * len(seeds), strict=True)
+            ]
             pairs = []
             for future in futures:
                 pairs.append(future.result())
@@ -114,8 +128,8 @@ def run_pairs(
                     progress(1)
     else:
         pairs = []
-        for seed in seeds:
-            pairs.append(run_pair(lean_a, lean_b, seed, measure))
+        for seed, draw in zip(seeds, draws or [None] * len(seeds), strict=True):
+            pairs.append(run_pair(lean_a, lean_b, seed, measure, draw))
             if progress:
                 progress(1)
     return PairedRuns(

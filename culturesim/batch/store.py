@@ -100,6 +100,8 @@ class Manifest(_Record):
     timeseries: list[str]
     timeseries_every: int
     provenance: dict[str, Any]
+    posterior: dict[str, Any] | None = None
+    """With `posterior_draws`: the posterior file and each draw (replicate r uses draw r mod N)."""
     sessions: list[Session] = []
     status: Literal["running", "complete", "interrupted"] = "running"
 

@@ -225,7 +225,22 @@ def _manifest_for(experiment: Experiment) -> Manifest:
         timeseries=list(spec.outputs.timeseries),
         timeseries_every=spec.outputs.every,
         provenance=provenance("sweep"),
+        posterior=_posterior_record(experiment),
     )
+
+
+def _posterior_record(experiment: Experiment) -> dict | None:
+    """The posterior and its draws (replicate r uses draw r mod N), for the manifest."""
+    if experiment.spec.posterior_draws is None:
+        return None
+    from culturesim.batch.posterior import load_posterior
+
+    return load_posterior().summary() | {
+        "draws": [
+            draw.record() | {"set": posterior_values(experiment, draw)}
+            for draw in experiment.posterior_draws
+        ]
+    }
 
 
 # --- one session -----------------------------------------------------------------------------
@@ -350,12 +365,23 @@ def _tasks(experiment: Experiment, store: ResultStore, done: np.ndarray) -> Iter
     replicates = experiment.spec.replicates
     paths = experiment.paths
     columns = [design[path].tolist() for path in paths]
+    fixed = [posterior_values(experiment, draw) for draw in experiment.posterior_draws]
     for run_id in range(experiment.n_runs):
         if done[run_id]:
             continue
         point, replicate = divmod(run_id, replicates)
         values = {path: columns[i][point] for i, path in enumerate(paths)}
-        yield RunTask(run_id, point, replicate, experiment.run_seed(run_id), values)
+        drawn = fixed[replicate % len(fixed)] if fixed else None
+        yield RunTask(run_id, point, replicate, experiment.run_seed(run_id), values, drawn)
+
+
+def posterior_values(experiment: Experiment, draw: object) -> dict:
+    """A draw's parameters that the runs take: not those the design varies, nor those the base
+    scenario sets to values of its own (culturesim.batch.posterior.apply_draw)."""
+    from culturesim.batch.posterior import apply_draw
+
+    _, applied = apply_draw(experiment.base, draw)
+    return {path: value for path, value in applied.items() if path not in experiment.paths}
 
 
 class Dispatcher:

@@ -40,6 +40,8 @@ class RunTask:
     replicate: int
     seed: int
     values: dict[str, Any]
+    fixed: dict[str, Any] | None = None
+    """Values set beneath the design's (a posterior draw's parameters), or None."""
 
 
 @dataclass(frozen=True)
@@ -78,7 +80,9 @@ def execute_run(spec: RunSpec, task: RunTask) -> dict:
     started = time.perf_counter()
     record: dict[str, Any] = {"run_id": task.run_id, "status": "ok", "error": None}
     try:
-        scenario = spec.base.with_overrides(task.values, f"run {task.run_id}")
+        scenario = spec.base.with_overrides(
+            {**(task.fixed or {}), **task.values}, f"run {task.run_id}"
+        )
         result = (spec.function or default_run)(scenario, task.seed)
         summary = scalar_measures(result.summary)
         names = spec.measures if spec.measures is not None else tuple(summary)
