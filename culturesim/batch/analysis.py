@@ -21,10 +21,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from culturesim.batch import hysteresis
 from culturesim.batch.experiment import salib_problem
+from culturesim.batch.intervals import mean_interval  # noqa: F401 (re-exported)
 from culturesim.batch.store import Manifest, ResultStore, load_results
 from culturesim.engine import measures as registry
 from culturesim.errors import SweepError
@@ -63,22 +63,6 @@ class AnalysisReport:
     def text(self) -> str:
         lines = [*self.notes, *(f"wrote {path}" for path in self.files)]
         return "\n".join(lines)
-
-
-def mean_interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
-    """The mean and its Student-t `level` interval over the non-NaN values; NaN if n < 2."""
-    values = np.asarray(values, dtype=float)
-    values = values[~np.isnan(values)]
-    if len(values) == 0:
-        return (np.nan, np.nan, np.nan)
-    mean = float(values.mean())
-    if len(values) < 2:
-        return (mean, np.nan, np.nan)
-    spread = stats.sem(values)
-    if spread == 0:  # identical replicates: scipy's t distribution needs a positive scale
-        return (mean, mean, mean)
-    low, high = stats.t.interval(level, len(values) - 1, loc=mean, scale=spread)
-    return (mean, float(low), float(high))
 
 
 def point_table(

@@ -20,6 +20,7 @@ from typing import Any
 
 import pandas as pd
 
+from culturesim.batch.intervals import format_interval, format_number
 from culturesim.batch.paired import (
     INTERVAL,
     WEEKLY_MEASURES,
@@ -116,10 +117,12 @@ class Comparison:
             f"{'B / A':>6}  95% interval"
         )
         for row in self.table.itertuples():
+            means = f"{format_number(row.mean_a):>9}  {format_number(row.mean_b):>9}"
+            difference = format_interval(row.difference_low, row.difference_high)
+            ratio = format_interval(row.ratio_low, row.ratio_high, 3)
             lines.append(
-                f"{row.measure:<{width}}  {_g(row.mean_a):>9}  {_g(row.mean_b):>9}  "
-                f"{_g(row.difference):>9}  {_span(row.difference_low, row.difference_high):<21}  "
-                f"{_g(row.ratio, 3):>6}  {_span(row.ratio_low, row.ratio_high, 3)}"
+                f"{row.measure:<{width}}  {means}  {format_number(row.difference):>9}  "
+                f"{difference:<21}  {format_number(row.ratio, 3):>6}  {ratio}"
             )
         return "\n".join(lines)
 
@@ -249,11 +252,3 @@ def compare(
     if out is not None:
         comparison.write(Path(out), overwrite)
     return comparison
-
-
-def _g(value: float, digits: int = 4) -> str:
-    return "n/a" if value != value else f"{value:.{digits}g}"
-
-
-def _span(low: float, high: float, digits: int = 4) -> str:
-    return "n/a" if low != low else f"[{low:.{digits}g}, {high:.{digits}g}]"

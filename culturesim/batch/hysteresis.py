@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from culturesim.batch.intervals import mean_interval
 from culturesim.engine.model import CultureModel
 from culturesim.engine.scenario import DRIVER_RANGES, Scenario, ScenarioError
 
@@ -30,20 +31,6 @@ ENDEMIC = 0.05
 """A run ends endemic when STATE is above this: one in twenty staff bullying every week, five to
 ten times the calibrated baseline's level (about 0.006-0.01; shocked runs that stay endemic sit
 at about 0.1-0.2)."""
-
-
-def _interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
-    """Mean and Student-t interval (NaN bounds with fewer than two values)."""
-    values = np.asarray(values, dtype=float)
-    values = values[~np.isnan(values)]
-    if len(values) == 0:
-        return (np.nan, np.nan, np.nan)
-    mean = float(values.mean())
-    if len(values) < 2:
-        return (mean, np.nan, np.nan)
-    half = stats.t.ppf(0.5 + level / 2, len(values) - 1) * values.std(ddof=1)
-    half /= np.sqrt(len(values))
-    return (mean, mean - half, mean + half)
 
 
 def _share(hits: int, n: int, level: float = 0.95) -> tuple[float, float, float]:
@@ -76,7 +63,7 @@ def bistability(
         shocked = group[SHOCK_PATH] > 0
         for name, values in (("low_start", group[~shocked]), ("shocked_start", group[shocked])):
             value = values[measure].dropna().to_numpy()
-            mean, lo, hi = _interval(value)
+            mean, lo, hi = mean_interval(value)
             share, s_lo, s_hi = _share(int((value > endemic).sum()), len(value))
             row |= {f"{name}_mean": mean, f"{name}_ci_low": lo, f"{name}_ci_high": hi,
                     f"{name}_runs": len(value), f"{name}_endemic": share,
@@ -169,7 +156,7 @@ def ramp_summary(points: pd.DataFrame) -> dict[str, tuple[float, float, float]]:
     """
     gap = points.appears_at - points.disappears_at
     return {
-        "appears_at": _interval(points.appears_at.to_numpy()),
-        "disappears_at": _interval(points.disappears_at.to_numpy()),
-        "hysteresis_width": _interval(gap.to_numpy()),
+        "appears_at": mean_interval(points.appears_at.to_numpy()),
+        "disappears_at": mean_interval(points.disappears_at.to_numpy()),
+        "hysteresis_width": mean_interval(gap.to_numpy()),
     }

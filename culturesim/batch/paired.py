@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from culturesim.batch.intervals import mean_interval  # noqa: F401 (re-exported)
 from culturesim.engine.scenario import Scenario, ScenarioError, load_scenario
 from culturesim.run.simulate import simulate, summary_only
 
@@ -141,19 +142,6 @@ def run_pairs(
         },
         weekly={arm: np.stack([pair[2][i] for pair in pairs]) for i, arm in enumerate(("A", "B"))},
     )
-
-
-def mean_interval(values: np.ndarray, confidence: float = CONFIDENCE) -> tuple[float, ...]:
-    """Mean and its t interval over replicates (NaN replicates left out; zero spread: a point)."""
-    values = np.asarray(values, dtype=float)
-    values = values[~np.isnan(values)]
-    if len(values) < 2:
-        mean = float(values.mean()) if len(values) else math.nan
-        return mean, math.nan, math.nan
-    mean = float(values.mean())
-    half = stats.t.ppf((1 + confidence) / 2, len(values) - 1) * values.std(ddof=1)
-    half /= math.sqrt(len(values))
-    return mean, mean - half, mean + half
 
 
 def ratio_interval(

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from culturesim.batch.intervals import format_interval, format_number
 from culturesim.batch.paired import mean_interval, pool_context
 from culturesim.batch.posterior import (
     POSTERIOR_INTERVAL,
@@ -99,9 +100,9 @@ class PosteriorRuns:
         ]
         for row in self.table().itertuples():
             lines.append(
-                f"{row.measure:<34}  {_g(row.mean):>9}  "
-                f"{_span(row.predictive_low, row.predictive_high):<21}  "
-                f"{_span(row.mean_low, row.mean_high)}"
+                f"{row.measure:<34}  {format_number(row.mean):>9}  "
+                f"{format_interval(row.predictive_low, row.predictive_high):<21}  "
+                f"{format_interval(row.mean_low, row.mean_high)}"
             )
         return "\n".join(lines)
 
@@ -178,11 +179,3 @@ def run_posterior(
     if out is not None:
         runs.write(Path(out), overwrite)
     return runs
-
-
-def _g(value: float, digits: int = 4) -> str:
-    return "n/a" if value != value else f"{value:.{digits}g}"
-
-
-def _span(low: float, high: float, digits: int = 4) -> str:
-    return "n/a" if low != low else f"[{low:.{digits}g}, {high:.{digits}g}]"
