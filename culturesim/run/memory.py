@@ -8,7 +8,10 @@ memory) on baseline variants with figures off, in July 2025 (Python 3.11, numpy 
 - 1 trust of 50,000 posts, 20 weeks: 342 MB; 5 trusts (250,000 posts): 442 MB, so about
   510 bytes a post at the default 4 peer and 0.5 cross-team ties, and about 320 MB for Python
   and the libraries;
-- the same 250,000 posts for 104 weeks: 460 MB, about 1 byte a post a week (events, episodes);
+- the same 250,000 posts for 104 weeks: 460 MB, about 1 byte a post a week (episodes);
+- events, since persistent bullying and repeat targeting (November 2026, `nhs-england`, 1.39 M
+  posts): 0.95 GB for 52 weeks without events, 1.57 GB with them, 4.65 GB for 260 weeks with
+  them (20.7 M events), so about 10 bytes a post a week while events are recorded;
 - with `peer_ties = 30`: 1,521 MB, about 170 bytes a post for each tie beyond the default
   (building the tie matrix);
 - a snapshot (`run.snapshot_every`) keeps one row a post of 54 bytes in pandas; it is counted
@@ -28,6 +31,7 @@ BYTES_PER_POST = 512
 BYTES_PER_EXTRA_TIE = 170
 DEFAULT_TIES = 4.5
 BYTES_PER_POST_WEEK = 1
+BYTES_PER_POST_WEEK_OF_EVENTS = 10
 BYTES_PER_POST_SNAPSHOT = 120
 
 
@@ -46,6 +50,7 @@ def estimate_run_bytes(scenario: Scenario) -> float:
         BYTES_PER_POST
         + BYTES_PER_EXTRA_TIE * max(0.0, ties - DEFAULT_TIES)
         + BYTES_PER_POST_WEEK * scenario.run.steps
+        + BYTES_PER_POST_WEEK_OF_EVENTS * scenario.run.steps * scenario.run.record_events
         + BYTES_PER_POST_SNAPSHOT * snapshots
     )
     return FIXED_BYTES + posts * per_post
