@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 import culturesim
 from culturesim.engine.scenario import load_scenario
 from culturesim.run.causal import CAUSAL_MEASURES
@@ -35,6 +37,7 @@ def test_without_the_channel_nothing_is_caused() -> None:
     assert interval(measured, "causal_reproduction_number") == (0, 0, 0)
 
 
+@pytest.mark.slow
 def test_with_the_channel_conversions_are_caused_but_not_all() -> None:
     """8 replicates (95% interval of the mean excess about 6-12 conversions against a mean of
     about 19 observed): the intervals of excess conversions and causal R lie above 0, and the
@@ -51,6 +54,7 @@ def test_with_the_channel_conversions_are_caused_but_not_all() -> None:
     assert "causal R (excess per episode)" in text
 
 
+@pytest.mark.slow
 def test_run_causal_adds_the_twin_to_the_summary(tmp_path: Path) -> None:
     """`run --causal` is replicate 0 of the replicated measurement (same seed, same twin)."""
     tiny = write_tiny(tmp_path, steps=40, seed=5)

@@ -98,6 +98,7 @@ def test_compassionate_leadership_lowers_bullying_beyond_seed_noise(tmp_path: Pa
     assert not list(tmp_path.glob(".programme.partial-*"))
 
 
+@pytest.mark.slow
 def test_set_changes_only_the_named_arm(tmp_path: Path) -> None:
     tiny = write_tiny(tmp_path, steps=20)
     out = tmp_path / "stance"

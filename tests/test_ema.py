@@ -109,6 +109,7 @@ def test_replications_average_over_successive_seeds(small_trust) -> None:
     assert outcomes["mean_strain"][0] == pytest.approx(expected, rel=1e-12)
 
 
+@pytest.mark.slow
 def test_the_prim_example_finds_a_box_where_bullying_is_endemic() -> None:
     discover = runpy.run_path(str(EXAMPLE))["discover"]
     table, outcomes, box = discover(experiments=24, weeks=60, staff=200, workers=1, seed=1)

@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 import tomli_w
 from click.testing import CliRunner
 from hypothesis import HealthCheck, event, given, settings
@@ -162,6 +163,7 @@ def test_mutated_files_are_accepted_or_refused_in_one_line(mutated: tuple[str, b
         assert peak < MEMORY_LIMIT, f"validate took {peak / 2**20:.0f} MiB"
 
 
+@pytest.mark.slow
 @settings(FUZZ, max_examples=8)
 @given(mutated_file(sorted(SCENARIO_DIR.glob("*.toml"))))
 def test_mutated_scenarios_that_validate_also_run(mutated: tuple[str, bytes]) -> None:

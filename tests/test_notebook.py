@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import write_tiny
 
 # A fresh interpreter, as a notebook kernel is: the backend is chosen before culturesim is
@@ -32,6 +34,7 @@ print(result._repr_html_())
 """
 
 
+@pytest.mark.slow
 def test_a_run_and_its_figures_leave_the_notebook_backend_alone(tmp_path: Path) -> None:
     scenario = write_tiny(tmp_path, steps=12, figures=True)
     code = KERNEL.format(scenario=str(scenario), out=str(tmp_path / "run"))

@@ -103,6 +103,7 @@ def cli_results(tmp_path_factory):
     return folder, dict(zip(calls, results, strict=True))
 
 
+@pytest.mark.slow
 def test_run_with_posterior_carries_each_parameter_set_in_provenance(cli_results):
     folder, results = cli_results
     assert results["run"].returncode == 0, results["run"].stderr

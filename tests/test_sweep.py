@@ -441,6 +441,7 @@ def test_a_run_function_workers_cannot_import_is_refused_before_any_run(tmp_path
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(sys.platform != "linux", reason="process tree read through psutil on Linux")
 def test_a_killed_sweep_leaves_no_worker_fork_server_or_tracker_running(tmp_path):
     import psutil

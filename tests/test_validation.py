@@ -79,6 +79,7 @@ def _structure(text: str) -> dict:
     }
 
 
+@pytest.mark.slow
 def test_report_generator_runs_reduced_and_matches_the_committed_structure(tmp_path):
     result = subprocess.run(
         [sys.executable, "experiments/validate.py", "--quick", "--draws", "2",
