@@ -25,8 +25,11 @@ trust of 2,000 posts, 260 weeks after 52 weeks of burn-in):
     persistently bullied (acts from one source in     4-10%     (Nielsen et al. 2009: 2-14%
       at least 8 of the last 26 weeks)                          by estimation method; see
                                                                 docs/ODD.md section 8)
-    perpetrators of any act in the last 12 months     5-8%      (Matthiesen & Einarsen 2007:
-                                                                5.4% self-reported)
+    persistent perpetrators: the counted source of    5-8%      (Matthiesen & Einarsen 2007:
+      someone persistently bullied (26-week look-                5.4% self-labelled bullies
+      back), the construct a self-labelled perpetrator          + 2.1% provocative victims)
+      answers to (docs/ODD.md 8, "the perpetrator
+      target")
 
 Fitted parameters (changed in issue 7 from the first calibration, which fitted the first seven
 only): the bullying logit, the leaders' offset, the weight of compassion disposition on
@@ -133,7 +136,7 @@ TARGETS = {
     "vacancy_rate": (0.08, 0.10, "vacancy rate"),
     "ceo_median_tenure_years": (2.0, 4.0, "chief-executive median tenure (years, pooled)"),
     "persistent_bullied": (0.04, 0.10, "persistently bullied (one source, 8 of 26 weeks)"),
-    "perpetrators_last_year": (0.05, 0.08, "perpetrators of any act, last 12 months"),
+    "persistent_perpetrators": (0.05, 0.08, "persistent perpetrators (self-labelled construct)"),
 }
 MEASURED = (
     "bullied_by_public",
@@ -144,6 +147,7 @@ MEASURED = (
     "ceo_exits",
     "ceo_years_in_post",
     "persistent_bullied",
+    "persistent_perpetrators",
     "perpetrators_last_year",
     "care_quality",
 )

@@ -8,9 +8,8 @@ way the calibration measured it (culturesim.run.outputs.summarise):
 - the 95% interval of the replicate mean (t interval) overlaps the target range (the Staff
   Survey's negative acts by source, persistent bullying, leavers, vacancies): a stated
   tolerance for the seed-to-seed noise of a single trust of 2,000 posts;
-- the perpetrator share is not met (docs/ODD.md section 8): its interval must overlap what the
-  calibration achieved, and the target itself is an xfail(strict=True) test, which fails loudly
-  once a change to the model meets it (then move it back into RANGES);
+- the perpetrator share is measured as the self-labelled construct of its source (persistent
+  perpetrators, docs/ODD.md section 8), like the other ranges;
 - chief-executive tenure is pooled over the replicates (ln 2 x years in post / exits), and its
   exact 95% Poisson interval must overlap 2-4 years (one trust sees only 0-3 exits a run);
 - the order public > colleagues > managers holds for the replicate means, and in at least 8 of
@@ -38,13 +37,9 @@ RANGES = {
     "leaver_rate": (0.10, 0.12),
     "vacancy_rate": (0.08, 0.10),
     "persistent_bullied": (0.04, 0.10),
-    # Not met (docs/ODD.md section 8): the calibration reached 8.8% on its validation seeds.
-    # Checked here against what is achieved, 5-11% (the target's lower bound, and its upper
-    # bound plus the calibration's 95% half-interval of 1.7 points rounded up); the target
-    # itself is the strict xfail below.
-    "perpetrators_last_year": (0.05, 0.11),
+    # Matthiesen & Einarsen 2007: 5.4% self-labelled perpetrators (+2.1% provocative victims)
+    "persistent_perpetrators": (0.05, 0.08),
 }
-PERPETRATOR_TARGET = 0.08  # Matthiesen & Einarsen 2007: 5.4% self-reported; range 5-8%
 CEO_TENURE = (2.0, 4.0)
 
 pytestmark = pytest.mark.slow  # ten full-size runs of the baseline
@@ -70,14 +65,10 @@ def test_replicate_mean_is_in_the_target_range(summaries: list[dict], key: str) 
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known failure (docs/ODD.md section 8): with the negative-act targets met, the share "
-    "of staff who perpetrate any act in a year stays about 9%, above the self-reported 5-8%",
-)
-def test_perpetrator_share_is_within_the_self_reported_range(summaries: list[dict]) -> None:
-    mean = np.mean([s["perpetrators_last_year"] for s in summaries])
-    assert mean <= PERPETRATOR_TARGET, f"perpetrators: replicate mean {mean:.4f}"
+def test_single_acts_reach_more_staff_than_persistent_perpetration(summaries: list[dict]) -> None:
+    """The two constructs differ: anyone with one act in a year outnumbers persistent bullies."""
+    for summary in summaries:
+        assert summary["perpetrators_last_year"] > summary["persistent_perpetrators"], summary
 
 
 def test_chief_executive_tenure_pooled_over_replicates(summaries: list[dict]) -> None:

@@ -155,14 +155,18 @@ def _final_staff(outputs: Any) -> pd.DataFrame | None:
 
 
 def perpetrator_share(outputs: Any) -> Value:
-    """Share of staff in post who bullied in the last 12 months."""
-    for name in ("perpetrators_last_year", "perpetrator_share_last_year"):
-        if outputs.summary.get(name) is not None:
-            return float(outputs.summary[name])
+    """Share of staff in post who persistently bullied someone over the last 26 weeks.
+
+    Matthiesen & Einarsen's perpetrators labelled themselves against a definition of bullying
+    (repeated acts over time), so the like-for-like construct is the persistent perpetrator,
+    not anyone with a single act in 12 months (docs/ODD.md 8).
+    """
+    if outputs.summary.get("persistent_perpetrators") is not None:
+        return float(outputs.summary["persistent_perpetrators"])
     staff = _final_staff(outputs)
-    if staff is None or "bullied_others_last_year" not in staff:
+    if staff is None or "persistent_perpetrator" not in staff:
         return None
-    return float(staff["bullied_others_last_year"].mean())
+    return float(staff["persistent_perpetrator"].mean())
 
 
 def victim_perpetrator_overlap(outputs: Any) -> Value:

@@ -430,14 +430,14 @@ class Pressure(Section):
 
 class Behaviour(Section):
     bullying_baseline_logit: float = param(
-        -8.16,
+        -7.68,
         -15,
         5,
         source="calibrated (experiments/calibrate.py)",
         doc="Logit of bullying in a week for an average, unstrained person.",
     )
     leader_logit_offset: float = param(
-        2.42,
+        2.28,
         -5,
         5,
         source="calibrated (experiments/calibrate.py)",
@@ -458,7 +458,7 @@ class Behaviour(Section):
         doc="Logit rise of bullying while persistently bullied (docs/ODD.md 7.7a).",
     )
     habit_weight: float = param(
-        12.6,
+        13.2,
         0,
         50,
         source="calibrated (experiments/calibrate.py); bullying is a sustained pattern of "
@@ -474,7 +474,7 @@ class Behaviour(Section):
         doc="Logit rise per unit of local bullying norm (neighbours' recent bullying share).",
     )
     compassion_weight: float = param(
-        26.1,
+        18.9,
         0,
         50,
         source="calibrated (experiments/calibrate.py); perpetrators are a minority "
@@ -515,7 +515,7 @@ class Behaviour(Section):
 
 class Targets(Section):
     downward_weight: float = param(
-        0.828,
+        0.931,
         0,
         1,
         source="calibrated (experiments/calibrate.py); bullying runs mostly downwards",
@@ -536,7 +536,7 @@ class Targets(Section):
         doc="Weight given to picking one's own manager.",
     )
     repeat_probability: float = param(
-        0.811,
+        0.87,
         0,
         1,
         source="calibrated (experiments/calibrate.py); bullying targets a person "
@@ -547,7 +547,7 @@ class Targets(Section):
 
 class Aggression(Section):
     weekly_rate: float = param(
-        0.00626,
+        0.00635,
         0,
         0.5,
         unit="per person per week",
@@ -565,7 +565,7 @@ class Aggression(Section):
 
 class Turnover(Section):
     baseline_logit: float = param(
-        -7.06,
+        -7.12,
         -15,
         0,
         source="calibrated (experiments/calibrate.py)",
@@ -593,7 +593,7 @@ class Turnover(Section):
         doc="Logit rise for a newcomer, fading with tenure (socialisation.newcomer_weeks).",
     )
     ceo_logit_offset: float = param(
-        1.15,
+        1.0,
         -5,
         5,
         source="calibrated (experiments/calibrate.py); King's Fund 2018",
@@ -608,7 +608,7 @@ class Turnover(Section):
         doc="How long a negative act by staff counts as 'recent' for care quality (Eq. 10).",
     )
     weekly_hiring_rate: float = param(
-        0.0214,
+        0.0208,
         0,
         1,
         unit="per vacancy per week",
@@ -775,14 +775,14 @@ class Quality(Section):
         "reference quality.",
     )
     reference_quality: float = param(
-        0.84,
+        0.83,
         0,
         1,
         source="calibrated (experiments/calibrate.py): the baseline's mean care quality",
         doc="Care quality at which harm is as expected (Q_ref, Eq. 10b).",
     )
     harm_excess_weight: float = param(
-        4.58,
+        3.99,
         0,
         20,
         source="calibrated (experiments/calibrate.py): mid-staffs at 25-45% excess harm "
