@@ -125,6 +125,7 @@ SPACE = {
     "turnover.weekly_hiring_rate": (0.015, 0.05),
     "turnover.ceo_logit_offset": (-1.5, 2.5),
     "targets.downward_weight": (0.5, 0.97),
+    "speaking_up.challenge_logit": (-6.0, -2.0),
 }
 
 # summary key: (low, high, label)

@@ -22,6 +22,7 @@ from culturesim.engine.scenario import (
     Pressure,
     Quality,
     Regulator,
+    SpeakingUp,
     Strain,
     Targets,
     Turnover,
@@ -472,6 +473,34 @@ def test_persistent_perpetrators_are_the_counted_sources_of_persistent_victims()
 
 
 # --- Eq. 9: socialisation --------------------------------------------------------------------
+
+
+def test_a_persistent_perpetrator_is_challenged_with_the_logistic_of_stance_and_manager():
+    s = SpeakingUp(challenge_logit=-LN3, stance_weight=2.0, manager_compassion_weight=4.0)
+    # neutral stance, average manager: logistic(-ln 3) = 0.25
+    below = np.array([0.2499, 0.2501])
+    assert rules.challenge_persistent_bullying(np.full(2, 0.5), 0.5, s, below).tolist() == [
+        True,
+        False,
+    ]
+    # supportive stance +2 x 0.5 and a manager of 0.75, +4 x 0.25: logit -ln 3 + 2 = 0.901
+    chance = 1 / (1 + math.exp(-(-LN3 + 2.0)))
+    at = np.array([chance - 1e-6, chance + 1e-6])
+    assert rules.challenge_persistent_bullying(np.full(2, 0.75), 1.0, s, at).tolist() == [
+        True,
+        False,
+    ]
+
+
+def test_a_supportive_stance_and_a_compassionate_manager_challenge_more_often():
+    s = SpeakingUp()
+    uniform = np.random.default_rng(5).random(20_000)
+    base = rules.challenge_persistent_bullying(np.full(20_000, 0.5), 0.5, s, uniform).mean()
+    supportive = rules.challenge_persistent_bullying(np.full(20_000, 0.5), 1.0, s, uniform)
+    punitive = rules.challenge_persistent_bullying(np.full(20_000, 0.5), 0.0, s, uniform)
+    kind = rules.challenge_persistent_bullying(np.full(20_000, 0.8), 0.5, s, uniform)
+    assert punitive.mean() < base < supportive.mean()
+    assert base < kind.mean()
 
 
 def test_disposition_moves_the_pulled_share_of_the_way_to_what_is_seen():

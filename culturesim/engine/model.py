@@ -45,6 +45,7 @@ STREAMS = (
     "interventions",
     "harm",
     "trusts",
+    "speaking_up",
 )
 """The run's random streams, one per mechanism, spawned in this order from the seed (new
 streams go at the end, so the others keep their draws)."""

@@ -52,6 +52,7 @@ class Week:
     relation: Any = None
     source_person: Any = None
     source_weeks: Any = None
+    persistent_bullies: Any = None
     recently_bullied: Any = None
     harm: Any = None
     expected_harm: Any = None
@@ -212,6 +213,7 @@ def targets(model: CultureModel, week: Week) -> None:
     persistent_act = (week.source_person[week.victim] == perpetrator) & rules.persistently_bullied(
         week.source_weeks[week.victim], s.persistence
     )
+    week.persistent_bullies = week.bullies[persistent_act]
     episode = _log_episodes(model, week)
     model.recorder.record_acts(
         week.t, p, week.bullies, week.victim, week.relation, episode, week.aggressed, persistent_act
@@ -227,6 +229,20 @@ def _log_episodes(model: CultureModel, week: Week) -> np.ndarray:
     parent = np.where(converted, p.bullied_in_episode[starting], -1)
     p.episode[starting] = model.episodes_log.start(parent, starting, p.person_id[starting], t)
     return p.episode[bullies]
+
+
+def _challenged(model: CultureModel, bullies: np.ndarray) -> np.ndarray:
+    """Eq. 9b: which of this week's persistent perpetrators are challenged and stop."""
+    org, p = model.org, model.people
+    manager = org.manager[bullies]
+    has_manager = manager >= 0
+    has_manager[has_manager] = p.occupied[manager[has_manager]]
+    manager_compassion = np.where(has_manager, p.compassion[np.maximum(manager, 0)], 0.5)
+    uniform = model.rng_streams["speaking_up"].random(len(bullies))
+    challenged = rules.challenge_persistent_bullying(
+        manager_compassion, model.stance, model.scenario.speaking_up, uniform
+    )
+    return bullies[challenged]
 
 
 def adaptation(model: CultureModel, week: Week) -> None:
@@ -250,6 +266,7 @@ def adaptation(model: CultureModel, week: Week) -> None:
     memory = 1 / s.behaviour.norm_memory_weeks
     bullying_norm = p.bullying_norm + memory * ((week.behaviour == BULLYING) - p.bullying_norm)
     compassion_norm = p.compassion_norm + memory * (kind - p.compassion_norm)
+    bullying_norm[_challenged(model, week.persistent_bullies)] = 0.0
     pull = s.socialisation.rate + s.socialisation.newcomer_rate * week.newness
     compassion = rules.socialise(p.compassion, week.compassion_around, pull)
 
@@ -447,7 +464,12 @@ PHASES = Loop(
         Phase("aggression", "Eq. 4", "patient and public aggression", aggression),
         Phase("behaviour", "Eq. 1, 6, 7", "bullying, compassionate or neutral", behaviour),
         Phase("targets", "Eq. 8, 15", "bullies pick victims; episodes logged", targets),
-        Phase("adaptation", "Eq. 1, 5, 9", "support, strain, norms, dispositions", adaptation),
+        Phase(
+            "adaptation",
+            "Eq. 1, 5, 9, 9b",
+            "support, strain, norms, challenges to persistent bullying, dispositions",
+            adaptation,
+        ),
         Phase("quality", "Eq. 10", "team and trust care quality, harm", quality),
         Phase("turnover", "Eq. 11, 12, 12a", "leavers go, vacancies are filled", turnover),
         Phase(

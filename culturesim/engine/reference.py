@@ -65,6 +65,7 @@ REFERENCE_STREAMS = (
     "regulator",
     "interventions",
     "harm",
+    "speaking_up",
 )
 
 
@@ -587,6 +588,7 @@ class ReferenceModel(mesa.Model):
         t = week.t
         for person in self.people:
             person.adapt()
+        self._challenge_persistent_bullying()
         for person in self.people:
             person.commit()
         parent_act = {}  # Eq. 15a: the counted source's act, else the most senior, else lowest post
@@ -606,6 +608,24 @@ class ReferenceModel(mesa.Model):
         for person in self.people:
             person.source_person = person.next_source_person
             person.source_weeks = person.next_source_weeks
+
+    def _challenge_persistent_bullying(self) -> None:
+        """Eq. 9b, per persistent act in act order: challenged, the perpetrator's habit resets."""
+        s, persistence = self.scenario.speaking_up, self.scenario.persistence
+        rng = self.streams["speaking_up"]
+        for bully, victim, _ in self.acts:
+            counted = victim.next_source_person == bully.person_id
+            if not counted or victim.next_source_weeks.bit_count() < persistence.min_weeks:
+                continue
+            boss = bully.manager
+            compassion = boss.compassion if boss is not None and boss.occupied else 0.5
+            chance = logistic(
+                s.challenge_logit
+                + s.stance_weight * (self.stance - 0.5)
+                + s.manager_compassion_weight * (compassion - 0.5)
+            )
+            if rng.random() < chance:
+                bully.next_bullying_norm = 0.0
 
     def phase_quality(self, week: Week) -> None:
         """Eq. 10 per team, averaged over each trust's frontline posts; harm events."""

@@ -21,6 +21,7 @@ from culturesim.engine.scenario import (
     Recruitment,
     Regulator,
     SpecialMeasures,
+    SpeakingUp,
     Strain,
     Targets,
     TemporaryStaffing,
@@ -323,6 +324,23 @@ def persistent_perpetrators(
 ) -> np.ndarray:
     """Whoever is the counted source of someone persistently bullied."""
     return np.isin(person_id, source_person[persistent])
+
+
+def challenge_persistent_bullying(
+    manager_compassion: np.ndarray, stance: float, s: SpeakingUp, uniform: np.ndarray
+) -> np.ndarray:
+    """Eq. 9b: a persistent perpetrator's bullying is raised and acted on with p_r.
+
+    Whoever is challenged stops: their own recent bullying, the habit of Eq. 6, is reset, so no
+    perpetrator is locked in for good. Staff speak up more under a supportive stance and
+    managers act more when compassionate.
+    """
+    p_challenge = logistic(
+        s.challenge_logit
+        + s.stance_weight * (stance - 0.5)
+        + s.manager_compassion_weight * (manager_compassion - 0.5)
+    )
+    return uniform < p_challenge
 
 
 def socialise(
