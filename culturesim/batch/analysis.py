@@ -197,14 +197,11 @@ def _phase_diagram(
             if REPRODUCTION in measures:
                 r_grid[i, j] = row[f"{REPRODUCTION}_mean"]
         mesh = axes.pcolormesh(xs, ys, grid, shading="nearest", cmap="magma_r")
-        if REPRODUCTION in measures and np.nanmin(r_grid) < 1 < np.nanmax(r_grid):
+        if REPRODUCTION in measures and _crosses_one(r_grid):
             lines = axes.contour(xs, ys, r_grid, levels=[1.0], colors="cyan", linewidths=2)
             axes.clabel(lines, fmt="R = 1")
         elif REPRODUCTION in measures:
-            report.notes.append(
-                f"R stays {'below' if np.nanmax(r_grid) <= 1 else 'above'} 1 over the whole "
-                f"design: no R = 1 contour"
-            )
+            report.notes.append(_no_contour(r_grid))
         if x_labels:
             axes.set_xticks(xs, x_labels)
         if y_labels:
@@ -219,9 +216,13 @@ def _phase_diagram(
         if REPRODUCTION in measures:
             r = table[f"{REPRODUCTION}_mean"].to_numpy()
             ok = ~np.isnan(r)
-            if ok.sum() >= 3 and np.nanmin(r) < 1 < np.nanmax(r):
+            if ok.sum() >= 3 and _crosses_one(r):
                 lines = axes.tricontour(x[ok], y[ok], r[ok], levels=[1.0], colors="cyan")
                 axes.clabel(lines, fmt="R = 1")
+            elif _crosses_one(r):
+                report.notes.append(f"no R = 1 contour: R is defined at only {ok.sum()} points")
+            else:
+                report.notes.append(_no_contour(r))
     figure.colorbar(mesh, ax=axes, label=measure_label(prevalence))
     axes.set_xlabel(x_path)
     axes.set_ylabel(y_path)
@@ -229,6 +230,28 @@ def _phase_diagram(
     path = out / "phase-diagram.png"
     figure.savefig(path, dpi=120)
     report.files.append(path)
+
+
+def _crosses_one(r: np.ndarray) -> bool:
+    defined = r[~np.isnan(r)]
+    return defined.size > 0 and defined.min() < 1 < defined.max()
+
+
+def _no_contour(r: np.ndarray) -> str:
+    """Why the phase diagram has no R = 1 contour."""
+    undefined = int(np.isnan(r).sum())
+    why = (
+        "no perpetrator episode began at least the conversion window "
+        "(cascades.conversion_window_weeks) before the run's end; longer runs give it"
+    )
+    if undefined == r.size:
+        return f"R is undefined at every point ({why}): no R = 1 contour"
+    side = "below" if np.nanmax(r) <= 1 else "above"
+    if undefined == 0:
+        where = "over the whole design"
+    else:
+        where = f"where defined ({undefined} of {r.size} points undefined: {why})"
+    return f"R stays {side} 1 {where}: no R = 1 contour"
 
 
 def _tipping_diagram(
