@@ -16,8 +16,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -144,6 +146,11 @@ def _save_csv(frame: pd.DataFrame, path: Path, report: AnalysisReport) -> None:
     report.files.append(path)
 
 
+def _save_figure(figure: Any, path: Path, report: AnalysisReport) -> None:
+    figure.savefig(path, dpi=120)
+    report.files.append(path)
+
+
 def _first(candidates: tuple[str, ...], measures: list[str]) -> str | None:
     return next((m for m in candidates if m in measures), None)
 
@@ -227,9 +234,7 @@ def _phase_diagram(
     axes.set_xlabel(x_path)
     axes.set_ylabel(y_path)
     axes.set_title("Bullying prevalence (mean over replicates); cyan: R = 1 (not a tipping line)")
-    path = out / "phase-diagram.png"
-    figure.savefig(path, dpi=120)
-    report.files.append(path)
+    _save_figure(figure, out / "phase-diagram.png", report)
 
 
 def _crosses_one(r: np.ndarray) -> bool:
@@ -259,7 +264,7 @@ def _tipping_diagram(
 ) -> None:
     """Prevalence from the ordinary start, with the region where the shocked start stays
     endemic (two stable states) circled; `tipping.csv` has both starts and the gap per point."""
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     state = hysteresis.STATE
     others = [p for p in paths if p != hysteresis.SHOCK_PATH]
@@ -283,7 +288,8 @@ def _tipping_diagram(
         i, j = np.searchsorted(ys, row[y_path]), np.searchsorted(xs, row[x_path])
         low[i, j] = shade[(row[x_path], row[y_path])]
         bistable[i, j] = float(row["bistable"])
-    figure, axes = plt.subplots(figsize=(7, 5.5), layout="constrained")
+    figure = Figure(figsize=(7, 5.5), layout="constrained")
+    axes = figure.subplots()
     mesh = axes.pcolormesh(xs, ys, low, shading="nearest", cmap="magma_r")
     shown = prevalence if prevalence is not None else state
     figure.colorbar(mesh, ax=axes, label=f"{measure_label(shown)} (ordinary start)")
@@ -305,9 +311,7 @@ def _tipping_diagram(
     axes.set_xlabel(x_path)
     axes.set_ylabel(y_path)
     axes.set_title("Bullying prevalence; circles: bistable (endemic state persists after shock)")
-    path = out / "phase-diagram.png"
-    figure.savefig(path, dpi=120)
-    report.files.append(path)
+    _save_figure(figure, out / "phase-diagram.png", report)
 
 
 def _lines(
@@ -354,13 +358,22 @@ def _lines(
     if len(paths) == 2:
         axes.flat[0].legend(fontsize=7)
     figure.suptitle("Mean over replicates with 95% intervals")
-    path = out / "lines.png"
-    figure.savefig(path, dpi=120)
-    report.files.append(path)
+    _save_figure(figure, out / "lines.png", report)
 
 
-def _point_means(table: pd.DataFrame, measure: str) -> np.ndarray:
-    return table.sort_values("point")[f"{measure}_mean"].to_numpy(dtype=float)
+def _complete_measures(
+    method: str, table: pd.DataFrame, measures: list[str], report: AnalysisReport
+) -> Iterator[tuple[str, np.ndarray]]:
+    """Each measure with its replicate mean at every design point, in point order; a measure
+    missing at some point (no successful run there) is skipped with a note."""
+    for measure in measures:
+        y = table.sort_values("point")[f"{measure}_mean"].to_numpy(dtype=float)
+        if np.isnan(y).any():
+            report.notes.append(
+                f"{method}: {measure} skipped ({np.isnan(y).sum()} points have no successful run)"
+            )
+            continue
+        yield measure, y
 
 
 def _sobol(
@@ -377,13 +390,7 @@ def _sobol(
     second = manifest.experiment.design.second_order
     problem = salib_problem(paths)
     rows = []
-    for measure in measures:
-        y = _point_means(table, measure)
-        if np.isnan(y).any():
-            report.notes.append(
-                f"sobol: {measure} skipped ({np.isnan(y).sum()} points have no successful run)"
-            )
-            continue
+    for measure, y in _complete_measures("sobol", table, measures, report):
         if np.ptp(y) == 0:
             report.notes.append(f"sobol: {measure} skipped (the same at every point)")
             continue
@@ -427,13 +434,7 @@ def _morris(
     x = design.sort_values("point")[[f"u.{p}" for p in paths]].to_numpy(dtype=float)
     levels = manifest.experiment.design.levels
     rows = []
-    for measure in measures:
-        y = _point_means(table, measure)
-        if np.isnan(y).any():
-            report.notes.append(
-                f"morris: {measure} skipped ({np.isnan(y).sum()} points have no successful run)"
-            )
-            continue
+    for measure, y in _complete_measures("morris", table, measures, report):
         indices = morris.analyze(
             problem,
             x,
@@ -450,9 +451,7 @@ def _morris(
 
     from matplotlib.figure import Figure
 
-    shown = [m for m in KEY_MEASURES if m in set(frame.measure)][:2] or list(
-        dict.fromkeys(frame.measure)
-    )[:2]
+    shown = _two_shown(frame)
     figure = Figure(figsize=(5.5 * len(shown), 4.5), layout="constrained")
     axes = figure.subplots(1, len(shown), squeeze=False)
     for axis, measure in zip(axes.flat, shown, strict=True):
@@ -469,9 +468,13 @@ def _morris(
         axis.set_xlabel("mu* (mean |elementary effect|)")
         axis.set_ylabel("sigma")
         axis.set_title(measure_label(measure), fontsize=10)
-    path = out / "morris.png"
-    figure.savefig(path, dpi=120)
-    report.files.append(path)
+    _save_figure(figure, out / "morris.png", report)
+
+
+def _two_shown(frame: pd.DataFrame) -> list[str]:
+    """The (at most) two measures an index figure shows: key measures first."""
+    kept = list(dict.fromkeys(frame.measure))
+    return [m for m in KEY_MEASURES if m in kept][:2] or kept[:2]
 
 
 def _index_bars(
@@ -485,9 +488,7 @@ def _index_bars(
 ) -> None:
     from matplotlib.figure import Figure
 
-    shown = [m for m in KEY_MEASURES if m in set(frame.measure)][:2] or list(
-        dict.fromkeys(frame.measure)
-    )[:2]
+    shown = _two_shown(frame)
     figure = Figure(figsize=(6 * len(shown), 4.5), layout="constrained")
     axes = figure.subplots(1, len(shown), squeeze=False)
     for axis, measure in zip(axes.flat, shown, strict=True):
@@ -512,5 +513,4 @@ def _index_bars(
         axis.set_title(measure_label(measure), fontsize=10)
         axis.legend(fontsize=8)
     figure.suptitle(title)
-    figure.savefig(path, dpi=120)
-    report.files.append(path)
+    _save_figure(figure, path, report)
