@@ -97,6 +97,9 @@ def cli_results(tmp_path_factory):
         "missing": ("run", tiny, "--posterior", "2", "--posterior-file", folder / "none.parquet"),
         "corrupt": ("compare", tiny, tiny, "--posterior", "2", "--posterior-file",
                     folder / "corrupt.parquet"),
+        "file_alone": ("run", tiny, "--posterior-file", folder / "corrupt.parquet"),
+        "compare_file_alone": ("compare", tiny, tiny, "--posterior-file",
+                               folder / "corrupt.parquet"),
     }  # fmt: skip
     results = [invoke(*args, cwd=folder) for args in calls.values()]
     return folder, dict(zip(calls, results, strict=True))
@@ -139,6 +142,8 @@ def test_compare_with_posterior_says_which_interval_it_shows(cli_results):
         ("compare_zero", "--posterior 0"),
         ("missing", "no posterior file"),
         ("corrupt", "not a readable Parquet posterior"),
+        ("file_alone", "--posterior-file: applies only with --posterior N"),
+        ("compare_file_alone", "--posterior-file: applies only with --posterior N"),
     ],
 )
 def test_bad_posterior_input_is_one_line_and_exit_2(cli_results, call, needle):
