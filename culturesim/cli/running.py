@@ -72,15 +72,18 @@ def run(
     its own seed, summarised with intervals (a folder of tables, not a run folder).
     """
     from culturesim.batch.experiment import is_experiment_file
-    from culturesim.run.memory import check_memory
-    from culturesim.run.outputs import check_destination
-    from culturesim.run.simulate import default_run_folder, run_to_folder, settle
 
     if is_experiment_file(scenario):
         raise ScenarioError(f"{scenario}: an experiment file; run it with `culturesim sweep`")
     if checked_posterior(posterior, posterior_file) is not None and causal:
         raise ScenarioError("--causal: not with --posterior (use one or the other)")
-    resolved = settle(load_with_settings(scenario, settings), seed, steps)
+    loaded = load_with_settings(scenario, settings)  # bad input is refused before Mesa loads
+
+    from culturesim.run.memory import check_memory
+    from culturesim.run.outputs import check_destination
+    from culturesim.run.simulate import default_run_folder, run_to_folder, settle
+
+    resolved = settle(loaded, seed, steps)
     if not ignore_memory_check:
         check_memory(resolved, scenario, min(workers or 1, posterior or 1))
     warn_about_late_changes(resolved, scenario)
@@ -272,15 +275,17 @@ def compare(
     only; with --posterior N, N replicates each drawing both arms' parameters from the
     calibration posterior), printed and written with a figure of the weekly differences.
     """
-    from culturesim.batch.compare import compare as run_compare
-    from culturesim.batch.compare import default_folder
-    from culturesim.batch.paired import replicate_seeds
     from culturesim.engine.overrides import ARMS, apply_settings, parse_settings
     from culturesim.engine.scenario import load_scenario
 
     changes = parse_settings(settings, ARMS)
     a = apply_settings(load_scenario(scenario_a), changes, "A")
     b = apply_settings(load_scenario(scenario_b), changes, "B")
+
+    from culturesim.batch.compare import compare as run_compare  # the model: after bad input
+    from culturesim.batch.compare import default_folder
+    from culturesim.batch.paired import replicate_seeds
+
     replicates = checked_posterior(posterior, posterior_file) or replicates
     replicate_seeds(a.run.seed if seed is None else seed, replicates)  # bad input before work
     out = out or default_folder(a, b)
