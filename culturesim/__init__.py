@@ -4,7 +4,8 @@
     result = simulate(load_scenario("baseline"), seed=1)
     result.summary["bullied_by_managers"]
 
-The model and Mesa load on first use, so the command line starts fast.
+The model, Mesa and the sweep machinery (pandas, Dask) load on first use, so the command line
+starts fast.
 """
 
 from __future__ import annotations
@@ -12,11 +13,12 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from culturesim.batch.sweep import load_results, sweep  # the function shadows its module's name
 from culturesim.engine.scenario import Scenario, ScenarioError, load_scenario
 
 _LAZY = {
     "CultureModel": "culturesim.engine.model",
+    "load_results": "culturesim.batch.sweep",
+    "sweep": "culturesim.batch.sweep",
     "causal_cascades": "culturesim.batch.causal",
     "compare": "culturesim.batch.compare",
     "RunResult": "culturesim.run.simulate",
@@ -24,7 +26,7 @@ _LAZY = {
     "simulate": "culturesim.run.simulate",
 }
 
-__all__ = ["Scenario", "ScenarioError", "load_results", "load_scenario", "sweep", *_LAZY]
+__all__ = ["Scenario", "ScenarioError", "load_scenario", *_LAZY]
 
 
 def __getattr__(name: str) -> Any:

@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import copy
 import shutil
-import subprocess
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -51,6 +50,7 @@ from culturesim.batch.envelope import (
 from culturesim.batch.envelope import MONOTONE_TOLERANCE as TOLERANCE  # noqa: E402
 from culturesim.batch.experiment import Experiment, experiment_from_table  # noqa: E402
 from culturesim.engine.scenario import read_toml  # noqa: E402
+from culturesim.files import git_commit  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 EXPERIMENTS = ("pressure-funding", "leadership-programme", "sensitivity")
@@ -191,19 +191,6 @@ def figure(points: pd.DataFrame, former: pd.DataFrame, path: Path) -> None:
     plt.close(fig)
 
 
-def git_state() -> str:
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], cwd=HERE, capture_output=True, text=True
-    ).stdout.strip()
-    dirty = subprocess.run(
-        ["git", "status", "--porcelain", "--untracked-files=no", "culturesim"],
-        cwd=HERE,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
-    return commit + (" (culturesim/ had uncommitted changes)" if dirty else "")
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--levels", type=int, default=5)
@@ -244,7 +231,7 @@ def main(argv: list[str] | None = None) -> None:
         "",
         f"Made by `python experiments/envelope.py --levels {args.levels} --replicates "
         f"{args.replicates} --staff {args.staff} --steps {args.steps} --samples {args.samples}` "
-        f"on {datetime.now(UTC):%Y-%m-%d} (model at commit {git_state()}) in "
+        f"on {datetime.now(UTC):%Y-%m-%d} (model at commit {git_commit() or 'unknown'}) in "
         f"{seconds / 60:.1f} minutes. Each bundled experiment over the full range of every "
         f"parameter it varies ({args.levels} levels a grid parameter, a Latin hypercube of "
         f"{args.samples} points for a Sobol design), {args.replicates} seeds a point with common "

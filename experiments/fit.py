@@ -43,7 +43,6 @@ import argparse
 import hashlib
 import logging
 import math
-import subprocess
 import sys
 import tomllib
 from datetime import UTC, datetime
@@ -55,6 +54,7 @@ import pandas as pd
 from culturesim.batch.executors import dask_executor, local_executor
 from culturesim.batch.patterns import Pattern, load_patterns, measure_run
 from culturesim.batch.posterior import POSTERIOR_FILE, write_posterior
+from culturesim.files import git_commit
 
 HERE = Path(__file__).resolve().parent
 CALIBRATION = HERE / "calibration"
@@ -115,22 +115,6 @@ def range_distance(targets: dict[str, tuple[float, float]]):
         return math.sqrt(total)
 
     return distance
-
-
-def git_commit() -> str:
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=HERE, capture_output=True, text=True
-        )
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no", "culturesim"],
-            cwd=HERE,
-            capture_output=True,
-            text=True,
-        ).stdout.strip()
-    except OSError:
-        return "unknown"
-    return out.stdout.strip() + (" (culturesim/ had uncommitted changes)" if dirty else "")
 
 
 def fitting_patterns(quick: bool) -> tuple[object, list[Pattern], list[Pattern]]:

@@ -39,6 +39,7 @@ from culturesim import sweep
 from culturesim.batch.analysis import analyse
 from culturesim.engine.measures import SUMMARY_MEASURES
 from culturesim.engine.scenario import Scenario, iter_parameters, parameter_bounds
+from culturesim.files import git_commit
 
 HERE = Path(__file__).resolve().parent
 SCREENING = HERE / "screening"
@@ -205,8 +206,9 @@ def write_report(args: argparse.Namespace) -> Path:
     lines = [
         "# Global sensitivity screening",
         "",
-        f"Made by `python experiments/screen.py` on the model at commit {_commit()} (method, "
-        "parameter ranges and ranking in its docstring). Runs: the sweep engine "
+        "Made by `python experiments/screen.py` on the model at commit "
+        f"{git_commit() or 'unknown'} (method, parameter ranges and ranking in its docstring). "
+        "Runs: the sweep engine "
         "(`culturesim.sweep`) over the generated experiment files beside this one; indices by "
         "SALib through `culturesim analyse`.",
         "",
@@ -315,15 +317,6 @@ def _speed() -> list[str]:
         "Projection: the sum of the runs' own times / 16 (the sweep keeps every worker busy).",
         "",
     ]
-
-
-def _commit() -> str:
-    import subprocess
-
-    result = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], cwd=HERE, capture_output=True, text=True
-    )
-    return result.stdout.strip() or "unknown"
 
 
 def _sizes(stage: str) -> str:

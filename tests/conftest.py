@@ -1,16 +1,21 @@
-"""Shared fixtures: tiny scenario files and a runner for the real `culturesim` command."""
+"""Shared fixtures: tiny scenario files, and runners for the `culturesim` command: in-process
+(click's test runner, for what the command does) and as a real process (for what only a process
+shows: its exit status from the shell, start-up warnings, signals)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable, Iterable
+import traceback
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 # A variant of the bundled baseline small enough to run in a fraction of a second.
 TINY = """\
@@ -73,6 +78,24 @@ def run_cli(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedP
     )
 
 
+def invoke(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """Run `culturesim` in this process (click's test runner) with the real command's exit status
+    and separate stdout and stderr; an exception the command lets escape is put on stderr as the
+    traceback a user would see."""
+    from culturesim.cli import main
+
+    argv = list(map(str, args))
+    with contextlib.chdir(cwd) if cwd is not None else contextlib.nullcontext():
+        result = CliRunner().invoke(main, argv, env={"MPLBACKEND": "Agg"})
+    stderr = result.stderr
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        trace = "".join(traceback.format_exception(*result.exc_info))
+        stderr += f"Traceback (escaped the command):\n{trace}"
+    return subprocess.CompletedProcess(
+        ["culturesim", *argv], result.exit_code, result.stdout, stderr
+    )
+
+
 def run_cli_many(
     calls: Iterable[tuple[tuple, Path | None]], workers: int = 4
 ) -> list[subprocess.CompletedProcess]:
@@ -104,9 +127,3 @@ def assert_usage_error(result: subprocess.CompletedProcess, *needles: str) -> No
 def tiny_scenario_file(tmp_path: Path) -> Path:
     """tmp_path/tiny.toml: baseline with 200 posts, 20 weeks, no figures."""
     return write_tiny(tmp_path)
-
-
-@pytest.fixture(scope="session")
-def cli() -> Callable[..., subprocess.CompletedProcess]:
-    """`cli("run", path, "--out", folder)`: the real command, its status and output."""
-    return run_cli

@@ -1,9 +1,10 @@
 """Bad input gets one clear line, exit status 2, no traceback and nothing half-written.
 
-Every kind of bad scenario file below goes through the real command line: all of them through
-one `culturesim validate` (one error line per file, in order), a representative set through
-`culturesim run` (which must also leave no run folder and no partial folder), and all of them
-through `load_scenario` in-process. Bad options and arguments are checked the same way.
+Every kind of bad scenario file below goes through the real command line, as a process: all of
+them through one `culturesim validate` (one error line per file, in order). A representative set
+goes through `culturesim run` in-process (which must also leave no run folder and no partial
+folder), and all of them through `load_scenario`. Bad options and arguments are checked through
+the command in-process (click's test runner).
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ from culturesim.engine.scenario import ScenarioError, load_scenario
 from tests.conftest import (
     assert_clean_error,
     assert_usage_error,
+    invoke,
     run_cli,
-    run_cli_many,
     write_tiny,
 )
 
@@ -271,7 +272,7 @@ def test_validate_reports_each_file_and_fails_if_any_is_bad(
     bad_files: dict[str, Path], tmp_path: Path
 ) -> None:
     good = write_tiny(tmp_path)
-    result = run_cli("validate", good, bad_files["unknown_nested_key"])
+    result = invoke("validate", good, bad_files["unknown_nested_key"])
     assert_clean_error(result, "unknown_nested_key.toml", "did you mean 'time_constant_weeks'?")
     assert result.stdout.strip() == f"ok: {good}"
 
@@ -283,7 +284,7 @@ def run_results(bad_files: dict[str, Path], tmp_path_factory: pytest.TempPathFac
         (("run", bad_files[name], "--out", folder / name / "run", "-q"), folder)
         for name in RUN_CASES
     ]
-    results = run_cli_many(calls)
+    results = [invoke(*args, cwd=cwd) for args, cwd in calls]
     return {name: (result, folder / name) for name, result in zip(RUN_CASES, results, strict=True)}
 
 
@@ -303,7 +304,7 @@ def test_run_refuses_bad_file_and_writes_nothing(name: str, run_results: dict) -
 
 @pytest.fixture(scope="module")
 def option_results(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    """The real command with bad options, bad destinations and bad arguments."""
+    """The command with bad options, bad destinations and bad arguments."""
     folder = tmp_path_factory.mktemp("options")
     tiny = write_tiny(folder)
     a_file = folder / "a_file.txt"
@@ -316,7 +317,7 @@ def option_results(tmp_path_factory: pytest.TempPathFactory) -> dict:
         "out_inside_a_file": ("run", tiny, "-q", "--out", a_file / "run"),
         "out_name_too_long": ("run", tiny, "-q", "--out", folder / ("x" * 250)),
     }
-    results = run_cli_many([(args, folder) for args in calls.values()])
+    results = [invoke(*args, cwd=folder) for args in calls.values()]
     return {"folder": folder, **dict(zip(calls, results, strict=True))}
 
 

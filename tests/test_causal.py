@@ -10,7 +10,7 @@ import pytest
 import culturesim
 from culturesim.engine.scenario import load_scenario
 from culturesim.run.causal import CAUSAL_MEASURES
-from tests.conftest import run_cli, write_tiny
+from tests.conftest import invoke, run_cli, write_tiny
 
 # 600 posts, 104 weeks: about 19 conversions a run with the channel on, 10 of them in the twin.
 # Victimisation acts only through persistent bullying (8 of 26 weeks from one source), which a
@@ -78,6 +78,6 @@ def test_run_causal_adds_the_twin_to_the_summary(tmp_path: Path) -> None:
 
 
 def test_cascades_of_a_scenario_need_causal(tmp_path: Path) -> None:
-    result = run_cli("cascades", "baseline", cwd=tmp_path)
+    result = invoke("cascades", "baseline", cwd=tmp_path)
     assert result.returncode == 2
     assert "add --causal" in result.stderr

@@ -21,7 +21,7 @@ from culturesim.engine.scenario import (
     load_scenario,
 )
 from culturesim.run.simulate import run_to_folder
-from tests.conftest import run_cli, run_cli_many, write_tiny
+from tests.conftest import invoke, write_tiny
 
 BUNDLED = sorted(SCENARIO_DIR.glob("*.toml"))
 
@@ -39,7 +39,7 @@ def flatten(table: dict, prefix: str = "") -> dict[str, object]:
 
 @pytest.fixture(scope="module")
 def outputs(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    """Every independent command of this module at once (each is mostly start-up time)."""
+    """The commands of this module, in-process, and `python -m culturesim --help` as a process."""
     folder = tmp_path_factory.mktemp("cli")
     variant = write_tiny(folder, "variant")
     run_dir = folder / "run"
@@ -50,7 +50,7 @@ def outputs(tmp_path_factory: pytest.TempPathFactory) -> dict:
         "show_variant": ("show", variant),
         "cascades": ("cascades", run_dir),
     }
-    results = run_cli_many([(args, folder) for args in calls.values()])
+    results = [invoke(*args, cwd=folder) for args in calls.values()]
     help_result = subprocess.run(
         [sys.executable, "-m", "culturesim", "--help"],
         capture_output=True,
@@ -110,7 +110,7 @@ def test_show_baseline_prints_every_value_with_defaults(outputs: dict) -> None:
 def test_shown_scenario_round_trips(outputs: dict) -> None:
     shown_file = outputs["folder"] / "shown.toml"
     shown_file.write_text(ok(outputs["show_baseline"]), encoding="utf-8")
-    result = run_cli("validate", shown_file, *BUNDLED)
+    result = invoke("validate", shown_file, *BUNDLED)
     assert ok(result).splitlines() == [f"ok: {p}" for p in [shown_file, *BUNDLED]]
     assert result.stderr == ""
     assert load_scenario(shown_file) == load_scenario("baseline")
@@ -195,12 +195,8 @@ def test_cascades_plot_option(outputs: dict, tmp_path: Path) -> None:
 def test_a_change_scheduled_after_the_run_ends_is_warned_about(tmp_path):
     short = tmp_path / "short.toml"
     short.write_text('extends = "funding-squeeze.toml"\nname = "short"\n[run]\nsteps = 40\n')
-    done = subprocess.run(
-        ["culturesim", "validate", str(short)], capture_output=True, text=True, check=False
-    )
+    done = invoke("validate", short)
     assert done.returncode == 0
     assert "warning:" in done.stderr and "interventions.0.week = 52" in done.stderr
-    full = subprocess.run(
-        ["culturesim", "validate", "funding-squeeze"], capture_output=True, text=True, check=False
-    )
+    full = invoke("validate", "funding-squeeze")
     assert full.returncode == 0 and "warning" not in full.stderr

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import socket
+import warnings
 from pathlib import Path
 
 import pandas as pd
@@ -22,6 +23,7 @@ from culturesim.engine.scenario import (
 )
 from culturesim.run.memory import estimate_run_bytes
 from tests.conftest import assert_clean_error, run_cli, write_tiny
+from tests.conftest import invoke as in_process
 
 
 def invoke(*args: str | Path) -> tuple[int, str, str]:
@@ -108,7 +110,7 @@ def test_experiment_name_is_a_plain_folder_name(name: str, tmp_path: Path) -> No
     )
     workdir = tmp_path / "work"
     workdir.mkdir()
-    result = run_cli("sweep", file, "--workers", "1", "-q", cwd=workdir)
+    result = in_process("sweep", file, "--workers", "1", "-q", cwd=workdir)
     assert_clean_error(result, "exp.toml", "name = ", "letters, digits")
     assert list(workdir.iterdir()) == []
     assert not (tmp_path / "escaped-sweep").exists()
@@ -256,7 +258,7 @@ def test_a_run_too_big_for_the_machine_is_refused_at_once(tmp_path: Path) -> Non
 
     if needed < psutil.virtual_memory().available:
         pytest.skip("this machine has room for 50 million posts")
-    result = run_cli("run", huge, "--out", tmp_path / "run", cwd=tmp_path)
+    result = in_process("run", huge, "--out", tmp_path / "run", cwd=tmp_path)
     line = assert_clean_error(result, "huge.toml", "50,000,000 posts", "GB available")
     assert f"{needed / 1e9:.1f} GB" in line
     assert sorted(p.name for p in tmp_path.iterdir()) == ["huge.toml"]
@@ -302,9 +304,11 @@ def test_summary_of_a_trust_with_no_staff_is_strict_json(tmp_path: Path) -> None
         extra="[turnover]\nbaseline_logit = 0\nweekly_hiring_rate = 0\nexecutive_hiring_rate = 0\n",
     )
     empty.write_text(empty.read_text().replace("staff_per_trust = 200", "staff_per_trust = 20"))
-    result = run_cli("run", empty, "--out", tmp_path / "run")
+    with warnings.catch_warnings(record=True) as warned:
+        warnings.simplefilter("always")
+        result = in_process("run", empty, "--out", tmp_path / "run")
     assert result.returncode == 0, result.stderr
-    assert "Warning" not in result.stderr and "RuntimeWarning" not in result.stderr
+    assert [str(w.message) for w in warned] == []
     assert result.stderr == ""
     text = (tmp_path / "run" / "summary.json").read_text()
     summary = json.loads(text, parse_constant=lambda name: pytest.fail(f"{name} in JSON"))

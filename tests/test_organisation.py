@@ -22,23 +22,24 @@ def test_level_counts_add_up_to_the_trusts_posts(posts):
     assert sum(level_counts(posts, SPANS)) == posts
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known defect: level_counts' search for the frontline size can oscillate and stop "
-    "1-3 posts short (4,433 of the sizes 20-50,000 at the default spans)",
-)
-@pytest.mark.parametrize("posts", [30, 82])
-def test_level_counts_add_up_for_every_trust_size(posts):
-    assert sum(level_counts(posts, SPANS)) == posts
+def test_level_counts_add_up_for_every_trust_size():
+    """Sizes where one more frontline post needs a leader at several levels (30 and 82 were
+    1-3 posts short) included: the organisation has exactly the posts asked for."""
+    for posts in range(20, 5001):
+        assert sum(level_counts(posts, SPANS)) == posts, posts
 
 
-@pytest.mark.parametrize("posts", [20, 30, 37, 100, 200, 999, 2000, 15000])
+@pytest.mark.parametrize("posts", [20, 30, 37, 82, 100, 200, 999, 2000, 15000])
 @pytest.mark.parametrize("spans", [SPANS, [8, 4, 5, 20], [3, 3, 3, 3]])
 def test_level_counts_respect_the_spans(posts, spans):
     counts = level_counts(posts, spans)
-    assert abs(sum(counts) - posts) <= 3
+    assert sum(counts) == posts
     assert counts[0] == 1 and counts[1] <= spans[0]
-    for depth in range(2, len(counts)):
+    # Team leaders: at least the fewest their span allows, at most three more (the posts no
+    # larger frontline fits), never more than the frontline.
+    fewest = -(-counts[-1] // spans[-1])
+    assert fewest <= counts[-2] <= min(fewest + 3, counts[-1])
+    for depth in range(2, len(counts) - 1):
         # the fewest leaders the span allows (directors capped at the board's size)
         needed = -(-counts[depth] // spans[depth - 1])
         assert counts[depth - 1] == (needed if depth > 2 else min(needed, spans[0]))

@@ -24,7 +24,7 @@ from culturesim.batch.posterior import (
 )
 from culturesim.batch.sweep import sweep
 from culturesim.engine.scenario import Scenario, load_scenario
-from tests.conftest import assert_clean_error, run_cli_many, write_tiny
+from tests.conftest import assert_clean_error, invoke, run_cli, write_tiny
 
 
 def test_shipped_posterior_loads_with_its_provenance():
@@ -87,10 +87,9 @@ def test_unusable_posterior_files_are_one_line_errors(tmp_path):
 @pytest.fixture(scope="module")
 def cli_results(tmp_path_factory):
     folder = tmp_path_factory.mktemp("posterior-cli")
-    tiny = write_tiny(folder, steps=8)
+    tiny = write_tiny(folder, steps=4)
     (folder / "corrupt.parquet").write_bytes(b"garbage")
     calls = {
-        "run": ("run", tiny, "--posterior", "3", "--workers", "1", "--out", folder / "run", "-q"),
         "compare": ("compare", tiny, tiny, "--posterior", "2", "--workers", "1",
                     "--set", "B:regulator.stance=0.9", "--out", folder / "cmp", "-q"),
         "zero": ("run", tiny, "--posterior", "0", "--out", folder / "zero"),
@@ -98,16 +97,21 @@ def cli_results(tmp_path_factory):
         "missing": ("run", tiny, "--posterior", "2", "--posterior-file", folder / "none.parquet"),
         "corrupt": ("compare", tiny, tiny, "--posterior", "2", "--posterior-file",
                     folder / "corrupt.parquet"),
+        "file_alone": ("run", tiny, "--posterior-file", folder / "corrupt.parquet"),
+        "compare_file_alone": ("compare", tiny, tiny, "--posterior-file",
+                               folder / "corrupt.parquet"),
     }  # fmt: skip
-    results = run_cli_many([(args, folder) for args in calls.values()], workers=3)
+    results = [invoke(*args, cwd=folder) for args in calls.values()]
     return folder, dict(zip(calls, results, strict=True))
 
 
 @pytest.mark.slow
-def test_run_with_posterior_carries_each_parameter_set_in_provenance(cli_results):
-    folder, results = cli_results
-    assert results["run"].returncode == 0, results["run"].stderr
-    provenance = json.loads((folder / "run" / "provenance.json").read_text())
+def test_run_with_posterior_carries_each_parameter_set_in_provenance(tmp_path):
+    tiny = write_tiny(tmp_path, steps=8)
+    out = tmp_path / "run"
+    result = run_cli("run", tiny, "--posterior", "3", "--workers", "1", "--out", out, "-q")
+    assert result.returncode == 0, result.stderr
+    provenance = json.loads((out / "provenance.json").read_text())
     posterior = load_posterior()
     assert provenance["posterior"]["sha256"] == posterior.sha256
     assert "parameter uncertainty" in provenance["interval"]
@@ -116,10 +120,10 @@ def test_run_with_posterior_carries_each_parameter_set_in_provenance(cli_results
     for recorded, draw in zip(provenance["draws"], expected, strict=True):
         assert recorded["seed"] == draw.seed
         assert recorded["set"] == draw.values
-    table = pd.read_csv(folder / "run" / "summary.csv")
+    table = pd.read_csv(out / "summary.csv")
     row = table.set_index("measure").loc["bullied_by_staff"]
     assert row.predictive_low <= row["mean"] <= row.predictive_high
-    assert len(pd.read_csv(folder / "run" / "draws.csv")) == 3
+    assert len(pd.read_csv(out / "draws.csv")) == 3
 
 
 def test_compare_with_posterior_says_which_interval_it_shows(cli_results):
@@ -138,6 +142,8 @@ def test_compare_with_posterior_says_which_interval_it_shows(cli_results):
         ("compare_zero", "--posterior 0"),
         ("missing", "no posterior file"),
         ("corrupt", "not a readable Parquet posterior"),
+        ("file_alone", "--posterior-file: applies only with --posterior N"),
+        ("compare_file_alone", "--posterior-file: applies only with --posterior N"),
     ],
 )
 def test_bad_posterior_input_is_one_line_and_exit_2(cli_results, call, needle):

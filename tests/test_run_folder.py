@@ -18,7 +18,7 @@ import pytest
 import culturesim.run.simulate
 from culturesim.engine.scenario import load_scenario
 from culturesim.run.simulate import run_to_folder
-from tests.conftest import assert_clean_error, cli_command, run_cli, run_cli_many, write_tiny
+from tests.conftest import assert_clean_error, cli_command, invoke, write_tiny
 
 TABLES = ("timeseries", "events", "episodes", "agents", "trusts")
 FILES = (
@@ -59,24 +59,23 @@ def leftovers(parent: Path) -> list[str]:
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    """Three runs through the real command:
+    """Three runs through the command (in-process):
 
-    first   the tiny scenario, figures on, with the summary printed;
+    first   the tiny scenario, figures off, with the summary printed;
     rerun   the first run's scenario.resolved.toml, same seed;
-    other   the tiny scenario with --seed 7 --steps 15, to the default folder runs/NAME-seedN.
+    other   the tiny scenario with figures on, --seed 7 --steps 15, to the default folder
+            runs/NAME-seedN.
     """
     folder = tmp_path_factory.mktemp("runs")
-    tiny = write_tiny(folder, "tiny", figures=True)
+    tiny = write_tiny(folder, "tiny")
     quick = write_tiny(folder, "quick")
-    first = run_cli("run", tiny, "--out", folder / "first", cwd=folder)
-    assert first.returncode == 0, first.stderr
-    rerun, other = run_cli_many(
-        [
-            (("run", folder / "first" / "scenario.resolved.toml", "--out", "rerun", "-q"), folder),
-            (("run", quick, "--seed", "7", "--steps", "15", "-q"), folder),
-        ]
+    pictured = write_tiny(folder, "pictured", figures=True)
+    first = invoke("run", tiny, "--out", folder / "first", cwd=folder)
+    rerun = invoke(
+        "run", folder / "first" / "scenario.resolved.toml", "--out", "rerun", "-q", cwd=folder
     )
-    for result in (rerun, other):
+    other = invoke("run", pictured, "--seed", "7", "--steps", "15", "-q", cwd=folder)
+    for result in (first, rerun, other):
         assert result.returncode == 0, result.stderr
     return {
         "folder": folder,
@@ -84,7 +83,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict:
         "first": folder / "first",
         "first_result": first,
         "rerun": folder / "rerun",
-        "other": folder / "runs" / "quick-seed7",
+        "other": folder / "runs" / "pictured-seed7",
         "other_result": other,
     }
 
@@ -94,11 +93,13 @@ def table(run_dir: Path, name: str) -> pd.DataFrame:
 
 
 def test_run_folder_has_every_file(runs: dict) -> None:
-    first = runs["first"]
+    first, other = runs["first"], runs["other"]
     for name in FILES:
         assert (first / name).is_file(), name
+        assert (other / name).is_file(), name
+    assert not (first / "figures").exists()  # figures = false in the scenario
     for name in FIGURES:
-        assert (first / "figures" / name).read_bytes()[:4] == b"\x89PNG", name
+        assert (other / "figures" / name).read_bytes()[:4] == b"\x89PNG", name
     assert leftovers(runs["folder"]) == []
     assert leftovers(runs["folder"] / "runs") == []
 
@@ -109,7 +110,7 @@ def test_run_prints_the_summary_and_the_folder(runs: dict) -> None:
     assert "bullied in last 12 months" in result.stdout
     assert "reproduction number R" in result.stdout
     assert result.stdout.rstrip().endswith(f"run folder: {runs['first']}")
-    assert runs["other_result"].stdout.strip() == "run folder: runs/quick-seed7"
+    assert runs["other_result"].stdout.strip() == "run folder: runs/pictured-seed7"
 
 
 def test_timeseries_has_one_row_per_week(runs: dict) -> None:
@@ -203,8 +204,8 @@ def test_seed_and_steps_overrides_are_recorded_and_change_the_run(runs: dict) ->
     assert json.loads((other / "provenance.json").read_text())["seed"] == 7
     ts = table(other, "timeseries")
     assert len(ts) == 15
-    assert not (other / "figures").exists()  # figures = false in the scenario
-    # Same parameters, different seed: a different run.
+    # Same model parameters (only figures differ, which the run does not read), different seed:
+    # a different run.
     same_weeks = table(first, "timeseries").iloc[:15]
     assert not ts.equals(same_weeks)
     assert not table(other, "events").equals(table(first, "events"))
@@ -213,14 +214,16 @@ def test_seed_and_steps_overrides_are_recorded_and_change_the_run(runs: dict) ->
 def test_existing_folder_is_refused_unless_overwrite(runs: dict, tmp_path: Path) -> None:
     out = tmp_path / "existing"
     run_to_folder(load_scenario(runs["quick"]).with_overrides({"run.steps": 5}), out)
-    refused = run_cli("run", runs["quick"], "--out", out, "-q", cwd=tmp_path)
+    refused = invoke("run", runs["quick"], "--out", out, "-q", cwd=tmp_path)
     assert_clean_error(refused, str(out), "not empty", "--overwrite")
     assert len(table(out, "timeseries")) == 5
     assert leftovers(tmp_path) == []
 
-    replaced = run_cli("run", runs["quick"], "--out", out, "-q", "--overwrite", cwd=tmp_path)
+    replaced = invoke(
+        "run", runs["quick"], "--out", out, "-q", "--overwrite", "--steps", "8", cwd=tmp_path
+    )
     assert replaced.returncode == 0, replaced.stderr
-    assert len(table(out, "timeseries")) == 20
+    assert len(table(out, "timeseries")) == 8
     for name in FILES:
         assert (out / name).is_file(), name
     assert leftovers(tmp_path) == []
@@ -232,23 +235,23 @@ def test_overwrite_replaces_only_a_run_folder(runs: dict, tmp_path: Path) -> Non
     thesis = tmp_path / "thesis"
     thesis.mkdir()
     (thesis / "chapter1.tex").write_text("precious\n")
-    refused = run_cli("run", runs["quick"], "--out", thesis, "-q", "--overwrite", cwd=tmp_path)
+    refused = invoke("run", runs["quick"], "--out", thesis, "-q", "--overwrite", cwd=tmp_path)
     assert_clean_error(refused, str(thesis), "not a culturesim run folder", "left untouched")
-    here = run_cli("run", runs["quick"], "--out", ".", "-q", "--overwrite", cwd=thesis)
+    here = invoke("run", runs["quick"], "--out", ".", "-q", "--overwrite", cwd=thesis)
     assert_clean_error(here, "not a culturesim run folder")
     assert [p.name for p in thesis.iterdir()] == ["chapter1.tex"]
 
     out = tmp_path / "run"
     run_to_folder(load_scenario(runs["quick"]).with_overrides({"run.steps": 5}), out)
     (out / "notes.txt").write_text("what I saw\n")
-    refused = run_cli("run", runs["quick"], "--out", out, "-q", "--overwrite", cwd=tmp_path)
+    refused = invoke("run", runs["quick"], "--out", out, "-q", "--overwrite", cwd=tmp_path)
     assert_clean_error(refused, str(out), "holds files culturesim does not write (notes.txt)")
     assert (out / "notes.txt").is_file() and len(table(out, "timeseries")) == 5
 
     sweep_folder = tmp_path / "sweep"
     sweep_folder.mkdir()
     (sweep_folder / "manifest.json").write_text('{"written_by": "culturesim", "folder": "sweep"}')
-    refused = run_cli("run", runs["quick"], "--out", sweep_folder, "-q", "--overwrite")
+    refused = invoke("run", runs["quick"], "--out", sweep_folder, "-q", "--overwrite")
     assert_clean_error(refused, "not a culturesim run folder")
     assert [p.name for p in sweep_folder.iterdir()] == ["manifest.json"]
     assert leftovers(tmp_path) == []
@@ -347,7 +350,7 @@ def test_a_second_run_into_the_same_folder_is_refused_while_the_first_runs(long_
     process, out = long_run
     scenario = out.parent / "long.toml"
     for extra in ((), ("--overwrite",)):
-        second = run_cli("run", scenario, "--out", out, "--steps", "5", "-q", *extra)
+        second = invoke("run", scenario, "--out", out, "--steps", "5", "-q", *extra)
         assert_clean_error(second, str(out), "another culturesim run or sweep is writing")
     assert process.poll() is None  # the first run goes on, untouched
 

@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -368,16 +369,14 @@ def test_overwrite_replaces_only_a_sweep_folder_culturesim_wrote(tmp_path):
 def test_a_new_sweep_folder_appears_whole_with_its_manifest(tmp_path):
     path = write_experiment(tmp_path, levels=2, replicates=1)
     out = tmp_path / "out"
-    child = _sweep_in_child(path, out)
-    try:
+    with ThreadPoolExecutor(max_workers=1) as pool:  # watched from here while it writes
+        running = pool.submit(sweep, path, out, workers=1, progress=False)
         seen = set()
-        while child.poll() is None:
+        while not running.done():
             if out.exists():  # the moment it has a name, it has a manifest and a design
                 seen.add(tuple(sorted(p.name for p in out.iterdir() if p.is_file())))
             time.sleep(0.001)
-    finally:
-        os.killpg(child.pid, signal.SIGKILL)
-        child.wait()
+        assert running.result().complete
     assert seen and all({"design.parquet", "manifest.json"} <= set(names) for names in seen)
 
 

@@ -129,3 +129,20 @@ def test_morris_ranks_an_influential_parameter_above_an_inert_one(tmp_path):
     # ... though it was varied: it moves harm, which it scales.
     assert mu_star["harm_per_1000_staff_year", harm] > 0
     assert (out / "analysis" / "morris.png").is_file()
+
+
+def test_a_run_too_short_for_r_says_r_is_undefined_and_why(tmp_path):
+    """5 weeks is shorter than the conversion window: no episode has had time to convert
+    anyone, so R has no value, and the phase diagram says so rather than where R stands."""
+    experiment = TINY.replace("run.steps = 30", "run.steps = 5").format(
+        replicates=1,
+        parameters=PRESSURE.format(extra="levels = 2") + "\n" + FUNDING.format(extra="levels = 2"),
+        design='kind = "grid"',
+        top="",
+    )
+    (tmp_path / "experiment.toml").write_text(experiment)
+    sweep(tmp_path / "experiment.toml", tmp_path / "out", workers=1, progress=False)
+    assert load_results(tmp_path / "out")["reproduction_number"].isna().all()
+    text = analyse(tmp_path / "out").text()
+    assert "R is undefined at every point" in text and "conversion window" in text
+    assert "R stays" not in text

@@ -16,8 +16,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -144,6 +146,11 @@ def _save_csv(frame: pd.DataFrame, path: Path, report: AnalysisReport) -> None:
     report.files.append(path)
 
 
+def _save_figure(figure: Any, path: Path, report: AnalysisReport) -> None:
+    figure.savefig(path, dpi=120)
+    report.files.append(path)
+
+
 def _first(candidates: tuple[str, ...], measures: list[str]) -> str | None:
     return next((m for m in candidates if m in measures), None)
 
@@ -197,14 +204,11 @@ def _phase_diagram(
             if REPRODUCTION in measures:
                 r_grid[i, j] = row[f"{REPRODUCTION}_mean"]
         mesh = axes.pcolormesh(xs, ys, grid, shading="nearest", cmap="magma_r")
-        if REPRODUCTION in measures and np.nanmin(r_grid) < 1 < np.nanmax(r_grid):
+        if REPRODUCTION in measures and _crosses_one(r_grid):
             lines = axes.contour(xs, ys, r_grid, levels=[1.0], colors="cyan", linewidths=2)
             axes.clabel(lines, fmt="R = 1")
         elif REPRODUCTION in measures:
-            report.notes.append(
-                f"R stays {'below' if np.nanmax(r_grid) <= 1 else 'above'} 1 over the whole "
-                f"design: no R = 1 contour"
-            )
+            report.notes.append(_no_contour(r_grid))
         if x_labels:
             axes.set_xticks(xs, x_labels)
         if y_labels:
@@ -219,16 +223,40 @@ def _phase_diagram(
         if REPRODUCTION in measures:
             r = table[f"{REPRODUCTION}_mean"].to_numpy()
             ok = ~np.isnan(r)
-            if ok.sum() >= 3 and np.nanmin(r) < 1 < np.nanmax(r):
+            if ok.sum() >= 3 and _crosses_one(r):
                 lines = axes.tricontour(x[ok], y[ok], r[ok], levels=[1.0], colors="cyan")
                 axes.clabel(lines, fmt="R = 1")
+            elif _crosses_one(r):
+                report.notes.append(f"no R = 1 contour: R is defined at only {ok.sum()} points")
+            else:
+                report.notes.append(_no_contour(r))
     figure.colorbar(mesh, ax=axes, label=measure_label(prevalence))
     axes.set_xlabel(x_path)
     axes.set_ylabel(y_path)
     axes.set_title("Bullying prevalence (mean over replicates); cyan: R = 1 (not a tipping line)")
-    path = out / "phase-diagram.png"
-    figure.savefig(path, dpi=120)
-    report.files.append(path)
+    _save_figure(figure, out / "phase-diagram.png", report)
+
+
+def _crosses_one(r: np.ndarray) -> bool:
+    defined = r[~np.isnan(r)]
+    return defined.size > 0 and defined.min() < 1 < defined.max()
+
+
+def _no_contour(r: np.ndarray) -> str:
+    """Why the phase diagram has no R = 1 contour."""
+    undefined = int(np.isnan(r).sum())
+    why = (
+        "no perpetrator episode began at least the conversion window "
+        "(cascades.conversion_window_weeks) before the run's end; longer runs give it"
+    )
+    if undefined == r.size:
+        return f"R is undefined at every point ({why}): no R = 1 contour"
+    side = "below" if np.nanmax(r) <= 1 else "above"
+    if undefined == 0:
+        where = "over the whole design"
+    else:
+        where = f"where defined ({undefined} of {r.size} points undefined: {why})"
+    return f"R stays {side} 1 {where}: no R = 1 contour"
 
 
 def _tipping_diagram(
@@ -236,7 +264,7 @@ def _tipping_diagram(
 ) -> None:
     """Prevalence from the ordinary start, with the region where the shocked start stays
     endemic (two stable states) circled; `tipping.csv` has both starts and the gap per point."""
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     state = hysteresis.STATE
     others = [p for p in paths if p != hysteresis.SHOCK_PATH]
@@ -260,7 +288,8 @@ def _tipping_diagram(
         i, j = np.searchsorted(ys, row[y_path]), np.searchsorted(xs, row[x_path])
         low[i, j] = shade[(row[x_path], row[y_path])]
         bistable[i, j] = float(row["bistable"])
-    figure, axes = plt.subplots(figsize=(7, 5.5), layout="constrained")
+    figure = Figure(figsize=(7, 5.5), layout="constrained")
+    axes = figure.subplots()
     mesh = axes.pcolormesh(xs, ys, low, shading="nearest", cmap="magma_r")
     shown = prevalence if prevalence is not None else state
     figure.colorbar(mesh, ax=axes, label=f"{measure_label(shown)} (ordinary start)")
@@ -282,9 +311,7 @@ def _tipping_diagram(
     axes.set_xlabel(x_path)
     axes.set_ylabel(y_path)
     axes.set_title("Bullying prevalence; circles: bistable (endemic state persists after shock)")
-    path = out / "phase-diagram.png"
-    figure.savefig(path, dpi=120)
-    report.files.append(path)
+    _save_figure(figure, out / "phase-diagram.png", report)
 
 
 def _lines(
@@ -331,13 +358,22 @@ def _lines(
     if len(paths) == 2:
         axes.flat[0].legend(fontsize=7)
     figure.suptitle("Mean over replicates with 95% intervals")
-    path = out / "lines.png"
-    figure.savefig(path, dpi=120)
-    report.files.append(path)
+    _save_figure(figure, out / "lines.png", report)
 
 
-def _point_means(table: pd.DataFrame, measure: str) -> np.ndarray:
-    return table.sort_values("point")[f"{measure}_mean"].to_numpy(dtype=float)
+def _complete_measures(
+    method: str, table: pd.DataFrame, measures: list[str], report: AnalysisReport
+) -> Iterator[tuple[str, np.ndarray]]:
+    """Each measure with its replicate mean at every design point, in point order; a measure
+    missing at some point (no successful run there) is skipped with a note."""
+    for measure in measures:
+        y = table.sort_values("point")[f"{measure}_mean"].to_numpy(dtype=float)
+        if np.isnan(y).any():
+            report.notes.append(
+                f"{method}: {measure} skipped ({np.isnan(y).sum()} points have no successful run)"
+            )
+            continue
+        yield measure, y
 
 
 def _sobol(
@@ -354,13 +390,7 @@ def _sobol(
     second = manifest.experiment.design.second_order
     problem = salib_problem(paths)
     rows = []
-    for measure in measures:
-        y = _point_means(table, measure)
-        if np.isnan(y).any():
-            report.notes.append(
-                f"sobol: {measure} skipped ({np.isnan(y).sum()} points have no successful run)"
-            )
-            continue
+    for measure, y in _complete_measures("sobol", table, measures, report):
         if np.ptp(y) == 0:
             report.notes.append(f"sobol: {measure} skipped (the same at every point)")
             continue
@@ -404,13 +434,7 @@ def _morris(
     x = design.sort_values("point")[[f"u.{p}" for p in paths]].to_numpy(dtype=float)
     levels = manifest.experiment.design.levels
     rows = []
-    for measure in measures:
-        y = _point_means(table, measure)
-        if np.isnan(y).any():
-            report.notes.append(
-                f"morris: {measure} skipped ({np.isnan(y).sum()} points have no successful run)"
-            )
-            continue
+    for measure, y in _complete_measures("morris", table, measures, report):
         indices = morris.analyze(
             problem,
             x,
@@ -427,9 +451,7 @@ def _morris(
 
     from matplotlib.figure import Figure
 
-    shown = [m for m in KEY_MEASURES if m in set(frame.measure)][:2] or list(
-        dict.fromkeys(frame.measure)
-    )[:2]
+    shown = _two_shown(frame)
     figure = Figure(figsize=(5.5 * len(shown), 4.5), layout="constrained")
     axes = figure.subplots(1, len(shown), squeeze=False)
     for axis, measure in zip(axes.flat, shown, strict=True):
@@ -446,9 +468,13 @@ def _morris(
         axis.set_xlabel("mu* (mean |elementary effect|)")
         axis.set_ylabel("sigma")
         axis.set_title(measure_label(measure), fontsize=10)
-    path = out / "morris.png"
-    figure.savefig(path, dpi=120)
-    report.files.append(path)
+    _save_figure(figure, out / "morris.png", report)
+
+
+def _two_shown(frame: pd.DataFrame) -> list[str]:
+    """The (at most) two measures an index figure shows: key measures first."""
+    kept = list(dict.fromkeys(frame.measure))
+    return [m for m in KEY_MEASURES if m in kept][:2] or kept[:2]
 
 
 def _index_bars(
@@ -462,9 +488,7 @@ def _index_bars(
 ) -> None:
     from matplotlib.figure import Figure
 
-    shown = [m for m in KEY_MEASURES if m in set(frame.measure)][:2] or list(
-        dict.fromkeys(frame.measure)
-    )[:2]
+    shown = _two_shown(frame)
     figure = Figure(figsize=(6 * len(shown), 4.5), layout="constrained")
     axes = figure.subplots(1, len(shown), squeeze=False)
     for axis, measure in zip(axes.flat, shown, strict=True):
@@ -489,5 +513,4 @@ def _index_bars(
         axis.set_title(measure_label(measure), fontsize=10)
         axis.legend(fontsize=8)
     figure.suptitle(title)
-    figure.savefig(path, dpi=120)
-    report.files.append(path)
+    _save_figure(figure, path, report)

@@ -52,8 +52,9 @@ def local_executor(workers: int | None) -> ExecutorHandle:
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
     if context.get_start_method() == "forkserver":
-        # The model and Mesa are imported once by the fork server, not by every worker.
-        context.set_forkserver_preload(["culturesim.batch.worker", "culturesim.run.simulate"])
+        # The model and Mesa are imported, and its compiled kernels loaded, once by the fork
+        # server, not by every worker.
+        context.set_forkserver_preload(["culturesim.batch.worker", "culturesim.batch.warm_start"])
     pool = ProcessPoolExecutor(
         max_workers=workers,
         mp_context=context,

@@ -123,20 +123,41 @@ def draw_trust_effects(
     )
 
 
+def leaders_over(count: int, spans: list[int]) -> list[int]:
+    """The fewest leaders over `count` posts, level by level up to the chief executive, that the
+    spans allow (`spans` of the levels above; directors capped at the board's size)."""
+    counts = [count]
+    for span in reversed(spans[1:]):
+        counts.append(max(1, math.ceil(counts[-1] / span)))
+    counts[-1] = min(counts[-1], spans[0])
+    return [*counts[1:], 1]
+
+
 def level_counts(posts: int, spans: list[int]) -> list[int]:
-    """Posts per level for a trust of `posts`, built up from the frontline by span of control."""
-    frontline = posts
-    for _ in range(20):
-        counts = [frontline]
-        for span in reversed(spans[1:]):
-            counts.append(max(1, math.ceil(counts[-1] / span)))
-        counts[-1] = min(counts[-1], spans[0])
-        counts.append(1)
-        upper = sum(counts[1:])
-        if frontline == posts - upper:
-            break
-        frontline = max(1, posts - upper)
-    return list(reversed(counts))
+    """Posts per level (chief executive first) for a trust of exactly `posts` posts.
+
+    Built up from the frontline: the largest frontline whose leaders, the fewest the spans
+    allow, fit in `posts`. One more frontline post can need a leader at several levels at once,
+    so up to three posts may be left over: they become team leaders (with the managers and
+    directors those need), taking a post or two from the frontline where that is what makes
+    the total exact. No leader ever has more reports than their span.
+    """
+    low, high = 1, posts
+    while low < high:  # the total grows with the frontline: bisect for the largest that fits
+        middle = (low + high + 1) // 2
+        if middle + sum(leaders_over(middle, spans)) <= posts:
+            low = middle
+        else:
+            high = middle - 1
+    for frontline in range(low, max(low - len(spans) * 2, 0), -1):
+        for team_leaders in range(math.ceil(frontline / spans[-1]), frontline + 1):
+            counts = [*reversed(leaders_over(team_leaders, spans[:-1])), team_leaders, frontline]
+            if sum(counts) >= posts:
+                break
+        if sum(counts) == posts:
+            return counts
+    leaders = leaders_over(low, spans)  # spans too narrow to fill exactly: a larger frontline
+    return [*reversed(leaders), posts - sum(leaders)]
 
 
 def trust_sizes(settings: OrganisationSettings, rng: np.random.Generator) -> np.ndarray:
