@@ -37,6 +37,8 @@ from culturesim.viz.session import PROGRAMME, LeverChange, Session, VizModel
 WORKER_NICENESS = 10
 """How much lower the pairs' worker processes run than the page (os.nice)."""
 MAX_PAIRS = 100
+MAX_WEEKS_AHEAD = 520
+"""How far beyond the page's week the pairs may run."""
 
 
 @dataclass(frozen=True)
@@ -56,8 +58,11 @@ def plan_of(session: Session, to_week: int) -> PairPlan:
     with session.lock:
         if session.branch is None:
             raise ValueError("branch the run before starting replicate pairs")
-        if to_week <= session.branch_week:
-            raise ValueError(f"run the pairs past the branch week {session.branch_week}")
+        if not session.branch_week < to_week <= session.week + MAX_WEEKS_AHEAD:
+            raise ValueError(
+                f"each to week {to_week}: must be after the branch week ({session.branch_week}) "
+                f"and at most {MAX_WEEKS_AHEAD} weeks beyond this week ({session.week})"
+            )
         return PairPlan(
             session.main.scenario,
             int(session.main.seed),
@@ -116,9 +121,9 @@ class ReplicatePairs:
 
     def __init__(self, plan: PairPlan, pairs: int, workers: int | None = None) -> None:
         self.plan = plan
-        self.seeds = replicate_seeds(plan.seed, pairs)
         if pairs > MAX_PAIRS:
-            raise ValueError(f"{pairs} pairs: at most {MAX_PAIRS}")
+            raise ValueError(f"{pairs} replicate pairs: at most {MAX_PAIRS}")
+        self.seeds = replicate_seeds(plan.seed, pairs)
         self.workers = min(workers or default_workers(), pairs)
         self.arms: dict[int, np.ndarray] = {}
         self.error: BaseException | None = None
