@@ -385,6 +385,9 @@ def test_clicking_a_drawn_person_shows_their_lineage_and_history(browser_page, s
     expect(page.locator(".cs-lineage")).to_contain_text(f" in post {post} (")
     expect(page.locator(".cs-focus")).to_contain_text("chosen person")  # their history below
     assert re.search(r"(bullied by|bullied): post \d+", text(page, ".cs-lineage"))
+    assert image_colours(page, "img.cs-org-view") > 5
+    page.locator(".cs-lineage").evaluate("lines => lines.scrollIntoView()")
+    page.screenshot(path=str(ARTIFACTS / "viz-person-1366x768.png"))
     # anyone drawn can be clicked, not only those in the list: the director
     click_person(page, picture, director)
     expect(page.locator(".cs-lineage")).to_contain_text(f" in post {director} (")
