@@ -8,7 +8,7 @@
    share (a websocket round trip, decoding PNGs) is not included.
 2. The national view's first paint after `nhs-england` is built (target: under 2 s): the per-
    trust values and tile colours of every measure, the Python side of drawing the tiles (median
-   of `--repeats`). The build itself (a minute or two) is reported but not part of the target.
+   of `--repeats`). The build itself (about 20 s) is reported but not part of the target.
    `--no-national` skips it.
 3. With `--browser`, the same first paint as a user sees it: `culturesim viz nhs-england` in
    Debian's Chromium (Playwright), from the click on the National view tab, after the build, to

@@ -86,7 +86,7 @@ def BuildProgress():
     with solara.Card(classes=["cs-building"]):
         solara.Text(
             f"Building {now_building[0]}: the organisation, its people and a year of burn-in "
-            f"({elapsed.value:.0f} s so far; the national scenario takes a minute or two). "
+            f"({elapsed.value:.0f} s so far; the national scenario takes about half a minute). "
             "The page stays usable meanwhile."
         )
         solara.ProgressLinear(True)

@@ -35,6 +35,8 @@ PLOTS = tuple(
 """Each panel's measures with their legend labels (from the registry; none for a lone line)."""
 MEASURES = tuple(column for _, columns in PLOTS for column, _ in columns)
 """Every column plotted, in panel order."""
+NUMERICAL_ZERO = 1e-9
+"""A difference whose every value is below this is floating-point rounding, drawn as zero."""
 COLOURS = ("#0072b2", "#e69f00", "#cc79a7")
 BRANCH_COLOUR = "#000000"
 
@@ -166,6 +168,9 @@ class DifferencePicture(PanelsPicture):
                 # relim() leaves collections out: widen the limits to hold the band
                 ax.update_datalim(np.column_stack([[*weeks, *weeks], [*low, *high]]))
                 ax.autoscale_view()
+        for ax in self.axes:  # rounding (1e-13), not an effect: drawn as the flat zero it is
+            if max(map(abs, ax.get_ylim())) < NUMERICAL_ZERO:
+                ax.set_ylim(-0.05, 0.05, auto=True)  # autoscale again next week
         return self.fig
 
 
