@@ -3,11 +3,13 @@
 One server and one page for the whole module (each page start costs seconds), on a scenario
 of three small trusts written here. In order, as a researcher would: the page opens offline
 with plain controls and a placeholder; a branch at week 5 with the stance changed on one arm
-advances with the main run and differs from it; the download is a pair of run folders that
-`culturesim cascades` reads, identical before the branch week; a directorate and a person show
-that person's lineage; the national view shows the three trusts and a click opens one;
-screenshots at 1366x768 and 1920x1080 (test-artifacts/); Play and Pause; starting again from
-another scenario builds it while the page answers.
+advances with the main run and differs from it; replicate pairs run in the background while
+the page answers and put an interval on the difference; the download is a pair of run folders
+that `culturesim cascades` reads, identical before the branch week; a directorate and a person
+show that person's lineage, and so does clicking a person in the picture; the national view
+shows the three trusts and a click opens one; the largest live cascade animates over recent
+weeks; screenshots at 1366x768 and 1920x1080 (test-artifacts/); Play and Pause; starting again
+from another scenario builds it while the page answers.
 
 Where Chromium is missing this test fails rather than skips: `.ci/run` installs it, and a
 browser test that quietly skips proves nothing. Run it with `pytest -m browser`.
@@ -30,7 +32,10 @@ import pandas as pd
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
+from culturesim.engine.scenario import load_scenario
+from culturesim.viz import pictures, views
 from culturesim.viz.plots import MEASURES
+from culturesim.viz.session import VizModel
 
 pytestmark = pytest.mark.browser
 
@@ -83,10 +88,16 @@ def wait_until_serving(url: str, process: subprocess.Popen) -> None:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    """The real `culturesim viz three-trusts.toml` on a free localhost port; stopped after."""
+def scenario_file(tmp_path_factory) -> Path:
     scenario = tmp_path_factory.mktemp("page") / "three-trusts.toml"
     scenario.write_text(THREE_TRUSTS)
+    return scenario
+
+
+@pytest.fixture(scope="module")
+def server(scenario_file):
+    """The real `culturesim viz three-trusts.toml` on a free localhost port; stopped after."""
+    scenario = scenario_file
     ARTIFACTS.mkdir(exist_ok=True)
     port = free_port()
     url = f"http://127.0.0.1:{port}/"
@@ -265,6 +276,40 @@ def test_branch_at_week_5_then_a_stance_change_on_one_arm(browser_page):
     expect(page.locator(".cs-lever-arm")).to_have_text("moving: branch")
 
 
+INTERVAL_CELL = re.compile(r"\[-?[\d.e+-]+, -?[\d.e+-]+\]")
+
+
+def test_replicate_pairs_run_in_the_background_and_put_an_interval_on_the_difference(
+    browser_page,
+):
+    page = browser_page
+    assert not INTERVAL_CELL.search(text(page, ".cs-compare"))  # one twin pair: no interval
+    before = image_colours(page, "img.cs-difference")
+    pairs = page.locator(".cs-pairs-count input")
+    pairs.fill("4")
+    pairs.press("Enter")
+    expect(page.locator(".cs-pairs-to input")).to_have_value("10")
+    button(page, "Run replicate pairs in the background").click()
+    expect(page.locator(".cs-pairs-progress")).to_contain_text("of 4 replicate pairs done")
+    # the page answers while they run: switching the arm the levers move is a server round trip
+    page.locator(".cs-arm").get_by_text("main run").click()
+    expect(page.locator(".cs-lever-arm")).to_have_text("moving: main run")
+    page.locator(".cs-arm").get_by_text("branch").click()
+    expect(page.locator(".cs-lever-arm")).to_have_text("moving: branch")
+    expect(page.locator(".cs-pairs-done")).to_contain_text(
+        "4 of 4 replicate pairs done (seeds 1..4, each to week 10)", timeout=120_000
+    )
+    expect(page.locator(".cs-compare")).to_contain_text("95% interval")
+    cells = INTERVAL_CELL.findall(text(page, ".cs-compare"))
+    assert len(cells) == len(MEASURES), text(page, ".cs-compare")  # one for each measure
+    page.wait_for_function(
+        "([s, n]) => (" + COUNT_COLOURS + ")(s) > n", arg=["img.cs-difference", before]
+    )  # the shaded bands add colours to the difference picture
+    page.locator("img.cs-difference").evaluate("picture => picture.scrollIntoView()")
+    page.screenshot(path=str(ARTIFACTS / "viz-replicates-1366x768.png"))
+    page.evaluate("window.scrollTo(0, 0)")
+
+
 def test_download_is_both_arms_as_run_folders_that_cascades_reads(browser_page, tmp_path):
     page = browser_page
     with page.expect_download(timeout=60_000) as download:
@@ -309,6 +354,47 @@ def test_a_directorate_and_a_person_show_their_lineage(browser_page):
     assert image_colours(page, "img.cs-history") > 5
 
 
+def option_texts(page, select: str) -> list[str]:
+    page.locator(select).click()
+    owner = page.locator(f"{select} [aria-owns]").first
+    items = page.locator(f"#{owner.get_attribute('aria-owns')} .v-list-item")
+    items.first.wait_for()
+    texts = items.all_inner_texts()
+    page.keyboard.press("Escape")
+    return [t.strip() for t in texts]
+
+
+def click_person(page, picture: views.DirectoratePicture, post: int) -> None:
+    """Click the organisation picture where `post` is drawn (the page draws the same layout)."""
+    x, y = picture.place_of(post)
+    box = page.locator("img.cs-org-view").bounding_box()
+    page.mouse.click(box["x"] + x * box["width"], box["y"] + y * box["height"])
+
+
+def test_clicking_a_drawn_person_shows_their_lineage_and_history(browser_page, scenario_file):
+    page = browser_page
+    # the same organisation as the page's (same scenario and seed), to know where each is drawn
+    model = VizModel(load_scenario(scenario_file))
+    director = pictures.directors(model, 0)[1][0]
+    picture = views.DirectoratePicture(model.org, views.directorate_posts(model.org, director), "")
+    listed = option_texts(page, ".cs-person")
+    post = int(re.match(r"post (\d+)", listed[1]).group(1))  # not the one chosen before
+    page.locator("img.cs-org-view").scroll_into_view_if_needed()
+    click_person(page, picture, post)
+    expect(page.locator(".cs-person")).to_contain_text(f"post {post} (")
+    expect(page.locator(".cs-lineage")).to_contain_text(f" in post {post} (")
+    expect(page.locator(".cs-focus")).to_contain_text("chosen person")  # their history below
+    assert re.search(r"(bullied by|bullied): post \d+", text(page, ".cs-lineage"))
+    assert image_colours(page, "img.cs-org-view") > 5
+    page.locator(".cs-lineage").evaluate("lines => lines.scrollIntoView()")
+    page.screenshot(path=str(ARTIFACTS / "viz-person-1366x768.png"))
+    # anyone drawn can be clicked, not only those in the list: the director
+    click_person(page, picture, director)
+    expect(page.locator(".cs-lineage")).to_contain_text(f" in post {director} (")
+    expect(page.locator(".cs-person")).to_contain_text(f"post {director} (")
+    page.evaluate("window.scrollTo(0, 0)")
+
+
 def test_national_view_shows_three_trusts_and_a_click_opens_one(browser_page):
     page = browser_page
     open_tab(page, "National view")
@@ -316,6 +402,27 @@ def test_national_view_shows_three_trusts_and_a_click_opens_one(browser_page):
     page.locator(".cs-trust-2").click()
     expect(page.locator(".cs-org-trust")).to_contain_text("trust 2, directorate 1 ")
     assert image_colours(page, "img.cs-org-view") > 5
+
+
+def test_the_largest_live_cascade_animates_over_recent_weeks(browser_page):
+    page = browser_page
+    open_tab(page, "Cascades")
+    now = week(page)
+    expect(page.locator(".cs-cascade-as-of")).to_have_text(f"as of week {now - 1}")
+    assert image_colours(page, "img.cs-cascade") > 5
+    page.locator(".cs-animate").click()
+    seen: list[int] = []
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        shown = int(text(page, ".cs-cascade-as-of").split()[-1])
+        if not seen or seen[-1] != shown:
+            seen.append(shown)
+        if len(seen) > 2 and shown == now - 1:
+            break
+        page.wait_for_timeout(100)
+    assert len(seen) >= 4, seen  # it went through the weeks ...
+    assert seen[1:] == sorted(seen[1:]) and seen[-1] == now - 1, seen  # ... in order, to now
+    expect(page.locator(".cs-animate")).to_contain_text("Animate")
 
 
 def test_screenshots_at_two_window_sizes(browser_page):

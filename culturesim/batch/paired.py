@@ -165,15 +165,16 @@ def ratio_interval(
     return ratio, ratio - half, ratio + half
 
 
-def weekly_differences(runs: PairedRuns) -> pd.DataFrame:
-    """Per week and measure: mean paired difference B − A and its t interval over replicates."""
+def weekly_differences(runs: PairedRuns, measures: Sequence[str] = WEEKLY_MEASURES) -> pd.DataFrame:
+    """Per week and measure: mean paired difference B − A and its t interval over replicates.
+
+    `measures` names the last axis of `runs.weekly`: WEEKLY_MEASURES for `run_pairs`, others
+    where a caller kept other columns (the page keeps those it plots)."""
     difference = runs.weekly["B"] - runs.weekly["A"]  # (replicate, week, measure)
     n = difference.shape[0]
     mean = difference.mean(axis=0)
     half = stats.t.ppf((1 + CONFIDENCE) / 2, n - 1) * difference.std(axis=0, ddof=1) / math.sqrt(n)
-    weeks, measures = np.meshgrid(
-        np.arange(difference.shape[1]), np.array(WEEKLY_MEASURES), indexing="ij"
-    )
+    weeks, measures = np.meshgrid(np.arange(difference.shape[1]), np.array(measures), indexing="ij")
     return pd.DataFrame(
         {
             "week": weeks.ravel(),

@@ -10,8 +10,13 @@ Modules, one concern each:
 - `plots.py`: the outcomes of both arms and their difference.
 - `national.py`: per-trust values and colours for the national view.
 - `pictures.py`: what the page, its downloads and the benchmark draw, from a session.
+- `replicates.py`: replicate pairs of the branch in worker processes, and the interval on
+  their difference (with `culturesim.batch.paired`).
 - `export.py`: the run (and branch) as run folders in a zip.
-- `app.py`: the page (Solara). `server.py`: `serve()`, which `culturesim viz` calls.
+- The page (Solara): `app.py` (the frame, building, Play), `state.py` (each browser tab's
+  state), `sidebar.py` (controls and levers), `tabs.py` (the tabs), `clickable.py` with
+  `clickable_image.vue` (a picture that reports where it was clicked). `server.py`: `serve()`,
+  which `culturesim viz` calls.
 
-The model never imports this package; only `app.py` and `server.py` need Solara.
+The model never imports this package; only the page's modules and `server.py` need Solara.
 """

@@ -101,6 +101,20 @@ def lineage(model: VizModel, post: int) -> Lineage:
     )
 
 
+def person_label(model: VizModel, post: int) -> str:
+    """How the person picker names whoever holds `post`: their post, role, and acts."""
+    acts = model.staff_acts()
+    person = model.people.person_id[post]
+    committed = int((acts["perpetrator_person"] == person).sum())
+    suffered = int((acts["victim_person"] == person).sum())
+    return label(model, post, committed, suffered)
+
+
+def label(model: VizModel, post: int, committed: int, suffered: int) -> str:
+    role = model.org.level_names[model.org.level[post]].replace("_", " ")
+    return f"post {post} ({role}): bullied others {committed}×, bullied {suffered}×"
+
+
 def involved_people(model: VizModel, posts: np.ndarray, limit: int = 40) -> list[tuple[int, str]]:
     """The posts among `posts` whose holders bullied or were bullied most, with a label each:
     the people worth choosing to see a lineage."""
@@ -119,13 +133,7 @@ def involved_people(model: VizModel, posts: np.ndarray, limit: int = 40) -> list
     )
     table = table[(table.suffered + table.committed) > 0]
     table = table.sort_values(["committed", "suffered", "post"], ascending=[False, False, True])
-    level = model.org.level
-    names = model.org.level_names
     return [
-        (
-            int(row.post),
-            f"post {row.post} ({names[level[row.post]].replace('_', ' ')}): "
-            f"bullied others {row.committed}×, bullied {row.suffered}×",
-        )
+        (int(row.post), label(model, int(row.post), int(row.committed), int(row.suffered)))
         for row in table.head(limit).itertuples()
     ]

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 from matplotlib.figure import Figure
 
 from culturesim.viz import views
@@ -81,6 +82,14 @@ def organisation_figure(
         return picture.update(model, this_week, chosen)
 
 
+def post_at(session: Session, arm: str, director: int, x: float, y: float) -> int | None:
+    """The person clicked in the directorate picture as last drawn (x, y: fractions of its
+    width and height from the top left), or None if the click missed everyone."""
+    with session.lock:
+        picture = session.cache.get(("directorate", arm, director))
+        return None if picture is None else picture.post_at(x, y)
+
+
 def plots_figure(session: Session) -> Figure:
     """Both arms' outcomes week by week, lever moves and the branch week marked."""
     with session.lock:
@@ -105,7 +114,16 @@ def difference_figure(session: Session) -> Figure | None:
             session.main.timeseries(), session.branch.timeseries(), session.branch_week
         )
         lever_weeks = [c.week for c in session.branch.lever_log]
-        return picture.update(difference, lever_weeks, session.branch_week)
+        return picture.update(difference, lever_weeks, session.branch_week, replicate_band(session))
+
+
+def replicate_band(session: Session) -> pd.DataFrame | None:
+    """The interval over the replicate pairs finished so far, if they replay the branch shown
+    (None before two pairs, or once a lever has moved since they started)."""
+    pairs = session.replicates
+    if pairs is None or not pairs.matches(session):
+        return None
+    return pairs.differences()
 
 
 def cascade_figure(session: Session, arm: str, as_of: int | None = None) -> Figure:
@@ -153,18 +171,27 @@ def history_figure(session: Session, arm: str, focus: Focus) -> Figure:
         return picture.update(history, focus.title)
 
 
-def compare_rows(session: Session) -> list[tuple[str, float, float, float]]:
-    """This week's plotted measures for both arms and their difference (branch minus main)."""
+def compare_rows(session: Session) -> list[tuple[str, float, float, float, float, float]]:
+    """This week's plotted measures for both arms, their difference (branch minus main), and
+    the 95% interval of the difference over replicate pairs (NaN where there is none)."""
     with session.lock:
         if session.branch is None or session.week < 1:
             return []
         a = session.main.timeseries().iloc[-1]
         b = session.branch.timeseries().iloc[-1]
+        band = replicate_band(session)
+        if band is not None:
+            band = band[band["week"] == a["week"]].set_index("measure")
         rows = []
         for name, columns in PLOTS:
             for column, label in columns:
                 measure = f"{name.split(' (')[0]}{' ' + label if label else ''}"
-                rows.append((measure, a[column], b[column], b[column] - a[column]))
+                low, high = (
+                    band.loc[column, ["low", "high"]]
+                    if band is not None and column in band.index
+                    else (np.nan, np.nan)
+                )
+                rows.append((measure, a[column], b[column], b[column] - a[column], low, high))
         return rows
 
 

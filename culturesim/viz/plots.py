@@ -8,6 +8,7 @@ line labelled "branch".
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
@@ -34,6 +35,8 @@ PLOTS = tuple(
 """Each panel's measures with their legend labels (from the registry; none for a lone line)."""
 MEASURES = tuple(column for _, columns in PLOTS for column, _ in columns)
 """Every column plotted, in panel order."""
+NUMERICAL_ZERO = 1e-9
+"""A difference whose every value is below this is floating-point rounding, drawn as zero."""
 COLOURS = ("#0072b2", "#e69f00", "#cc79a7")
 BRANCH_COLOUR = "#000000"
 
@@ -51,6 +54,7 @@ class PanelsPicture:
             ax.locator_params(nbins=4)  # fewer tick labels: text is most of the drawing time
             ax.ticklabel_format(axis="y", useOffset=False)  # an offset would cover the title
         self.fig.text(0.5, 0.005, "week", ha="center", va="bottom", fontsize=FONT)
+        self.heading = heading
         self.fig.suptitle(heading, fontsize=FONT, y=0.995)
         self.fig.subplots_adjust(
             left=0.07, right=0.99, top=0.86, bottom=0.09, hspace=0.35, wspace=0.28
@@ -127,12 +131,47 @@ class DifferencePicture(PanelsPicture):
                 (self.lines[column],) = ax.plot([], [], lw=1.4, color=colour, label=label)
             if len(columns) > 1:
                 ax.legend(fontsize=FONT - 2, frameon=False, loc="best")
+        self.bands: list = []
 
-    def update(self, difference: pd.DataFrame, lever_weeks, branch_week: int) -> Figure:
+    def update(
+        self,
+        difference: pd.DataFrame,
+        lever_weeks,
+        branch_week: int,
+        band: pd.DataFrame | None = None,
+    ) -> Figure:
+        """Draw the twin's difference; with `band` (the long frame of
+        `viz.replicates.ReplicatePairs.differences`), the 95% interval over replicate pairs
+        around it, shaded in each line's colour."""
         for column, line in self.lines.items():
             line.set_data(difference["week"], difference[column])
+        for shaded in self.bands:
+            shaded.remove()
+        self.bands = []
+        heading = self.heading
+        if band is not None:
+            since = band[band["week"] >= branch_week - 1]
+            heading = (
+                "branch minus main run; shaded: 95% interval over "
+                f"{int(band['pairs'].iloc[0])} replicate pairs"
+            )
+        self.fig.suptitle(heading, fontsize=FONT, y=0.995)
         self.mark(lever_weeks, branch_week)
-        return self.rescale()
+        self.rescale()
+        if band is not None:
+            for column, line in self.lines.items():
+                rows = since[since["measure"] == column]
+                weeks, low, high = rows["week"], rows["low"], rows["high"]
+                ax = line.axes
+                shade = ax.fill_between(weeks, low, high, color=line.get_color(), alpha=0.25, lw=0)
+                self.bands.append(shade)
+                # relim() leaves collections out: widen the limits to hold the band
+                ax.update_datalim(np.column_stack([[*weeks, *weeks], [*low, *high]]))
+                ax.autoscale_view()
+        for ax in self.axes:  # rounding (1e-13), not an effect: drawn as the flat zero it is
+            if max(map(abs, ax.get_ylim())) < NUMERICAL_ZERO:
+                ax.set_ylim(-0.05, 0.05, auto=True)  # autoscale again next week
+        return self.fig
 
 
 def arm_difference(main: pd.DataFrame, branch: pd.DataFrame, since_week: int) -> pd.DataFrame:

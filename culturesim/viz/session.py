@@ -32,6 +32,8 @@ MAIN, BRANCH = "main run", "branch"
 """The two arms' names, as the page shows them."""
 PUBLIC_PERPETRATOR = -1
 """`events()` marks an act of public aggression with perpetrator -1."""
+PROGRAMME = "leadership programme"
+"""The lever log's name for a compassionate-leadership programme started live."""
 
 
 @dataclass(frozen=True)
@@ -100,12 +102,13 @@ class VizModel(CultureModel):
     def start_programme(self, share: float, strength: float) -> None:
         """Put a share of leaders through compassionate-leadership training now."""
         self.start_leadership_programme(share, strength)
-        self._note("leadership programme", share)
+        self._note(PROGRAMME, share)
 
     def _note(self, name: str, value: float) -> None:
-        """Record a lever move; repeated moves in one week (a dragged slider) keep the last."""
+        """Record a lever move; repeated moves of a slider in one week (a drag) keep the last.
+        Each programme is kept: training twice trains twice."""
         last = self.lever_log[-1] if self.lever_log else None
-        if last and last.week == self.week and last.name == name:
+        if last and last.week == self.week and last.name == name != PROGRAMME:
             self.lever_log.pop()
         self.lever_log.append(LeverChange(self.week, name, float(value)))
 
@@ -196,7 +199,8 @@ class Session:
     """What one browser tab is running: the main arm and, once branched, its twin.
 
     Both arms advance together on every step; a lever moves only the arm it is applied to.
-    `cache` keeps pictures from week to week (see `viz.pictures.cached`).
+    `cache` keeps pictures from week to week (see `viz.pictures.cached`); `replicates` holds the
+    replicate pairs of the branch (`viz.replicates.ReplicatePairs`), once started.
     """
 
     def __init__(self, main: VizModel) -> None:
@@ -205,6 +209,7 @@ class Session:
         self.branch_week: int | None = None
         self.lock = threading.RLock()
         self.cache: dict = {}
+        self.replicates = None
 
     @property
     def week(self) -> int:
@@ -230,10 +235,18 @@ class Session:
     def branch_here(self) -> None:
         """Fork the main run now into a twin with common random numbers (replacing any branch)."""
         with self.lock:
+            self.stop_replicates()
             self.branch = self.main.twin()
             self.branch_week = self.main.week
 
     def drop_branch(self) -> None:
         with self.lock:
+            self.stop_replicates()
             self.branch = None
             self.branch_week = None
+
+    def stop_replicates(self) -> None:
+        """Forget the replicate pairs, cancelling those not yet run."""
+        if self.replicates is not None:
+            self.replicates.cancel()
+            self.replicates = None

@@ -31,6 +31,8 @@ VACANT_COLOUR = "#ffffff"
 MAX_PER_ROW = 60
 """People side by side in one row of a directorate; a larger level wraps into sub-rows."""
 DPI = 80
+CLICK_REACH_INCHES = 0.15
+"""How far from a drawn person a click still picks them (12 pixels of the PNG)."""
 FONT = 11
 """Text size (points) of titles, ticks and legends: legible at 1366x768."""
 
@@ -117,6 +119,7 @@ class DirectoratePicture:
             [], [], s=160, marker="s", facecolors="none", edgecolors="#009e73", lw=1.5, zorder=4
         )
         self.drawn: list = []
+        self.occupied = np.ones(len(posts), dtype=bool)
         ax.set_ylim(self.level.max() + 0.95, -0.5)
         ax.set_xlim(0, 1)
         levels = np.unique(self.level)
@@ -138,7 +141,7 @@ class DirectoratePicture:
     def update(self, model, week_acts: pd.DataFrame, chosen=None) -> Figure:
         """Show this week's people and acts; ring the chosen person, draw their lineage."""
         people, posts = model.people, self.posts
-        occupied = people.occupied[posts]
+        self.occupied = occupied = people.occupied[posts]
         base = np.where(self.level == self.level.max(), 14.0, 40.0)
         self.people.set_sizes(base * (0.3 + 2.0 * people.strain[posts]))
         colours = np.array([BEHAVIOUR_COLOURS[b] for b in range(3)])[people.behaviour[posts]]
@@ -174,6 +177,26 @@ class DirectoratePicture:
             )
         title(self.ax, heading)
         return self.fig
+
+    def place_of(self, post: int) -> tuple[float, float]:
+        """Where a post is drawn, as fractions of the picture's width and height from its top
+        left (the inverse of `post_at`)."""
+        at = self.index[int(post)]
+        x, y = self.fig.transFigure.inverted().transform(
+            self.ax.transData.transform((self.x[at], self.y[at]))
+        )
+        return float(x), float(1 - y)
+
+    def post_at(self, x: float, y: float) -> int | None:
+        """The occupied post drawn nearest a click at (x, y), fractions of the picture's width
+        and height from its top left; None if nobody is drawn within a few pixels."""
+        click = self.fig.transFigure.transform((x, 1 - y))
+        drawn = self.ax.transData.transform(np.column_stack([self.x, self.y]))
+        distance = np.hypot(*(drawn - click).T)
+        distance[~self.occupied] = np.inf
+        nearest = int(np.argmin(distance))
+        reach = CLICK_REACH_INCHES * self.fig.dpi
+        return int(self.posts[nearest]) if distance[nearest] <= reach else None
 
     def _at(self, posts) -> np.ndarray:
         """Positions in this picture of those `posts` that are in it."""
