@@ -177,7 +177,7 @@ REFIT = {
     "seeds1": 0,
     "half_widths": (0.1, 0.07, 0.05),
     "design": 16,
-    "seeds2": 8,
+    "seeds2": 16,  # twice the full search's: a refit's small steps are within seed noise
     "validation": 20,
 }
 QUICK = {

@@ -38,11 +38,6 @@ def column(results: list[dict], key: str) -> list[float]:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="known failure (docs/ODD.md section 8): "
-    "a punitive stance raises strain (p < 0.001) but bullying by staff only 0.6 points (p = 0.13)",
-)
 def test_punitive_stance_gives_more_bullying_than_supportive_at_the_same_targets():
     punitive = outcomes("punitive-regulator")
     supportive = outcomes("supportive-regulator")

@@ -27,10 +27,10 @@ SHOCK_PATH = "shock.weeks"
 """The varied parameter that marks a sweep as a two-start (tipping) design."""
 STATE = "perpetrator_share"
 """The state a run ends in: the share of staff in post bullying in a week, over its last year."""
-ENDEMIC = 0.05
-"""A run ends endemic when STATE is above this: one in twenty staff bullying every week, five to
-ten times the calibrated baseline's level (about 0.006-0.01; shocked runs that stay endemic sit
-at about 0.1-0.2)."""
+ENDEMIC = 0.10
+"""A run ends endemic when STATE is above this: one in ten staff bullying every week, about twice
+the calibrated baseline's level (0.02-0.06 at the end of five years, trusts of 1,000 posts) and
+below what a year's shock leaves at its end (0.14-0.17; docs/ODD.md 7.15)."""
 
 
 def _share(hits: int, n: int, level: float = 0.95) -> tuple[float, float, float]:
