@@ -243,7 +243,9 @@ def main(argv: list[str] | None = None) -> int:
 
     import pyabc
 
-    logging.getLogger("ABC").setLevel(logging.WARNING)
+    # pyabc's own progress (one line per generation: epsilon, acceptance, effective sample size)
+    logging.basicConfig(format="%(name)s: %(message)s", level=logging.WARNING)
+    logging.getLogger("ABC").setLevel(logging.INFO)
     priors = read_priors()
     scenario, fitted, unmeasured = fitting_patterns(args.quick)
     for pattern in unmeasured:
