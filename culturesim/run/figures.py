@@ -67,21 +67,29 @@ def cascade_ccdf(episodes: pd.DataFrame, title: str) -> Figure:
     return figure
 
 
-def team_heatmap(
-    events: pd.DataFrame, team: np.ndarray, team_size: np.ndarray, steps: int, limit: int = 60
-) -> Figure:
-    """Share of each team bullied by staff per quarter, for the teams with most bullying."""
-    staff_acts = events[events.perpetrator >= 0]
-    quarters = max(1, -(-steps // 13))
-    teams = team[staff_acts.victim.to_numpy()]
+QUARTER_WEEKS = 13
+
+
+def team_victims_of(events: pd.DataFrame | dict[str, np.ndarray], team: np.ndarray) -> pd.Series:
+    """Distinct people bullied by staff in each (team, quarter), from events of whole quarters
+    (so the counts of separate parts of a run's events add up)."""
+    staff = np.asarray(events["perpetrator"]) >= 0
     victims = pd.DataFrame(
         {
-            "team": teams,
-            "quarter": staff_acts.week.to_numpy() // 13,
-            "victim": staff_acts.victim_person.to_numpy(),
+            "team": team[np.asarray(events["victim"])[staff]],
+            "quarter": np.asarray(events["week"])[staff] // QUARTER_WEEKS,
+            "victim": np.asarray(events["victim_person"])[staff],
         }
     ).drop_duplicates()
-    counts = victims.groupby(["team", "quarter"]).size().unstack(fill_value=0)
+    return victims.groupby(["team", "quarter"]).size()
+
+
+def team_heatmap(
+    team_victims: pd.Series, team_size: np.ndarray, steps: int, limit: int = 60
+) -> Figure:
+    """Share of each team bullied by staff per quarter, for the teams with most bullying."""
+    quarters = max(1, -(-steps // QUARTER_WEEKS))
+    counts = team_victims.unstack(fill_value=0)
     counts = counts.reindex(columns=range(quarters), fill_value=0)
     share = counts.div(team_size[counts.index], axis=0).clip(upper=1)
     share = share.loc[share.mean(axis=1).sort_values(ascending=False).index[:limit]]
@@ -102,20 +110,20 @@ def team_heatmap(
 def save_run_figures(
     folder: Path,
     timeseries: pd.DataFrame,
-    events: pd.DataFrame,
     episodes: pd.DataFrame,
-    team: np.ndarray,
+    team_victims: pd.Series | None,
     team_size: np.ndarray,
     title: str,
 ) -> list[Path]:
-    """Draw and save every figure of a run; returns their paths."""
+    """Draw and save every figure of a run; returns their paths (no team heatmap without
+    `team_victims`, the counts of `team_victims_of`)."""
     folder.mkdir(exist_ok=True)
     drawn = {
         "dashboard.png": dashboard(timeseries, title),
         "cascade_sizes.png": cascade_ccdf(episodes, title),
     }
-    if len(events):
-        drawn["team_heatmap.png"] = team_heatmap(events, team, team_size, len(timeseries))
+    if team_victims is not None:
+        drawn["team_heatmap.png"] = team_heatmap(team_victims, team_size, len(timeseries))
     paths = []
     for name, figure in drawn.items():
         figure.savefig(folder / name, dpi=110)

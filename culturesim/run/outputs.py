@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ from culturesim.engine.cascades import cascade_statistics
 from culturesim.engine.measures import SUMMARY_MEASURES, measure  # noqa: F401 (re-exported)
 from culturesim.engine.scenario import Scenario
 from culturesim.errors import OutputError
-from culturesim.files import check_replaceable, temporary_folder
+from culturesim.files import check_replaceable, naming_failures, temporary_folder
 from culturesim.files import provenance as folder_provenance
 
 TABLES = ("timeseries", "events", "episodes", "agents", "trusts")
@@ -262,6 +263,62 @@ def write_tables(folder: Path, tables: dict[str, pd.DataFrame]) -> None:
         if name == "events":
             table = table.assign(relation=relation_labels(table["relation"]))
         table.to_parquet(folder / f"{name}.parquet", index=False)
+
+
+class TableStream:
+    """A table of a run folder written a part at a time, while the run goes, so the whole table
+    is never in memory: one Parquet row group a part, in a hidden file renamed to
+    `NAME.parquet` by `close` (the folder is itself a temporary one until the run is complete).
+
+    Each part goes through the same pandas-to-Arrow conversion as `write_tables`, so the file
+    reads back exactly as the table written in one piece would.
+    """
+
+    def __init__(self, folder: Path, name: str) -> None:
+        self.path = folder / f"{name}.parquet"
+        self.name = name
+        self.rows = 0
+        self._partial = folder / f".{name}.parquet.partial"
+        self._writer: Any = None
+
+    def write(self, columns: dict[str, np.ndarray] | pd.DataFrame) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        frame = pd.DataFrame(columns, copy=False)
+        if self.name == "events":
+            frame["relation"] = relation_labels(frame["relation"])
+        part = pa.Table.from_pandas(frame, preserve_index=False)
+        with naming_failures(self.path):
+            if self._writer is None:
+                self._writer = pq.ParquetWriter(self._partial, part.schema)
+            self._writer.write_table(part)
+        self.rows += len(frame)
+
+    def close(self, empty: pd.DataFrame | None = None) -> None:
+        """Finish the file (or, if no part came, write `empty` as the whole table)."""
+        if self._writer is None:
+            if empty is not None:
+                write_tables(self.path.parent, {self.name: empty})
+            return
+        with naming_failures(self.path):
+            self._writer.close()
+            self._writer = None
+            os.replace(self._partial, self.path)
+
+    def abandon(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+        self._partial.unlink(missing_ok=True)
+
+
+def read_events(path: Path) -> pd.DataFrame:
+    """An events.parquet file as `CultureModel.events()` gives the table (relation as codes)."""
+    events = pd.read_parquet(path)
+    if isinstance(events["relation"].dtype, pd.CategoricalDtype):
+        events["relation"] = events["relation"].cat.codes
+    return events
 
 
 def relation_labels(codes: pd.Series) -> pd.Categorical:
