@@ -14,11 +14,13 @@ import pytest
 
 from culturesim.engine.scenario import load_scenario
 from culturesim.run.figures import team_victims_of
-from culturesim.run.outputs import TABLES, write_tables
+from culturesim.run.outputs import TABLES, TableStream, write_tables
 from culturesim.run.simulate import run_to_folder, simulate, write_run
 from tests.conftest import write_tiny
 
 WEEKS = 40  # three whole quarters and a part one
+SMALL_ROW_GROUP = 64
+"""Rows a streamed part waits for, lowered so a tiny run writes as it goes, as a big one does."""
 
 
 @pytest.fixture(scope="module")
@@ -35,14 +37,16 @@ def both(scenario, tmp_path_factory: pytest.TempPathFactory) -> tuple:
     held = simulate(scenario)
     held_folder = tmp_path_factory.mktemp("held")
     write_run(held_folder, held, datetime.now(UTC))
-    streamed_folder, streamed = run_to_folder(scenario, tmp_path_factory.mktemp("s") / "run")
+    with pytest.MonkeyPatch.context() as small_parts:
+        small_parts.setattr(TableStream, "ROW_GROUP_ROWS", SMALL_ROW_GROUP)
+        streamed_folder, streamed = run_to_folder(scenario, tmp_path_factory.mktemp("s") / "run")
     return held, held_folder, streamed, streamed_folder
 
 
 def test_streamed_folder_holds_the_in_memory_tables_exactly(both) -> None:
     held, held_folder, _, streamed_folder = both
-    row_groups = pq.ParquetFile(streamed_folder / "events.parquet").metadata.num_row_groups
-    assert row_groups == 4  # written a quarter at a time, not at the end
+    row_groups = pq.ParquetFile(streamed_folder / "events.parquet").metadata.row_group(0)
+    assert SMALL_ROW_GROUP <= row_groups.num_rows < 2 * SMALL_ROW_GROUP  # written as it went
     for name in TABLES:
         written_whole = pd.read_parquet(held_folder / f"{name}.parquet")
         streamed = pd.read_parquet(streamed_folder / f"{name}.parquet")
@@ -82,7 +86,10 @@ class Interrupted(KeyboardInterrupt):
     pass
 
 
-def test_interrupted_streaming_run_leaves_nothing(scenario, tmp_path: Path) -> None:
+def test_interrupted_streaming_run_leaves_nothing(
+    scenario, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(TableStream, "ROW_GROUP_ROWS", SMALL_ROW_GROUP)
     out = tmp_path / "run"
     weeks = []
 
@@ -90,7 +97,7 @@ def test_interrupted_streaming_run_leaves_nothing(scenario, tmp_path: Path) -> N
         weeks.append(advance)
         if len(weeks) == 20:
             partial = list(tmp_path.glob(".run.partial-*/.events.parquet.partial"))
-            assert partial and partial[0].stat().st_size > 0  # the first quarter is on disk
+            assert partial and partial[0].stat().st_size > 0  # the first parts are on disk
             raise Interrupted
 
     with pytest.raises(Interrupted):

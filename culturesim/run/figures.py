@@ -71,17 +71,24 @@ QUARTER_WEEKS = 13
 
 
 def team_victims_of(events: pd.DataFrame | dict[str, np.ndarray], team: np.ndarray) -> pd.Series:
-    """Distinct people bullied by staff in each (team, quarter), from events of whole quarters
-    (so the counts of separate parts of a run's events add up)."""
+    """Distinct people bullied by staff in each (team, quarter), indexed by team and quarter,
+    from events of whole quarters (so the counts of separate parts of a run's events add up).
+
+    Counted on one int64 key per act (team and quarter above 32 bits, the person below), so a
+    quarter of a whole-NHS run's events costs a few tens of MB, not a pandas table's copies.
+    """
     staff = np.asarray(events["perpetrator"]) >= 0
-    victims = pd.DataFrame(
-        {
-            "team": team[np.asarray(events["victim"])[staff]],
-            "quarter": np.asarray(events["week"])[staff] // QUARTER_WEEKS,
-            "victim": np.asarray(events["victim_person"])[staff],
-        }
-    ).drop_duplicates()
-    return victims.groupby(["team", "quarter"]).size()
+    teams = team[np.asarray(events["victim"])[staff]].astype(np.int64)
+    quarter = np.asarray(events["week"])[staff] // QUARTER_WEEKS
+    quarters = int(quarter.max()) + 1 if len(quarter) else 1
+    person = np.asarray(events["victim_person"])[staff].astype(np.int64)
+    pairs, victims = np.unique(
+        np.unique((teams * quarters + quarter) << 32 | person) >> 32, return_counts=True
+    )
+    index = pd.MultiIndex.from_arrays(
+        [pairs // quarters, (pairs % quarters).astype(quarter.dtype)], names=["team", "quarter"]
+    )
+    return pd.Series(victims.astype(np.int64), index=index)
 
 
 def team_heatmap(

@@ -130,26 +130,22 @@ def simulate(
     return result
 
 
-QUARTER = 13
-"""Weeks between writes of a streamed run's events (a figure counts victims per quarter)."""
-
-
 def run_weeks(
     model: CultureModel,
     progress: Progress | None,
     snapshot: Callable[[], None],
-    quarter_done: Callable[[], None] | None = None,
+    after_week: Callable[[int], None] | None = None,
 ) -> None:
     """Step a model through its scenario's weeks, calling `snapshot` every `run.snapshot_every`
-    weeks before the last, and `quarter_done` after every 13th week and after the last."""
+    weeks before the last, and `after_week` with the number of weeks run after each."""
     steps, every = model.scenario.run.steps, model.scenario.run.snapshot_every
     with quiet_empty_means():
         for week in range(1, steps + 1):
             model.step()
             if every and week % every == 0 and week < steps:
                 snapshot()
-            if quarter_done and (week % QUARTER == 0 or week == steps):
-                quarter_done()
+            if after_week:
+                after_week(week)
             if progress:
                 progress(1)
 
@@ -241,35 +237,38 @@ def write_run(
 def stream_run(
     scenario: Scenario, building: Path, out: Path, progress: Progress | None
 ) -> tuple[RunResult, pd.Series | None]:
-    """`simulate`, writing the events (every quarter) and agents (every snapshot) tables into
+    """`simulate`, writing the events (every week) and agents (every snapshot) tables into
     `building`, the temporary folder of `out`, as the run goes rather than holding them.
 
     Returns the result, whose events and agents are read from `out` when first used, and the
-    team heatmap's counts (None without figures or staff bullying).
+    team heatmap's counts (None without figures or events), counted a quarter at a time.
     """
     model = CultureModel(scenario)
     events, agents = TableStream(building, "events"), TableStream(building, "agents")
+    quarter: list[dict[str, np.ndarray]] = []
     counts: list[pd.Series] = []
 
-    def write_quarter() -> None:
+    def write_week(week: int) -> None:
         columns = model.recorder.take_events()
-        if columns is None:
-            return
-        events.write(columns)
-        if scenario.run.figures:
+        if columns is not None:
+            events.write(columns)
+            if scenario.run.figures:
+                quarter.append({name: columns[name] for name in TEAM_VICTIM_COLUMNS})
+        if quarter and (week % QUARTER_WEEKS == 0 or week == scenario.run.steps):
             from culturesim.run.figures import team_victims_of
 
-            counts.append(team_victims_of(columns, model.org.team))
+            whole = {name: np.concatenate([c[name] for c in quarter]) for name in quarter[0]}
+            counts.append(team_victims_of(whole, model.org.team))
+            quarter.clear()
+
+    def snapshot() -> None:
+        agents.write(model.recorder.people_columns(model.people, model.week - 1))
 
     try:
-
-        def snapshot() -> None:
-            agents.write(model.recorder.people_columns(model.people, model.week - 1))
-
-        run_weeks(model, progress, snapshot, write_quarter)
+        run_weeks(model, progress, snapshot, write_week)
         snapshot()
         agents.close()
-        events.close(empty=None if events.rows else model.events())
+        events.close(empty=None if model.recorder.events_taken else model.events())
     except BaseException:
         events.abandon()
         agents.abandon()
@@ -289,6 +288,11 @@ def stream_run(
         model=model,
     )
     return result, pd.concat(counts) if counts else None
+
+
+QUARTER_WEEKS = 13
+TEAM_VICTIM_COLUMNS = ("perpetrator", "victim", "week", "victim_person")
+"""What the team heatmap (`culturesim.run.figures.team_victims_of`) reads of the events."""
 
 
 def run_to_folder(
