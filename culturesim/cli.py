@@ -183,7 +183,7 @@ def run(
         raise ScenarioError("--posterior-file: applies only with --posterior N")
     resolved = settle(load_with_settings(scenario, settings), seed, steps)
     if not ignore_memory_check:
-        check_memory(resolved, scenario, min(workers or 1, posterior or 1))
+        check_memory(resolved, scenario, min(workers or 1, posterior or 1), streamed=True)
     warn_about_late_changes(resolved, scenario)
     if posterior is not None:
         run_with_posterior(resolved, posterior, posterior_file, out, overwrite, workers, quiet)

@@ -19,6 +19,7 @@ from culturesim.engine.model import CultureModel
 from culturesim.engine.scenario import Scenario
 from culturesim.files import FolderLock, naming_failures, swap_in
 from culturesim.run.causal import cascade_counts, causal_measures, twin_of
+from culturesim.run.memory import release_freed_memory
 from culturesim.run.outputs import (
     TABLES,
     TableStream,
@@ -260,6 +261,8 @@ def stream_run(
             whole = {name: np.concatenate([c[name] for c in quarter]) for name in quarter[0]}
             counts.append(team_victims_of(whole, model.org.team))
             quarter.clear()
+        if week % QUARTER_WEEKS == 0:
+            release_freed_memory()
 
     def snapshot() -> None:
         agents.write(model.recorder.people_columns(model.people, model.week - 1))
@@ -269,6 +272,7 @@ def stream_run(
         snapshot()
         agents.close()
         events.close(empty=None if model.recorder.events_taken else model.events())
+        release_freed_memory()
     except BaseException:
         events.abandon()
         agents.abandon()
