@@ -12,7 +12,7 @@ memory) on baseline variants with figures off, in July 2025 (Python 3.11, numpy 
 - events, since persistent bullying and repeat targeting (November 2026, `nhs-england`, 1.39 M
   posts): 0.95 GB for 52 weeks without events, 1.57 GB with them, 4.65 GB for 260 weeks with
   them (20.7 M events), so about 10 bytes a post a week while events are held in memory
-  (`simulate`, the page); `culturesim run` streams them to the run folder instead (1.04 GB for
+  (`simulate`, the page); `culturesim run` streams them to the run folder instead (0.99 GB for
   the same 260 weeks, most of it the model itself), so for it they are not counted;
 - with `peer_ties = 30`: 1,521 MB, about 170 bytes a post for each tie beyond the default
   (building the tie matrix);

@@ -273,7 +273,7 @@ class TableStream:
 
     The file's schema is the one pandas gives the table written in one piece (`write_tables`),
     so it reads back exactly as that table would; the parts go to Arrow without pandas copies.
-    Only columns of at most 4 bytes a value are dictionary-encoded: Arrow's dictionary of a
+    Row groups are kept to about a quarter of a million rows: Arrow's dictionary encoding of a
     column of 8-byte ids (people, episodes) takes about 54 MB a million rows while it writes.
     """
 
@@ -311,9 +311,8 @@ class TableStream:
             if self.name == "events":
                 empty["relation"] = relation_labels(empty["relation"])
             self._schema = pa.Schema.from_pandas(empty, preserve_index=False)
-            narrow = [name for name, values in parts[0].items() if values.dtype.itemsize <= 4]
             with naming_failures(self.path):
-                self._writer = pq.ParquetWriter(self._partial, self._schema, use_dictionary=narrow)
+                self._writer = pq.ParquetWriter(self._partial, self._schema)
         arrays = []
         for name in list(parts[0]):
             pieces = [part.pop(name) for part in parts]

@@ -284,7 +284,9 @@ def stream_run(
     result = RunResult(
         scenario=scenario,
         timeseries=timeseries,
-        events=StoredTable(out / "events.parquet") if events.rows else model.events(),
+        events=StoredTable(out / "events.parquet")
+        if model.recorder.events_taken
+        else model.events(),
         episodes=episodes,
         agents=StoredTable(out / "agents.parquet"),
         trusts=model.trusts(),
