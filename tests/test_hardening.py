@@ -253,7 +253,7 @@ def test_a_run_too_big_for_the_machine_is_refused_at_once(tmp_path: Path) -> Non
         'extends = "baseline.toml"\n[organisation]\ntrusts = 1000\nstaff_per_trust = 50000\n',
         encoding="utf-8",
     )
-    needed = estimate_run_bytes(load_scenario(huge))
+    needed = estimate_run_bytes(load_scenario(huge), streamed=True)  # `run` streams its events
     import psutil
 
     if needed < psutil.virtual_memory().available:

@@ -71,7 +71,8 @@ class Observed:
     rated_quality: Any = None
 
     def __post_init__(self) -> None:
-        self.staff = int(self.people.occupied.sum())
+        self.staff = int(np.count_nonzero(self.people.occupied))
+        self._persistent: np.ndarray | None = None
 
     def in_survey(self, weeks: np.ndarray) -> float:
         """Share of staff in post with this happening in the survey's look-back."""
@@ -82,9 +83,13 @@ class Observed:
         return float(values[self.people.occupied].mean())
 
     def persistent(self) -> np.ndarray:
-        """Who is persistently bullied now (Eq. 16), among staff in post."""
-        p = self.people
-        return p.occupied & persistently_bullied(p.source_weeks, self.scenario.persistence)
+        """Who is persistently bullied now (Eq. 16), among staff in post (worked out once)."""
+        if self._persistent is None:
+            p = self.people
+            self._persistent = p.occupied & persistently_bullied(
+                p.source_weeks, self.scenario.persistence
+            )
+        return self._persistent
 
     def persistent_perpetrators(self) -> np.ndarray:
         """Staff in post who are the counted source of someone persistently bullied."""

@@ -42,6 +42,7 @@ class Recorder:
         self.records: list[dict[str, float]] = []
         self.last_acts: dict[str, np.ndarray] = {}
         self._event_chunks: list[dict[str, np.ndarray]] = []
+        self.events_taken = False
         window = scenario.observation.leaver_window_weeks
         self._recent_leavers: deque[int] = deque(maxlen=window)
         self._recent_staff: deque[int] = deque(maxlen=window)
@@ -105,6 +106,11 @@ class Recorder:
 
     def events(self) -> pd.DataFrame:
         """Every bullying act and every act of public aggression (perpetrator -1) so far."""
+        if self.events_taken:
+            raise RuntimeError(
+                "this run's events were streamed to its run folder (events.parquet): read them "
+                "there"
+            )
         if not self._event_chunks:
             return pd.DataFrame(
                 {
@@ -112,34 +118,51 @@ class Recorder:
                     for c in EVENT_COLUMNS
                 }
             )
+        table = self._gather_events()
+        self._event_chunks = [{name: table[name] for name in EVENT_COLUMNS}]
+        return pd.DataFrame(table, copy=False)
+
+    def take_events(self) -> dict[str, np.ndarray] | None:
+        """The events recorded since the last call, as the events table's columns (None if
+        there are none), forgotten here: a run that streams its events to disk calls this every
+        few weeks, so they never pile up in memory (`events()` is then refused)."""
+        if not self._event_chunks:
+            return None
+        self.events_taken = True
+        table = self._gather_events()
+        self._event_chunks = []
+        return table
+
+    def _gather_events(self) -> dict[str, np.ndarray]:
         table = {}
         for name in EVENT_COLUMNS:  # one column at a time, each chunk freed once copied
             wide = np.int64 if name in WIDE_EVENT_COLUMNS else None
             table[name] = np.concatenate([c.pop(name) for c in self._event_chunks], dtype=wide)
         table["trust"] = self.org.trust[table["victim"]]
-        self._event_chunks = [{name: table[name] for name in EVENT_COLUMNS}]
-        return pd.DataFrame(table, copy=False)
+        return table
 
     def people_frame(self, people: People, t: int) -> pd.DataFrame:
         """Every post's current holder at week t, one row per post (vacant posts included)."""
+        return pd.DataFrame(self.people_columns(people, t))
+
+    def people_columns(self, people: People, t: int) -> dict[str, np.ndarray]:
+        """The columns of `people_frame`, without the copy a DataFrame makes."""
         org = self.org
         survey = self.scenario.observation.survey_weeks
         persistent = people.occupied & persistently_bullied(
             people.source_weeks, self.scenario.persistence
         )
-        return pd.DataFrame(
-            {
-                "week": np.full(org.n_posts, t, dtype=np.int32),
-                "post": np.arange(org.n_posts, dtype=np.int32),
-                "trust": org.trust,
-                "level": org.level,
-                "manager": org.manager.astype(np.int32),
-                "team": org.team.astype(np.int32),
-                **agents_columns(people),
-                "bullied_last_year": (t - people.bullied_week) < survey,
-                "bullied_others_last_year": (t - people.bullied_others_week) < survey,
-                "persistently_bullied": persistent,
-                "persistent_perpetrator": people.occupied
-                & persistent_perpetrators(people.person_id, people.source_person, persistent),
-            }
-        )
+        return {
+            "week": np.full(org.n_posts, t, dtype=np.int32),
+            "post": np.arange(org.n_posts, dtype=np.int32),
+            "trust": org.trust,
+            "level": org.level,
+            "manager": org.manager.astype(np.int32),
+            "team": org.team.astype(np.int32),
+            **agents_columns(people),
+            "bullied_last_year": (t - people.bullied_week) < survey,
+            "bullied_others_last_year": (t - people.bullied_others_week) < survey,
+            "persistently_bullied": persistent,
+            "persistent_perpetrator": people.occupied
+            & persistent_perpetrators(people.person_id, people.source_person, persistent),
+        }

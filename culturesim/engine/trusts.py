@@ -94,6 +94,10 @@ class TrustRecord:
             return np.zeros(org.n_trusts)
         return np.bincount(org.trust[posts], weights, minlength=org.n_trusts).astype(float)
 
+    def _per_trust(self, mask: np.ndarray) -> np.ndarray:
+        """How many posts of each trust `mask` marks (a trust's posts are one block)."""
+        return np.add.reduceat(mask, self.org.trust_start[:-1], dtype=np.int64)
+
     def record(self, o: Observed) -> None:
         """Add one recorded week."""
         org, people, n = self.org, o.people, self.org.n_trusts
@@ -102,12 +106,10 @@ class TrustRecord:
         self.weeks.append(o.t)
         leaving = o.leaving if o.leaving is not None else np.zeros(0, dtype=np.int64)
         removed = o.removed if o.removed is not None else np.zeros(0, dtype=np.int64)
-        staff = np.bincount(org.trust, occupied, minlength=n)
+        staff = self._per_trust(occupied)
         values = {
             "staff": staff,
-            "compassionate": np.bincount(
-                org.trust, occupied & (people.behaviour == COMPASSIONATE), minlength=n
-            ),
+            "compassionate": self._per_trust(occupied & (people.behaviour == COMPASSIONATE)),
             "strain": np.bincount(org.trust, people.strain * occupied, minlength=n),
             "acts": self._count(o.victim),
             "leavers": self._count(leaving),

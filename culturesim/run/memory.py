@@ -11,7 +11,9 @@ memory) on baseline variants with figures off, in July 2025 (Python 3.11, numpy 
 - the same 250,000 posts for 104 weeks: 460 MB, about 1 byte a post a week (episodes);
 - events, since persistent bullying and repeat targeting (November 2026, `nhs-england`, 1.39 M
   posts): 0.95 GB for 52 weeks without events, 1.57 GB with them, 4.65 GB for 260 weeks with
-  them (20.7 M events), so about 10 bytes a post a week while events are recorded;
+  them (20.7 M events), so about 10 bytes a post a week while events are held in memory
+  (`simulate`, the page); `culturesim run` streams them to the run folder instead (0.99 GB for
+  the same 260 weeks, most of it the model itself), so for it they are not counted;
 - with `peer_ties = 30`: 1,521 MB, about 170 bytes a post for each tie beyond the default
   (building the tie matrix);
 - a snapshot (`run.snapshot_every`) keeps one row a post of 54 bytes in pandas; it is counted
@@ -21,6 +23,9 @@ The estimate is meant to be within a factor of two; `--ignore-memory-check` over
 """
 
 from __future__ import annotations
+
+import ctypes
+import sys
 
 import psutil
 
@@ -39,18 +44,23 @@ class TooBigError(ScenarioError):
     """A run estimated to need more memory than the machine has available."""
 
 
-def estimate_run_bytes(scenario: Scenario) -> float:
-    """Rough peak memory of one run of `scenario`, in bytes (see the module docstring)."""
+def estimate_run_bytes(scenario: Scenario, streamed: bool = False) -> float:
+    """Rough peak memory of one run of `scenario`, in bytes (see the module docstring).
+
+    `streamed`: the run writes its events and snapshots to its run folder as it goes
+    (`culturesim run`), so they do not count; held in memory (`simulate`, the page), they do.
+    """
     organisation = scenario.organisation
     posts = organisation.trusts * organisation.staff_per_trust
     ties = organisation.peer_ties + organisation.cross_team_ties
     every = scenario.run.snapshot_every
-    snapshots = scenario.run.steps // every if every else 0
+    snapshots = scenario.run.steps // every if every and not streamed else 0
+    events = scenario.run.record_events and not streamed
     per_post = (
         BYTES_PER_POST
         + BYTES_PER_EXTRA_TIE * max(0.0, ties - DEFAULT_TIES)
         + BYTES_PER_POST_WEEK * scenario.run.steps
-        + BYTES_PER_POST_WEEK_OF_EVENTS * scenario.run.steps * scenario.run.record_events
+        + BYTES_PER_POST_WEEK_OF_EVENTS * scenario.run.steps * events
         + BYTES_PER_POST_SNAPSHOT * snapshots
     )
     return FIXED_BYTES + posts * per_post
@@ -61,9 +71,12 @@ def available_bytes() -> float:
     return float(psutil.virtual_memory().available)
 
 
-def check_memory(scenario: Scenario, origin: str, runs_at_once: int = 1) -> None:
-    """Refuse a scenario whose estimated memory (times `runs_at_once`) exceeds what is available."""
-    needed = estimate_run_bytes(scenario) * runs_at_once
+def check_memory(
+    scenario: Scenario, origin: str, runs_at_once: int = 1, streamed: bool = False
+) -> None:
+    """Refuse a scenario whose estimated memory (times `runs_at_once`) exceeds what is available
+    (`streamed` as for `estimate_run_bytes`)."""
+    needed = estimate_run_bytes(scenario, streamed) * runs_at_once
     available = available_bytes()
     if needed <= available:
         return
@@ -79,3 +92,19 @@ def check_memory(scenario: Scenario, origin: str, runs_at_once: int = 1) -> None
 
 def gigabytes(count: float) -> str:
     return f"{count / 1e9:.1f} GB"
+
+
+def release_freed_memory() -> None:
+    """Give the pages of freed memory back to the operating system (Linux, glibc).
+
+    glibc keeps freed blocks for reuse; a long run, allocating and freeing arrays of a million
+    posts every week among longer-lived ones, leaves it holding 100-200 MB more than the run
+    uses. `run_to_folder` calls this once a quarter and before writing the folder. Elsewhere
+    (macOS, Windows, musl) it does nothing.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):
+        pass

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ from culturesim.engine.cascades import cascade_statistics
 from culturesim.engine.measures import SUMMARY_MEASURES, measure  # noqa: F401 (re-exported)
 from culturesim.engine.scenario import Scenario
 from culturesim.errors import OutputError
-from culturesim.files import check_replaceable, temporary_folder
+from culturesim.files import check_replaceable, naming_failures, temporary_folder
 from culturesim.files import provenance as folder_provenance
 
 TABLES = ("timeseries", "events", "episodes", "agents", "trusts")
@@ -262,6 +263,105 @@ def write_tables(folder: Path, tables: dict[str, pd.DataFrame]) -> None:
         if name == "events":
             table = table.assign(relation=relation_labels(table["relation"]))
         table.to_parquet(folder / f"{name}.parquet", index=False)
+
+
+class TableStream:
+    """A table of a run folder written a part at a time, while the run goes, so the whole table
+    is never in memory: parts are gathered into row groups of at least `ROW_GROUP_ROWS` rows, in
+    a hidden file renamed to `NAME.parquet` by `close` (the folder is itself a temporary one
+    until the run is complete).
+
+    The file's schema is the one pandas gives the table written in one piece (`write_tables`),
+    so it reads back exactly as that table would; the parts go to Arrow without pandas copies.
+    Row groups are kept to about a quarter of a million rows: Arrow's dictionary encoding of a
+    column of 8-byte ids (people, episodes) takes about 54 MB a million rows while it writes.
+    """
+
+    ROW_GROUP_ROWS = 1 << 18
+
+    def __init__(self, folder: Path, name: str) -> None:
+        self.path = folder / f"{name}.parquet"
+        self.name = name
+        self.rows = 0
+        self._partial = folder / f".{name}.parquet.partial"
+        self._writer: Any = None
+        self._schema: Any = None
+        self._pending: list[dict[str, np.ndarray]] = []
+        self._pending_rows = 0
+
+    def write(self, columns: dict[str, np.ndarray]) -> None:
+        """Add rows (the table's columns, as numpy arrays), as they are now: columns that may
+        change later (a view of the model's state) are copied if they must wait."""
+        self._pending_rows += len(next(iter(columns.values())))
+        if self._pending_rows >= self.ROW_GROUP_ROWS:
+            self._pending.append(dict(columns))
+            self._flush()
+        else:
+            self._pending.append({name: values.copy() for name, values in columns.items()})
+
+    def _flush(self) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        if not self._pending:
+            return
+        parts, self._pending, self._pending_rows = self._pending, [], 0
+        if self._writer is None:
+            empty = pd.DataFrame({name: values[:0] for name, values in parts[0].items()})
+            if self.name == "events":
+                empty["relation"] = relation_labels(empty["relation"])
+            self._schema = pa.Schema.from_pandas(empty, preserve_index=False)
+            with naming_failures(self.path):
+                self._writer = pq.ParquetWriter(self._partial, self._schema)
+        arrays = []
+        for name in list(parts[0]):
+            pieces = [part.pop(name) for part in parts]
+            values = pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
+            if name == "relation" and self.name == "events":
+                arrays.append(self._labelled(values, self._schema.field(name).type))
+            else:
+                arrays.append(pa.array(values))
+        with naming_failures(self.path):
+            self._writer.write_table(pa.Table.from_arrays(arrays, schema=self._schema))
+        pa.default_memory_pool().release_unused()  # Arrow's allocator would keep the pages
+        self.rows += len(arrays[0])
+
+    @staticmethod
+    def _labelled(codes: np.ndarray, kind: Any) -> Any:
+        """Relation codes as the dictionary column `relation_labels` makes."""
+        import pyarrow as pa
+
+        labels = [RELATION_LABELS[code] for code in range(len(RELATION_LABELS))]
+        return pa.DictionaryArray.from_arrays(
+            pa.array(codes, type=kind.index_type), pa.array(labels, type=kind.value_type)
+        )
+
+    def close(self, empty: pd.DataFrame | None = None) -> None:
+        """Finish the file (or, if no rows came, write `empty` as the whole table)."""
+        self._flush()
+        if self._writer is None:
+            if empty is not None:
+                write_tables(self.path.parent, {self.name: empty})
+            return
+        with naming_failures(self.path):
+            self._writer.close()
+            self._writer = None
+            os.replace(self._partial, self.path)
+
+    def abandon(self) -> None:
+        self._pending = []
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+        self._partial.unlink(missing_ok=True)
+
+
+def read_events(path: Path) -> pd.DataFrame:
+    """An events.parquet file as `CultureModel.events()` gives the table (relation as codes)."""
+    events = pd.read_parquet(path)
+    if isinstance(events["relation"].dtype, pd.CategoricalDtype):
+        events["relation"] = events["relation"].cat.codes
+    return events
 
 
 def relation_labels(codes: pd.Series) -> pd.Categorical:

@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -18,10 +19,14 @@ from culturesim.engine.model import CultureModel
 from culturesim.engine.scenario import Scenario
 from culturesim.files import FolderLock, naming_failures, swap_in
 from culturesim.run.causal import cascade_counts, causal_measures, twin_of
+from culturesim.run.memory import release_freed_memory
 from culturesim.run.outputs import (
+    TABLES,
+    TableStream,
     headline_figures,
     prepare_folder,
     provenance,
+    read_events,
     resolved_toml,
     summarise,
     write_json,
@@ -29,6 +34,17 @@ from culturesim.run.outputs import (
 )
 
 Progress = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class StoredTable:
+    """A table a run wrote to its folder as it went (`run_to_folder`), read from there when
+    first used: a whole-NHS run records about 20 million events, too many to hold."""
+
+    path: Path
+
+    def read(self) -> pd.DataFrame:
+        return read_events(self.path) if self.path.stem == "events" else pd.read_parquet(self.path)
 
 
 @dataclass(repr=False)
@@ -41,6 +57,18 @@ class RunResult:
     trusts: pd.DataFrame
     summary: dict
     model: CultureModel
+
+    def __getattribute__(self, name: str) -> Any:
+        value = object.__getattribute__(self, name)
+        if isinstance(value, StoredTable):
+            value = value.read()
+            setattr(self, name, value)
+        return value
+
+    def tables_in_memory(self) -> dict[str, pd.DataFrame]:
+        """The run's tables that are held here (not yet written to, or read from, its folder)."""
+        tables = {name: object.__getattribute__(self, name) for name in TABLES}
+        return {name: t for name, t in tables.items() if not isinstance(t, StoredTable)}
 
     def __repr__(self) -> str:
         return (
@@ -95,20 +123,38 @@ def simulate(
     """
     scenario = settle(scenario, seed, steps)
     model = CultureModel(scenario)
-    snapshots = []
-    every = scenario.run.snapshot_every
-    with quiet_empty_means():
-        for week in range(scenario.run.steps):
-            model.step()
-            if every and (week + 1) % every == 0 and week + 1 < scenario.run.steps:
-                snapshots.append(model.people_frame())
-            if progress:
-                progress(1)
+    snapshots: list[pd.DataFrame] = []
+    run_weeks(model, progress, snapshot=lambda: snapshots.append(model.people_frame()))
     result = result_of(model, snapshots)
     if causal:
-        twin = simulate(summary_only(twin_of(scenario)), progress=progress)
-        result.summary.update(causal_measures(cascade_counts(result), cascade_counts(twin)))
+        add_causal_measures(result, progress)
     return result
+
+
+def run_weeks(
+    model: CultureModel,
+    progress: Progress | None,
+    snapshot: Callable[[], None],
+    after_week: Callable[[int], None] | None = None,
+) -> None:
+    """Step a model through its scenario's weeks, calling `snapshot` every `run.snapshot_every`
+    weeks before the last, and `after_week` with the number of weeks run after each."""
+    steps, every = model.scenario.run.steps, model.scenario.run.snapshot_every
+    with quiet_empty_means():
+        for week in range(1, steps + 1):
+            model.step()
+            if every and week % every == 0 and week < steps:
+                snapshot()
+            if after_week:
+                after_week(week)
+            if progress:
+                progress(1)
+
+
+def add_causal_measures(result: RunResult, progress: Progress | None) -> None:
+    """Run the twin without the victimisation channel and add the causal measures."""
+    twin = simulate(summary_only(twin_of(result.scenario)), progress=progress)
+    result.summary.update(causal_measures(cascade_counts(result), cascade_counts(twin)))
 
 
 def result_of(
@@ -151,42 +197,108 @@ def default_run_folder(scenario: Scenario) -> Path:
 
 
 def write_run(
-    folder: Path, result: RunResult, started: datetime, notes: dict | None = None
+    folder: Path,
+    result: RunResult,
+    started: datetime,
+    notes: dict | None = None,
+    team_victims: pd.Series | None = None,
 ) -> None:
-    """Write a run's tables, summary, resolved scenario, figures and provenance into `folder`.
+    """Write a run's tables (those not already streamed there), summary, resolved scenario,
+    figures and provenance into `folder`.
 
-    `notes` are added to provenance.json (the page records its live lever moves there).
+    `notes` are added to provenance.json (the page records its live lever moves there);
+    `team_victims` are the counts of the team heatmap (`figures.team_victims`), for a run whose
+    events were streamed to the folder rather than held.
     """
     scenario = result.scenario
-    write_tables(
-        folder,
-        {
-            "timeseries": result.timeseries,
-            "events": result.events,
-            "episodes": result.episodes,
-            "agents": result.agents,
-            "trusts": result.trusts,
-        },
-    )
+    in_memory = result.tables_in_memory()
+    write_tables(folder, in_memory)
     write_json(folder / "summary.json", result.summary)
     (folder / "scenario.resolved.toml").write_text(resolved_toml(scenario))
     if scenario.run.figures:
         # matplotlib loads only where figures are drawn: sweep workers never draw them
-        from culturesim.run.figures import save_run_figures
+        from culturesim.run.figures import save_run_figures, team_victims_of
 
         org = result.model.org
         team = org.team
+        if team_victims is None and "events" in in_memory and len(in_memory["events"]):
+            team_victims = team_victims_of(in_memory["events"], team)
         save_run_figures(
             folder / "figures",
             result.timeseries,
-            result.events,
             result.episodes,
-            team,
+            team_victims,
             np.bincount(team, minlength=org.n_posts),
             scenario.name,
         )
     record = provenance(scenario, started, datetime.now(UTC))
     write_json(folder / "provenance.json", {**record, **(notes or {})})
+
+
+def stream_run(
+    scenario: Scenario, building: Path, out: Path, progress: Progress | None
+) -> tuple[RunResult, pd.Series | None]:
+    """`simulate`, writing the events (every week) and agents (every snapshot) tables into
+    `building`, the temporary folder of `out`, as the run goes rather than holding them.
+
+    Returns the result, whose events and agents are read from `out` when first used, and the
+    team heatmap's counts (None without figures or events), counted a quarter at a time.
+    """
+    model = CultureModel(scenario)
+    events, agents = TableStream(building, "events"), TableStream(building, "agents")
+    quarter: list[dict[str, np.ndarray]] = []
+    counts: list[pd.Series] = []
+
+    def write_week(week: int) -> None:
+        columns = model.recorder.take_events()
+        if columns is not None:
+            events.write(columns)
+            if scenario.run.figures:
+                quarter.append({name: columns[name] for name in TEAM_VICTIM_COLUMNS})
+        if quarter and (week % QUARTER_WEEKS == 0 or week == scenario.run.steps):
+            from culturesim.run.figures import team_victims_of
+
+            whole = {name: np.concatenate([c[name] for c in quarter]) for name in quarter[0]}
+            counts.append(team_victims_of(whole, model.org.team))
+            quarter.clear()
+        if week % QUARTER_WEEKS == 0:
+            release_freed_memory()
+
+    def snapshot() -> None:
+        agents.write(model.recorder.people_columns(model.people, model.week - 1))
+
+    try:
+        run_weeks(model, progress, snapshot, write_week)
+        snapshot()
+        agents.close()
+        events.close(empty=None if model.recorder.events_taken else model.events())
+        release_freed_memory()
+    except BaseException:
+        events.abandon()
+        agents.abandon()
+        raise
+    with quiet_empty_means():
+        timeseries = model.timeseries()
+        episodes = model.episodes()
+        summary = summarise(timeseries, episodes, scenario)
+    result = RunResult(
+        scenario=scenario,
+        timeseries=timeseries,
+        events=StoredTable(out / "events.parquet")
+        if model.recorder.events_taken
+        else model.events(),
+        episodes=episodes,
+        agents=StoredTable(out / "agents.parquet"),
+        trusts=model.trusts(),
+        summary=summary,
+        model=model,
+    )
+    return result, pd.concat(counts) if counts else None
+
+
+QUARTER_WEEKS = 13
+TEAM_VICTIM_COLUMNS = ("perpetrator", "victim", "week", "victim_person")
+"""What the team heatmap (`culturesim.run.figures.team_victims_of`) reads of the events."""
 
 
 def run_to_folder(
@@ -198,16 +310,22 @@ def run_to_folder(
     progress: Progress | None = None,
     causal: bool = False,
 ) -> tuple[Path, RunResult]:
-    """Run a scenario and write its complete run folder; returns the folder and the result."""
+    """Run a scenario and write its complete run folder; returns the folder and the result.
+
+    The events and agents tables are streamed into the folder while it is built (it appears
+    only when complete); the result reads them from the folder when they are first used.
+    """
     scenario = settle(scenario, seed, steps)
     out = Path(out) if out is not None else default_run_folder(scenario)
     with FolderLock(out):
         temporary = prepare_folder(out, overwrite)
         try:
             started = datetime.now(UTC)
-            result = simulate(scenario, progress=progress, causal=causal)
+            result, team_victims = stream_run(scenario, temporary, out, progress)
+            if causal:
+                add_causal_measures(result, progress)
             with naming_failures(out):
-                write_run(temporary, result, started)
+                write_run(temporary, result, started, team_victims=team_victims)
             swap_in(temporary, out)
         except BaseException:
             shutil.rmtree(temporary, ignore_errors=True)

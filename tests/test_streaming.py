@@ -1,0 +1,131 @@
+"""A run folder's events and agents are streamed to disk as the run goes (so a whole-NHS run
+fits in memory), yet read back exactly as the in-memory run's tables; an interrupted run leaves
+nothing behind."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from culturesim.engine.scenario import load_scenario
+from culturesim.run.figures import team_victims_of
+from culturesim.run.outputs import TABLES, TableStream, write_tables
+from culturesim.run.simulate import run_to_folder, simulate, write_run
+from tests.conftest import write_tiny
+
+WEEKS = 40  # three whole quarters and a part one
+SMALL_ROW_GROUP = 64
+"""Rows a streamed part waits for, lowered so a tiny run writes as it goes, as a big one does."""
+
+
+@pytest.fixture(scope="module")
+def scenario(tmp_path_factory: pytest.TempPathFactory):
+    folder = tmp_path_factory.mktemp("streaming")
+    path = write_tiny(folder, "stream", steps=WEEKS, figures=True, snapshot_every=15)
+    return load_scenario(path)
+
+
+@pytest.fixture(scope="module")
+def both(scenario, tmp_path_factory: pytest.TempPathFactory) -> tuple:
+    """The same run twice: held in memory and written in one piece (as the page exports a run),
+    and streamed by `run_to_folder`."""
+    held = simulate(scenario)
+    held_folder = tmp_path_factory.mktemp("held")
+    write_run(held_folder, held, datetime.now(UTC))
+    with pytest.MonkeyPatch.context() as small_parts:
+        small_parts.setattr(TableStream, "ROW_GROUP_ROWS", SMALL_ROW_GROUP)
+        streamed_folder, streamed = run_to_folder(scenario, tmp_path_factory.mktemp("s") / "run")
+    return held, held_folder, streamed, streamed_folder
+
+
+def test_streamed_folder_holds_the_in_memory_tables_exactly(both) -> None:
+    held, held_folder, _, streamed_folder = both
+    row_groups = pq.ParquetFile(streamed_folder / "events.parquet").metadata.row_group(0)
+    assert SMALL_ROW_GROUP <= row_groups.num_rows < 2 * SMALL_ROW_GROUP  # written as it went
+    for name in TABLES:
+        written_whole = pd.read_parquet(held_folder / f"{name}.parquet")
+        streamed = pd.read_parquet(streamed_folder / f"{name}.parquet")
+        pd.testing.assert_frame_equal(streamed, written_whole, check_exact=True)
+    assert len(held.events) > 300 and sorted(set(held.agents.week)) == [14, 29, 39]
+    summary = json.loads((streamed_folder / "summary.json").read_text())
+    assert summary == json.loads((held_folder / "summary.json").read_text())
+    assert sorted(p.name for p in (streamed_folder / "figures").iterdir()) == [
+        "cascade_sizes.png",
+        "dashboard.png",
+        "team_heatmap.png",
+    ]
+
+
+def test_streamed_result_reads_the_same_tables_as_simulate(both) -> None:
+    held, _, streamed, _ = both
+    for name in ("timeseries", *TABLES):
+        pd.testing.assert_frame_equal(
+            getattr(streamed, name), getattr(held, name), check_exact=True
+        )
+    assert streamed.summary == held.summary
+    with pytest.raises(RuntimeError, match="streamed to its run folder"):
+        streamed.model.events()  # the model no longer holds them
+
+
+def test_team_heatmap_counts_add_up_over_quarters(both) -> None:
+    held, *_ = both
+    team = held.model.org.team
+    events = held.events
+    quarters = [part for _, part in events.groupby(events.week // 13)]
+    assert len(quarters) == 4
+    by_quarter = pd.concat([team_victims_of(part, team) for part in quarters])
+    pd.testing.assert_series_equal(by_quarter.sort_index(), team_victims_of(events, team))
+
+
+class Interrupted(KeyboardInterrupt):
+    pass
+
+
+def test_interrupted_streaming_run_leaves_nothing(
+    scenario, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(TableStream, "ROW_GROUP_ROWS", SMALL_ROW_GROUP)
+    out = tmp_path / "run"
+    weeks = []
+
+    def interrupt(advance: int) -> None:
+        weeks.append(advance)
+        if len(weeks) == 20:
+            partial = list(tmp_path.glob(".run.partial-*/.events.parquet.partial"))
+            assert partial and partial[0].stat().st_size > 0  # the first parts are on disk
+            raise Interrupted
+
+    with pytest.raises(Interrupted):
+        run_to_folder(scenario, out, progress=interrupt)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_interrupted_overwrite_keeps_the_old_folder(scenario, tmp_path: Path) -> None:
+    out, _ = run_to_folder(scenario.with_overrides({"run.steps": 5}), tmp_path / "run")
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+
+    def interrupt(advance: int) -> None:
+        raise Interrupted
+
+    with pytest.raises(Interrupted):
+        run_to_folder(scenario, out, overwrite=True, progress=interrupt)
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+
+
+def test_a_run_without_events_writes_the_empty_table(scenario, tmp_path: Path) -> None:
+    quiet = scenario.with_overrides({"run.record_events": False, "run.steps": 15})
+    out, result = run_to_folder(quiet, tmp_path / "streamed")
+    held = simulate(quiet)
+    (tmp_path / "held").mkdir()
+    write_tables(tmp_path / "held", {"events": held.events})
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(out / "events.parquet"), pd.read_parquet(tmp_path / "held/events.parquet")
+    )
+    pd.testing.assert_frame_equal(result.events, held.events)
+    assert held.events.empty
