@@ -85,7 +85,7 @@ def run(
 
     resolved = settle(loaded, seed, steps)
     if not ignore_memory_check:
-        check_memory(resolved, scenario, min(workers or 1, posterior or 1))
+        check_memory(resolved, scenario, min(workers or 1, posterior or 1), streamed=True)
     warn_about_late_changes(resolved, scenario)
     if posterior is not None:
         run_with_posterior(resolved, posterior, posterior_file, out, overwrite, workers, quiet)
