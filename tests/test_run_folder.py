@@ -317,6 +317,9 @@ def long_run(tmp_path: Path):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # as from a terminal: a shell's background job (`pytest &`) starts with Ctrl-C ignored,
+        # and the child would inherit that and run to the end
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         deadline = time.monotonic() + 120
