@@ -244,7 +244,6 @@ def main(argv: list[str] | None = None) -> int:
     import pyabc
 
     # pyabc's own progress (one line per generation: epsilon, acceptance, effective sample size)
-    logging.basicConfig(format="%(name)s: %(message)s", level=logging.WARNING)
     logging.getLogger("ABC").setLevel(logging.INFO)
     priors = read_priors()
     scenario, fitted, unmeasured = fitting_patterns(args.quick)
