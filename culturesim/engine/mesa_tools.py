@@ -9,7 +9,9 @@ the model's Recorder (which records every week anyway), so a run pays nothing fo
 
 from __future__ import annotations
 
+import itertools
 import secrets
+import weakref
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -24,6 +26,35 @@ from culturesim.engine.scenario import Scenario, load_scenario
 
 SEED_BITS = 63
 """A drawn seed is within run.seed's range (0 to 2**63 - 1)."""
+
+
+class AgentNumbers(weakref.WeakKeyDictionary):
+    """Mesa's per-model agent numbering, keyed weakly so that a finished model can be freed.
+
+    Mesa 3.3 numbers agents in `mesa.Agent._ids`, a class-level defaultdict keyed by model,
+    which keeps every model that ever made an agent alive for the life of the process: a sweep
+    worker running thousands of models grew to 6 GB and was killed for memory. The numbering
+    (from 1 within each model) is unchanged.
+    """
+
+    def __getitem__(self, model: Any) -> Any:
+        try:
+            return super().__getitem__(model)
+        except KeyError:
+            numbers = itertools.count(1)
+            self[model] = numbers
+            return numbers
+
+
+def let_finished_models_go() -> None:
+    """Put AgentNumbers in place of Mesa's numbering, keeping the counts of live models."""
+    if not isinstance(mesa.Agent._ids, AgentNumbers):
+        numbers = AgentNumbers()
+        numbers.update(mesa.Agent._ids)
+        mesa.Agent._ids = numbers
+
+
+let_finished_models_go()
 
 
 def model_scenario(
