@@ -12,7 +12,9 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from culturesim.batch.experiment import MAX_RUNS, count_points, load_experiment, make_design
+from culturesim.batch.designs import count_points, make_design
+from culturesim.batch.experiment import load_experiment
+from culturesim.batch.experiment_schema import MAX_RUNS
 from culturesim.cli import main
 from culturesim.engine.scenario import (
     MAX_EXTENDS,

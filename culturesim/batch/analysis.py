@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from culturesim.batch import hysteresis
-from culturesim.batch.experiment import salib_problem
+from culturesim.batch.designs import salib_problem
 from culturesim.batch.intervals import mean_interval  # noqa: F401 (re-exported)
 from culturesim.batch.store import Manifest, ResultStore, load_results
 from culturesim.engine import measures as registry

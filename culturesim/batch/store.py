@@ -35,7 +35,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from culturesim.batch.experiment import ExperimentSpec
+from culturesim.batch.experiment_schema import ExperimentSpec
 from culturesim.batch.worker import RUN_COLUMNS, STATUS_COLUMNS
 from culturesim.errors import SweepError
 from culturesim.files import WRITTEN_BY, atomic_write_bytes, atomic_write_table, naming_failures
