@@ -16,55 +16,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from culturesim.batch import hysteresis
-from culturesim.batch.designs import salib_problem
-from culturesim.batch.intervals import mean_interval  # noqa: F401 (re-exported)
-from culturesim.batch.store import Manifest, ResultStore, load_results
-from culturesim.engine import measures as registry
-from culturesim.errors import SweepError
-
-PREVALENCE = ("bullied_by_staff", "bullied_by_colleagues", "bullied_by_managers")
-"""Prevalence measures, in order of preference for the phase diagram's colour."""
-REPRODUCTION = "reproduction_number"
-KEY_MEASURES = (
-    *PREVALENCE,
+from culturesim.batch.analysis_report import (
+    KEY_MEASURES,
+    PREVALENCE,
     REPRODUCTION,
-    "compassion_climate",
-    "mean_strain",
-    "leaver_rate",
-    "care_quality",
-    "harm_per_1000_staff_year",
+    AnalysisReport,
+    measure_label,
+    save_csv,
+    save_figure,
 )
-"""The summary measures shown first in figures (each declared in culturesim.engine.measures)."""
-
-
-def measure_label(name: str) -> str:
-    """A measure's label from the measure registry (the name itself if it is not a measure)."""
-    try:
-        return registry.measure(name).label
-    except KeyError:
-        return name
-
-
-@dataclass
-class AnalysisReport:
-    """What `analyse` wrote, and a few lines to print."""
-
-    out: Path
-    files: list[Path] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-
-    def text(self) -> str:
-        lines = [*self.notes, *(f"wrote {path}" for path in self.files)]
-        return "\n".join(lines)
+from culturesim.batch.intervals import mean_interval  # noqa: F401 (re-exported)
+from culturesim.batch.sensitivity import morris_indices, sobol_indices
+from culturesim.batch.store import ResultStore, load_results
+from culturesim.errors import SweepError
 
 
 def point_table(
@@ -84,14 +54,6 @@ def point_table(
             row |= {f"{measure}_mean": mean, f"{measure}_ci_low": low, f"{measure}_ci_high": high}
         rows.append(row)
     return pd.DataFrame(rows)
-
-
-def index_rows(measure: str, paths: list[str], indices: dict, names: tuple[str, ...]) -> list:
-    """One row per varied parameter with the named SALib indices for one measure."""
-    return [
-        {"measure": measure, "parameter": path} | {name: indices[name][i] for name in names}
-        for i, path in enumerate(paths)
-    ]
 
 
 def analyse(results: str | Path, out: str | Path | None = None) -> AnalysisReport:
@@ -118,7 +80,7 @@ def analyse(results: str | Path, out: str | Path | None = None) -> AnalysisRepor
         report.notes.append(f"warning: {total - len(runs)} runs missing; finish with --resume")
 
     table = point_table(runs, design, paths, measures)
-    _save_csv(table, out / "points.csv", report)
+    save_csv(table, out / "points.csv", report)
 
     kind = manifest.design.kind
     numeric = [
@@ -135,20 +97,10 @@ def analyse(results: str | Path, out: str | Path | None = None) -> AnalysisRepor
     elif len(paths) == 1 and numeric:
         _lines(table, paths, measures, out, report)
     if kind == "sobol":
-        _sobol(table, manifest, paths, measures, out, report)
+        sobol_indices(table, manifest, paths, measures, out, report)
     if kind == "morris":
-        _morris(table, design, manifest, paths, measures, out, report)
+        morris_indices(table, design, manifest, paths, measures, out, report)
     return report
-
-
-def _save_csv(frame: pd.DataFrame, path: Path, report: AnalysisReport) -> None:
-    frame.to_csv(path, index=False, float_format="%.6g")
-    report.files.append(path)
-
-
-def _save_figure(figure: Any, path: Path, report: AnalysisReport) -> None:
-    figure.savefig(path, dpi=120)
-    report.files.append(path)
 
 
 def _first(candidates: tuple[str, ...], measures: list[str]) -> str | None:
@@ -234,7 +186,7 @@ def _phase_diagram(
     axes.set_xlabel(x_path)
     axes.set_ylabel(y_path)
     axes.set_title("Bullying prevalence (mean over replicates); cyan: R = 1 (not a tipping line)")
-    _save_figure(figure, out / "phase-diagram.png", report)
+    save_figure(figure, out / "phase-diagram.png", report)
 
 
 def _crosses_one(r: np.ndarray) -> bool:
@@ -273,7 +225,7 @@ def _tipping_diagram(
         report.notes.append(f"no tipping diagram: {state} was not kept")
         return
     table = hysteresis.bistability(runs, paths, state)
-    _save_csv(table, out / "tipping.csv", report)
+    save_csv(table, out / "tipping.csv", report)
     prevalence = _first(PREVALENCE, measures)
     if prevalence is not None:
         ordinary = runs[(runs["status"] == "ok") & (runs[hysteresis.SHOCK_PATH] == 0)]
@@ -311,7 +263,7 @@ def _tipping_diagram(
     axes.set_xlabel(x_path)
     axes.set_ylabel(y_path)
     axes.set_title("Bullying prevalence; circles: bistable (endemic state persists after shock)")
-    _save_figure(figure, out / "phase-diagram.png", report)
+    save_figure(figure, out / "phase-diagram.png", report)
 
 
 def _lines(
@@ -358,159 +310,4 @@ def _lines(
     if len(paths) == 2:
         axes.flat[0].legend(fontsize=7)
     figure.suptitle("Mean over replicates with 95% intervals")
-    _save_figure(figure, out / "lines.png", report)
-
-
-def _complete_measures(
-    method: str, table: pd.DataFrame, measures: list[str], report: AnalysisReport
-) -> Iterator[tuple[str, np.ndarray]]:
-    """Each measure with its replicate mean at every design point, in point order; a measure
-    missing at some point (no successful run there) is skipped with a note."""
-    for measure in measures:
-        y = table.sort_values("point")[f"{measure}_mean"].to_numpy(dtype=float)
-        if np.isnan(y).any():
-            report.notes.append(
-                f"{method}: {measure} skipped ({np.isnan(y).sum()} points have no successful run)"
-            )
-            continue
-        yield measure, y
-
-
-def _sobol(
-    table: pd.DataFrame,
-    manifest: Manifest,
-    paths: list[str],
-    measures: list[str],
-    out: Path,
-    report: AnalysisReport,
-) -> None:
-    """First-order and total Sobol indices (SALib) of each measure's replicate mean."""
-    from SALib.analyze import sobol
-
-    second = manifest.experiment.design.second_order
-    problem = salib_problem(paths)
-    rows = []
-    for measure, y in _complete_measures("sobol", table, measures, report):
-        if np.ptp(y) == 0:
-            report.notes.append(f"sobol: {measure} skipped (the same at every point)")
-            continue
-        indices = sobol.analyze(
-            problem,
-            y,
-            calc_second_order=second,
-            conf_level=0.95,
-            seed=manifest.design.seed % 2**32,
-        )
-        rows += index_rows(measure, paths, indices, ("S1", "S1_conf", "ST", "ST_conf"))
-    if not rows:
-        return
-    frame = pd.DataFrame(rows)
-    _save_csv(frame, out / "sobol.csv", report)
-    _index_bars(
-        frame,
-        measures,
-        ("S1", "ST"),
-        ("first order", "total"),
-        "Sobol indices with 95% intervals",
-        out / "sobol.png",
-        report,
-    )
-
-
-def _morris(
-    table: pd.DataFrame,
-    design: pd.DataFrame,
-    manifest: Manifest,
-    paths: list[str],
-    measures: list[str],
-    out: Path,
-    report: AnalysisReport,
-) -> None:
-    """Morris elementary effects (SALib): mu* (importance) and sigma (interaction/non-linearity),
-    in units of the measure per whole range of each parameter."""
-    from SALib.analyze import morris
-
-    problem = salib_problem(paths)
-    x = design.sort_values("point")[[f"u.{p}" for p in paths]].to_numpy(dtype=float)
-    levels = manifest.experiment.design.levels
-    rows = []
-    for measure, y in _complete_measures("morris", table, measures, report):
-        indices = morris.analyze(
-            problem,
-            x,
-            y,
-            conf_level=0.95,
-            num_levels=levels,
-            seed=manifest.design.seed % 2**32,
-        )
-        rows += index_rows(measure, paths, indices, ("mu", "mu_star", "mu_star_conf", "sigma"))
-    if not rows:
-        return
-    frame = pd.DataFrame(rows)
-    _save_csv(frame, out / "morris.csv", report)
-
-    from matplotlib.figure import Figure
-
-    shown = _two_shown(frame)
-    figure = Figure(figsize=(5.5 * len(shown), 4.5), layout="constrained")
-    axes = figure.subplots(1, len(shown), squeeze=False)
-    for axis, measure in zip(axes.flat, shown, strict=True):
-        part = frame[frame.measure == measure]
-        axis.errorbar(part.mu_star, part.sigma, xerr=part.mu_star_conf, fmt="o")
-        for _, row in part.iterrows():
-            axis.annotate(
-                row.parameter,
-                (row.mu_star, row.sigma),
-                fontsize=7,
-                xytext=(3, 3),
-                textcoords="offset points",
-            )
-        axis.set_xlabel("mu* (mean |elementary effect|)")
-        axis.set_ylabel("sigma")
-        axis.set_title(measure_label(measure), fontsize=10)
-    _save_figure(figure, out / "morris.png", report)
-
-
-def _two_shown(frame: pd.DataFrame) -> list[str]:
-    """The (at most) two measures an index figure shows: key measures first."""
-    kept = list(dict.fromkeys(frame.measure))
-    return [m for m in KEY_MEASURES if m in kept][:2] or kept[:2]
-
-
-def _index_bars(
-    frame: pd.DataFrame,
-    measures: list[str],
-    keys: tuple[str, str],
-    names: tuple[str, str],
-    title: str,
-    path: Path,
-    report: AnalysisReport,
-) -> None:
-    from matplotlib.figure import Figure
-
-    shown = _two_shown(frame)
-    figure = Figure(figsize=(6 * len(shown), 4.5), layout="constrained")
-    axes = figure.subplots(1, len(shown), squeeze=False)
-    for axis, measure in zip(axes.flat, shown, strict=True):
-        part = frame[frame.measure == measure]
-        positions = np.arange(len(part))
-        for offset, key, name in ((-0.2, keys[0], names[0]), (0.2, keys[1], names[1])):
-            axis.bar(
-                positions + offset,
-                part[key],
-                width=0.4,
-                yerr=part[f"{key}_conf"],
-                capsize=2,
-                label=name,
-            )
-        axis.set_xticks(
-            positions,
-            [p.split(".", 1)[-1] for p in part.parameter],
-            rotation=45,
-            ha="right",
-            fontsize=7,
-        )
-        axis.set_title(measure_label(measure), fontsize=10)
-        axis.legend(fontsize=8)
-    figure.suptitle(title)
-    _save_figure(figure, path, report)
+    save_figure(figure, out / "lines.png", report)
