@@ -33,10 +33,10 @@ from culturesim.batch.paired import (
     weekly_differences,
 )
 from culturesim.batch.posterior import POSTERIOR_INTERVAL
+from culturesim.engine.measures import OUTCOME_MEASURES as OUTCOMES
 from culturesim.engine.scenario import Scenario
 from culturesim.files import FolderLock, swap_in
 from culturesim.run.outputs import (
-    SUMMARY_MEASURES,
     check_destination,
     prepare_folder,
     provenance,
@@ -44,8 +44,6 @@ from culturesim.run.outputs import (
     write_json,
 )
 
-OUTCOMES = tuple(m for m in SUMMARY_MEASURES if m not in ("weeks", "staff_posts"))
-"""The headline outcomes compared: every numeric summary measure but the run's size."""
 COMPARISON_FOLDER_ENTRIES = (
     "comparison.csv", "replicates.csv", "differences_over_time.csv",
     "differences_over_time.png", "A.scenario.resolved.toml", "B.scenario.resolved.toml",

@@ -29,10 +29,10 @@ from culturesim.batch.posterior import (
     apply_draw,
     load_posterior,
 )
+from culturesim.engine.measures import OUTCOME_MEASURES as OUTCOMES
 from culturesim.engine.scenario import Scenario
 from culturesim.files import FolderLock, swap_in
 from culturesim.run.outputs import (
-    SUMMARY_MEASURES,
     check_destination,
     prepare_folder,
     provenance,
@@ -41,7 +41,6 @@ from culturesim.run.outputs import (
 )
 from culturesim.run.simulate import simulate, summary_only
 
-OUTCOMES = tuple(m for m in SUMMARY_MEASURES if m not in ("weeks", "staff_posts"))
 FOLDER_ENTRIES = ("summary.csv", "draws.csv", "scenario.resolved.toml", "provenance.json")
 TABLE_COLUMNS = (
     "measure", "mean", "predictive_low", "predictive_high", "mean_low", "mean_high", "runs",

@@ -276,6 +276,8 @@ TIMESERIES_COLUMNS = tuple(m.name for m in WEEKLY_MEASURES)
 """The columns of timeseries.parquet, in order (ODD 7.14)."""
 SUMMARY_MEASURES = tuple(m.name for m in HEADLINE_MEASURES)
 """The numeric headline measures of summary.json, those a sweep can keep for every run."""
+OUTCOME_MEASURES = tuple(m for m in SUMMARY_MEASURES if m not in ("weeks", "staff_posts"))
+"""The outcomes `compare` and `--posterior` report: every headline measure but the run's size."""
 SERIES_MEASURES = tuple(name for name in TIMESERIES_COLUMNS if name != "week")
 """The weekly measures a sweep can keep (every column but the week)."""
 
