@@ -1,10 +1,14 @@
 """Plausible at the extremes (issue 14): temporary staffing, recruitment and special measures keep
 a trust inside the envelope of values real trusts have shown (docs/ODD.md 8.1).
 
-The rule tests are exact. The whole-simulation tests are statistical, with small trusts
-(600 posts, 104 weeks after the burn-in) and few seeds; each states its tolerance:
-- envelope: every point's mean over SEEDS of each enforced measure lies inside the envelope's
-  bounds (no extra tolerance: the bounds are the worst trusts on record, already rounded out);
+The rule tests are exact. The whole-simulation tests are statistical; each states its tolerance:
+- envelope: on a 3 x 3 grid over the pressure-funding ranges, trusts of 1,000 posts run for 156
+  weeks after the burn-in (the size and length of the committed check, experiments/envelope.py),
+  every point's mean over GRID_SEEDS (12 seeds) of each enforced measure lies inside the
+  envelope's bounds, with no extra tolerance. Twelve seeds because bullying by managers varies
+  between seeds of the same trust far more than between grid points (sd about 4 points: which
+  managers bully is a matter of chance); with 2 seeds the mean fell below the best trust's 4% at
+  the generous corner by luck of the seeds (docs/ODD.md 8.1);
 - monotonicity: at fixed pressure, bullying by staff at a lower funding level minus at a higher
   one, paired by seed, is not below -(MONOTONE_TOLERANCE + 3 SE);
 - special measures: entered at the second inadequate rating under either stance, and, paired
@@ -40,6 +44,8 @@ SMALL = {
     "run.record_events": False,
 }
 SEEDS = (11, 12)
+GRID = {**SMALL, "organisation.staff_per_trust": 1000, "run.steps": 156}
+GRID_SEEDS = tuple(range(1, 13))
 PRESSURE, FUNDING = "drivers.regulator_pressure.value", "drivers.funding.value"
 
 
@@ -118,13 +124,13 @@ def _grid(levels: int = 3) -> tuple[list[float], list[float]]:
 
 @pytest.fixture(scope="module")
 def grid_runs() -> pd.DataFrame:
-    base = load_scenario("baseline").with_overrides(SMALL)
+    base = load_scenario("baseline").with_overrides(GRID)
     pressures, fundings = _grid()
     rows = []
     for pressure in pressures:
         for funding in fundings:
             scenario = base.with_overrides({PRESSURE: float(pressure), FUNDING: float(funding)})
-            for seed in SEEDS:
+            for seed in GRID_SEEDS:
                 summary = simulate(scenario, seed=seed).summary
                 rows.append(
                     {PRESSURE: pressure, FUNDING: funding, "seed": seed}
@@ -134,12 +140,6 @@ def grid_runs() -> pd.DataFrame:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="known failure (docs/ODD.md section 8): "
-    "at pressure 0-0.5 and funding 1.2-1.4 bullying by managers is 3.1-3.8% (best trust 4%) and "
-    "leavers 4.7% a year (lowest trust 5%)",
-)
 def test_no_point_of_the_pressure_funding_ranges_leaves_the_envelope(grid_runs):
     points = grid_runs.groupby([PRESSURE, FUNDING], as_index=False)[list(ENFORCED)].mean()
     out = outside(points)
@@ -151,6 +151,17 @@ def test_no_point_of_the_pressure_funding_ranges_leaves_the_envelope(grid_runs):
         "bullied_by_colleagues",
         "bullied_by_managers",
     }
+
+
+@pytest.mark.slow
+def test_the_envelope_check_flags_the_collapse_beyond_the_narrowed_ranges():
+    """The same check, at the former ranges' harsh corner (pressure 3, funding 0.6), reports the
+    collapse the ranges were narrowed to avoid (docs/ODD.md 8.1): it is a check that can fail."""
+    scenario = load_scenario("baseline").with_overrides({**GRID, PRESSURE: 3.0, FUNDING: 0.6})
+    runs = pd.DataFrame([simulate(scenario, seed=seed).summary for seed in GRID_SEEDS[:4]])
+    out = outside(runs[list(ENFORCED)].mean().to_frame().T)
+    assert {"bullied_by_colleagues", "leaver_rate", "vacancy_rate"} <= set(out.measure)
+    assert (out.by > 0.02).all(), out.to_string()
 
 
 @pytest.mark.slow
