@@ -19,16 +19,19 @@ stance (the scenario's levers, studied by experiments/sensitivity.toml). Each is
 its default x [0.5, 1.5] (default +- 1 for logits and other parameters with a negative
 default), within its allowed range.
 
-Ranking: each Morris point runs `--replicates` seeds; their spread gives each outcome's noise
-floor (the mu* seed noise alone would give). A parameter's score is the largest, over the
+Ranking: each Morris point runs `--replicates` seeds with common random numbers (replicate r
+has the same seed at every point, so an elementary effect compares two runs of one seed and
+seed noise largely cancels); the replicates' spread of each step's change gives each outcome's
+noise floor (the mu* seed noise alone would give). A parameter's score is the largest, over the
 headline outcomes, of its mu* above the floor divided by the largest such mu* for that outcome.
-Sobol (Saltelli) then takes the `--top` highest.
+Sobol (Saltelli) then takes the `--top` highest; its points share seeds the same way.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import tomllib
 from pathlib import Path
 
 import numpy as np
@@ -135,6 +138,7 @@ def experiment_file(
         "base": "baseline",
         "seed": SEED,
         "replicates": replicates,
+        "common_random_numbers": True,
         "scenario": nested(SIZES[size]),
         "parameters": [
             {"path": p, "range": [_round(lo), _round(hi)]} for p, (lo, hi) in parameters.items()
@@ -170,22 +174,32 @@ def run_stage(stage: str, path: Path, args: argparse.Namespace) -> Path:
 
 
 def noise_floor(levels: int = 4) -> pd.Series:
-    """Per outcome: the mu* that seed noise alone gives, from the replicates of each point.
+    """Per outcome: the mu* that seed noise alone gives, from the replicates' elementary effects.
 
-    With sigma the sd of a point's replicate mean (from the replicates' spread, pooled over
-    points), a pure-noise elementary effect is (e1 - e2) / delta, so its mean absolute value is
-    2 sigma / (sqrt(pi) delta), with delta = levels / (2 (levels - 1)) (SALib's step)."""
+    With common random numbers, replicate r runs every point of a trajectory with the same seed,
+    so each step's change in an outcome, dY_r, carries only the noise that the parameter's change
+    itself stirs up. Its spread between replicates (pooled over the steps) gives sigma, the sd of
+    the replicate-mean elementary effect's noise, sd(dY_r) / (sqrt(R) delta), and a pure-noise
+    parameter's mu* is its mean absolute value, sqrt(2 / pi) sigma; delta = levels / (2 (levels -
+    1)) is SALib's step."""
     from culturesim import load_results
 
     runs = load_results(RESULTS / "screening-morris")
     outcomes = [m for m in OUTCOMES if m in runs]
-    replicates = runs.groupby("point").size().min()
+    replicates = int(runs.groupby("point").size().min())
     if replicates < 2:
         return pd.Series(0.0, index=outcomes)
-    variance = runs.groupby("point")[outcomes].var(ddof=1).mean()
-    sigma = np.sqrt(variance / replicates)
+    steps_per_trajectory = len(tomllib.loads((SCREENING / "morris.toml").read_text())["parameters"])
+    wide = runs.pivot_table(index="point", columns="replicate", values=outcomes)
+    change = wide.diff().iloc[1:]
+    within = (change.index % (steps_per_trajectory + 1)) != 0
+    change = change[within]
     delta = levels / (2 * (levels - 1))
-    return 2 * sigma / (np.sqrt(np.pi) * delta)
+    floors = {}
+    for outcome in outcomes:
+        variance = change[outcome].var(axis=1, ddof=1).mean()
+        floors[outcome] = np.sqrt(2 / np.pi) * np.sqrt(variance / replicates) / delta
+    return pd.Series(floors)
 
 
 def morris_scores() -> pd.DataFrame:
@@ -224,9 +238,10 @@ def write_report(args: argparse.Namespace) -> Path:
             f"{design['runs']} runs: {design['points']} points "
             f"({design['points'] // (len(scores) + 1)} trajectories) x {design['replicates']} "
             "replicates; "
-            f"sizes: {_sizes('morris')}. The replicates have their own seeds; an outcome's "
+            f"sizes: {_sizes('morris')}. Common random numbers: replicate r has the same seed at "
+            "every point, so an elementary effect compares two runs of one seed. An outcome's "
             "noise floor is the mu* that seed noise alone gives, estimated from the replicates' "
-            "spread, and only mu* above it counts. Score: the "
+            "spread of each step's change, and only mu* above it counts. Score: the "
             "largest, over the outcomes, of a parameter's mu* above the floor relative to the "
             "strongest parameter's for that outcome (1 = the strongest for some outcome; 0 = "
             "indistinguishable from seed noise on every outcome). Parameters with a score under "
