@@ -173,42 +173,51 @@ def run_stage(stage: str, path: Path, args: argparse.Namespace) -> Path:
     return out
 
 
-def noise_floor(levels: int = 4) -> pd.Series:
-    """Per outcome: the mu* that seed noise alone gives, from the replicates' elementary effects.
+def noise_floors() -> pd.DataFrame:
+    """Per parameter and outcome: the mu* that seed noise alone would give it, at 95%.
 
-    With common random numbers, replicate r runs every point of a trajectory with the same seed,
-    so each step's change in an outcome, dY_r, carries only the noise that the parameter's change
-    itself stirs up. Its spread between replicates (pooled over the steps) gives sigma, the sd of
-    the replicate-mean elementary effect's noise, sd(dY_r) / (sqrt(R) delta), and a pure-noise
-    parameter's mu* is its mean absolute value, sqrt(2 / pi) sigma; delta = levels / (2 (levels -
-    1)) is SALib's step."""
+    With common random numbers an inert parameter's runs are identical, so noise enters only
+    through a parameter's change stirring the random streams, and how much differs by parameter.
+    Each parameter's T steps (one per trajectory) give the replicates' spread of the step's
+    change in the outcome, sd_p; the replicate-mean elementary effect then carries noise of sd
+    sigma_p = sd_p / (sqrt(R) delta) (delta: SALib's step, levels / (2 (levels - 1))). With no
+    effect, mu* is the mean of T absolute noises: mean sqrt(2/pi) sigma_p, sd
+    sqrt(1 - 2/pi) sigma_p / sqrt(T). The floor is its 95% quantile (normal approximation), so a
+    parameter with no effect clears it one time in twenty."""
     from culturesim import load_results
 
     runs = load_results(RESULTS / "screening-morris")
     outcomes = [m for m in OUTCOMES if m in runs]
     replicates = int(runs.groupby("point").size().min())
-    if replicates < 2:
-        return pd.Series(0.0, index=outcomes)
-    steps_per_trajectory = len(tomllib.loads((SCREENING / "morris.toml").read_text())["parameters"])
-    wide = runs.pivot_table(index="point", columns="replicate", values=outcomes)
-    change = wide.diff().iloc[1:]
-    within = (change.index % (steps_per_trajectory + 1)) != 0
-    change = change[within]
+    experiment = tomllib.loads((SCREENING / "morris.toml").read_text())
+    levels = experiment["design"].get("levels", 4)
     delta = levels / (2 * (levels - 1))
+    design = pd.read_parquet(RESULTS / "screening-morris" / "design.parquet")
+    design = design.set_index("point").sort_index()
+    parameters = [p["path"] for p in experiment["parameters"]]
+    moved = design[parameters].diff().iloc[1:].ne(0)
+    owner = moved.idxmax(axis=1).where(moved.sum(axis=1) == 1)  # NaN: a new trajectory
+    wide = runs.pivot_table(index="point", columns="replicate", values=outcomes)
+    change = wide.reindex(design.index).diff().iloc[1:]
     floors = {}
     for outcome in outcomes:
-        variance = change[outcome].var(axis=1, ddof=1).mean()
-        floors[outcome] = np.sqrt(2 / np.pi) * np.sqrt(variance / replicates) / delta
-    return pd.Series(floors)
+        spread = change[outcome].var(axis=1, ddof=1).groupby(owner).agg(["mean", "count"])
+        sigma = np.sqrt(spread["mean"] / replicates) / delta
+        tail = 1.645 * np.sqrt(1 - 2 / np.pi) / np.sqrt(spread["count"])
+        floors[outcome] = sigma * (np.sqrt(2 / np.pi) + tail)
+    if replicates < 2:
+        return pd.DataFrame(0.0, index=parameters, columns=outcomes)
+    return pd.DataFrame(floors).reindex(parameters).fillna(0.0)
 
 
 def morris_scores() -> pd.DataFrame:
-    """Per parameter and outcome: mu* above the noise floor over the largest such mu* for that
-    outcome; the score is the largest over outcomes (0: indistinguishable from seed noise)."""
+    """Per parameter and outcome: mu* above the parameter's noise floor over the largest such
+    mu* for that outcome; the score is the largest over outcomes (0: within seed noise)."""
     table = pd.read_csv(SCREENING / "morris" / "morris.csv")
     table = table[table["measure"].isin(OUTCOMES)]
-    floor = noise_floor()
-    table["signal"] = (table["mu_star"] - table["measure"].map(floor)).clip(lower=0)
+    floors = noise_floors().stack().rename("floor")
+    table = table.join(floors, on=["parameter", "measure"])
+    table["signal"] = (table["mu_star"] - table["floor"].fillna(0.0)).clip(lower=0)
     largest = table.groupby("measure")["signal"].transform("max")
     table["relative"] = (table["signal"] / largest.where(largest > 0)).fillna(0.0)
     wide = table.pivot(index="parameter", columns="measure", values="relative")
@@ -239,9 +248,10 @@ def write_report(args: argparse.Namespace) -> Path:
             f"({design['points'] // (len(scores) + 1)} trajectories) x {design['replicates']} "
             "replicates; "
             f"sizes: {_sizes('morris')}. Common random numbers: replicate r has the same seed at "
-            "every point, so an elementary effect compares two runs of one seed. An outcome's "
-            "noise floor is the mu* that seed noise alone gives, estimated from the replicates' "
-            "spread of each step's change, and only mu* above it counts. Score: the "
+            "every point, so an elementary effect compares two runs of one seed. Each parameter "
+            "has its own noise floor per outcome: the 95% quantile of the mu* that seed noise "
+            "alone would give it, from the replicates' spread of its steps' changes (a parameter "
+            "with no effect clears it one time in twenty); only mu* above it counts. Score: the "
             "largest, over the outcomes, of a parameter's mu* above the floor relative to the "
             "strongest parameter's for that outcome (1 = the strongest for some outcome; 0 = "
             "indistinguishable from seed noise on every outcome). Parameters with a score under "
@@ -255,13 +265,16 @@ def write_report(args: argparse.Namespace) -> Path:
             top = ", ".join(f"{m} ({v:.2f})" for m, v in strongest.head(3).items())
             lines.append(f"| {rank} | `{name}` | {row['score']:.2f} | {top} |")
         weak = int((scores["score"] < 0.05).sum())
-        floor = noise_floor()
+        floors = noise_floors()
         lines += [
             "",
             f"{weak} of {len(scores)} parameters score under 0.05.",
             "",
-            "Noise floors (mu* from seed noise alone): "
-            + ", ".join(f"{m} {v:.3g}" for m, v in floor.items())
+            "Noise floors (mu* from seed noise alone; median over parameters, and the range): "
+            + ", ".join(
+                f"{m} {floors[m].median():.3g} ({floors[m].min():.3g}-{floors[m].max():.3g})"
+                for m in floors
+            )
             + ".",
             "",
         ]
