@@ -135,6 +135,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=HERE / "tipping")
     args = parser.parse_args(argv)
     started = time.perf_counter()
+    commit = git_commit()  # before this script writes its own (committed) outputs
     sections = []
     for name in VARIANTS:
         experiment = variant_experiment(name, args)
@@ -152,7 +153,7 @@ def main(argv: list[str] | None = None) -> None:
         "# Where two stable states coexist",
         "",
         f"Made by `{command.strip()}` on {datetime.now(UTC).date()} (model at commit "
-        f"{git_commit()}) in {minutes:.1f} minutes with {args.workers} worker processes. The "
+        f"{commit}) in {minutes:.1f} minutes with {args.workers} worker process(es). The "
         "bundled `pressure-funding` grid, each point from the ordinary start and after a year's "
         f"shock, {args.replicates} seeds a point with common random numbers, {STEPS} weeks. A run "
         f"ends endemic when more than {ENDEMIC:.0%} of staff bully in a week over its last year "
