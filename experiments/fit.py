@@ -32,7 +32,8 @@ Perturbation kernel (`--kernel`): a Gaussian with twice the previous population'
 covariance (Beaumont, Cornuet, Marin & Robert 2009), the default. pyabc's own default
 (Silverman's rule: 0.44-0.62 times the covariance in 12 dimensions) left the importance weights
 degenerate in the session-3 fit: effective sample size 13 of 200 after the first generation, 5
-after the sixth and 1.07 after a seventh, so the "posterior" was a handful of particles. A wider
+after the sixth (and 1.07 in a resumed seventh, stopped and not kept), so the "posterior" was a
+handful of particles. A wider
 kernel accepts fewer proposals but spreads the weights (effective sample size 130-150 of 200
 in the session-4 fit). `--resume` continues with the `--kernel` given then, and the posterior's
 provenance records that one. With degenerate weights pyabc 0.13 can
@@ -114,6 +115,16 @@ def beaumont_bandwidth(_effective_sample_size: float, _dimension: int) -> float:
     return math.sqrt(2.0)
 
 
+KERNELS = {
+    "beaumont": (
+        "Gaussian kernel of twice the weighted covariance (Beaumont et al. 2009)",
+        {"bandwidth_selector": beaumont_bandwidth},
+    ),
+    "silverman": ("Gaussian kernel by Silverman's rule (pyabc default)", {}),
+}
+"""--kernel: its description in the provenance, and pyabc MultivariateNormalTransition's options."""
+
+
 def range_distance(targets: dict[str, tuple[float, float]]):
     def distance(x: dict, _observed: dict) -> float:
         total = 0.0
@@ -159,11 +170,7 @@ def export(history, priors, fitted, unmeasured, args, stopped=None) -> None:
         "method": "ABC-SMC (pyabc "
         + __import__("pyabc").__version__
         + "), uniform priors, range distance, median epsilon, "
-        + (
-            "Gaussian kernel of twice the weighted covariance (Beaumont et al. 2009)"
-            if args.kernel == "beaumont"
-            else "Gaussian kernel by Silverman's rule (pyabc default)"
-        ),
+        + KERNELS[args.kernel][0],
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "git_commit": git_commit(),
         "generations": int(history.max_t + 1),
@@ -250,7 +257,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--export", action="store_true", help="only write the posterior")
     parser.add_argument(
         "--kernel",
-        choices=["beaumont", "silverman"],
+        choices=list(KERNELS),
         default="beaumont",
         help="perturbation kernel: twice the weighted covariance, or pyabc's default",
     )
@@ -283,11 +290,7 @@ def main(argv: list[str] | None = None) -> int:
     stopped = None
     try:
         sampler = pyabc.sampler.ConcurrentFutureSampler(handle.executor, 2 * handle.slots)
-        kernel = (
-            pyabc.MultivariateNormalTransition(bandwidth_selector=beaumont_bandwidth)
-            if args.kernel == "beaumont"
-            else pyabc.MultivariateNormalTransition()
-        )
+        kernel = pyabc.MultivariateNormalTransition(**KERNELS[args.kernel][1])
         abc = pyabc.ABCSMC(
             Simulator(scenario, fitted, SEED, args.quick),
             prior,

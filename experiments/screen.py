@@ -21,9 +21,10 @@ default), within its allowed range.
 
 Ranking: each Morris point runs `--replicates` seeds with common random numbers (replicate r
 has the same seed at every point, so an elementary effect compares two runs of one seed and
-seed noise largely cancels); the replicates' spread of each step's change gives each outcome's
-noise floor (the mu* seed noise alone would give). A parameter's score is the largest, over the
-headline outcomes, of its mu* above the floor divided by the largest such mu* for that outcome.
+seed noise largely cancels); the replicates' spread of a parameter's steps gives its own noise
+floor per outcome (the 95% quantile of the mu* seed noise alone would give it). A parameter's
+score is the largest, over the headline outcomes, of its mu* above its floor divided by the
+largest such mu* for that outcome.
 Sobol (Saltelli) then takes the `--top` highest; its points share seeds the same way.
 """
 
@@ -190,11 +191,13 @@ def noise_floors() -> pd.DataFrame:
     outcomes = [m for m in OUTCOMES if m in runs]
     replicates = int(runs.groupby("point").size().min())
     experiment = tomllib.loads((SCREENING / "morris.toml").read_text())
+    parameters = [p["path"] for p in experiment["parameters"]]
+    if replicates < 2:
+        return pd.DataFrame(0.0, index=parameters, columns=outcomes)
     levels = experiment["design"].get("levels", 4)
     delta = levels / (2 * (levels - 1))
     design = pd.read_parquet(RESULTS / "screening-morris" / "design.parquet")
     design = design.set_index("point").sort_index()
-    parameters = [p["path"] for p in experiment["parameters"]]
     moved = design[parameters].diff().iloc[1:].ne(0)
     owner = moved.idxmax(axis=1).where(moved.sum(axis=1) == 1)  # NaN: a new trajectory
     wide = runs.pivot_table(index="point", columns="replicate", values=outcomes)
@@ -205,18 +208,16 @@ def noise_floors() -> pd.DataFrame:
         sigma = np.sqrt(spread["mean"] / replicates) / delta
         tail = 1.645 * np.sqrt(1 - 2 / np.pi) / np.sqrt(spread["count"])
         floors[outcome] = sigma * (np.sqrt(2 / np.pi) + tail)
-    if replicates < 2:
-        return pd.DataFrame(0.0, index=parameters, columns=outcomes)
     return pd.DataFrame(floors).reindex(parameters).fillna(0.0)
 
 
-def morris_scores() -> pd.DataFrame:
-    """Per parameter and outcome: mu* above the parameter's noise floor over the largest such
-    mu* for that outcome; the score is the largest over outcomes (0: within seed noise)."""
+def morris_scores(floors: pd.DataFrame) -> pd.DataFrame:
+    """Per parameter and outcome: mu* above the parameter's noise floor (`noise_floors`) over
+    the largest such mu* for that outcome; the score is the largest over outcomes (0: within
+    seed noise)."""
     table = pd.read_csv(SCREENING / "morris" / "morris.csv")
     table = table[table["measure"].isin(OUTCOMES)]
-    floors = noise_floors().stack().rename("floor")
-    table = table.join(floors, on=["parameter", "measure"])
+    table = table.join(floors.stack().rename("floor"), on=["parameter", "measure"])
     table["signal"] = (table["mu_star"] - table["floor"].fillna(0.0)).clip(lower=0)
     largest = table.groupby("measure")["signal"].transform("max")
     table["relative"] = (table["signal"] / largest.where(largest > 0)).fillna(0.0)
@@ -238,7 +239,8 @@ def write_report(args: argparse.Namespace) -> Path:
     ]
     morris = SCREENING / "morris" / "morris.csv"
     if morris.is_file():
-        scores = morris_scores()
+        floors = noise_floors()
+        scores = morris_scores(floors)
         manifest = pd.read_json(RESULTS / "screening-morris" / "manifest.json", typ="series")
         design = manifest["design"]
         lines += [
@@ -265,7 +267,6 @@ def write_report(args: argparse.Namespace) -> Path:
             top = ", ".join(f"{m} ({v:.2f})" for m, v in strongest.head(3).items())
             lines.append(f"| {rank} | `{name}` | {row['score']:.2f} | {top} |")
         weak = int((scores["score"] < 0.05).sum())
-        floors = noise_floors()
         lines += [
             "",
             f"{weak} of {len(scores)} parameters score under 0.05.",
@@ -377,7 +378,7 @@ def main(argv: list[str] | None = None) -> int:
         run_stage("morris", path, args)
     if args.stage in ("sobol", "all"):
         ranges = screened_parameters()
-        top = [p for p in morris_scores().index if p in ranges][: args.top]
+        top = [p for p in morris_scores(noise_floors()).index if p in ranges][: args.top]
         design = {"kind": "sobol", "samples": args.samples}
         path = experiment_file("sobol", {p: ranges[p] for p in top}, design, size)
         run_stage("sobol", path, args)
