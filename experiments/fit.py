@@ -16,10 +16,13 @@ summary statistics are the fitting patterns' measures; the distance is
 
 so every particle whose run lands inside every target range is at distance 0. Epsilon is the
 median of the previous generation's distances (pyabc's QuantileEpsilon) and the fit stops at
-`--generations` or when epsilon reaches `--min-epsilon` (0: every accepted run inside every
-range). The last generation's particles and weights are the posterior: written with the
-provenance (method, generations, epsilon schedule, runs, wall time, date, commit) to
-`culturesim/data/posterior.parquet`, and summarised in `experiments/calibration/fit.md`.
+`--generations`, when epsilon reaches `--min-epsilon` (0: every accepted run inside every
+range), or when a generation accepts fewer than `--min-acceptance` of its runs (pyabc's
+min_acceptance_rate: epsilon has reached what the model can do, and each further generation
+costs more runs for less). The last generation's particles and weights are the posterior:
+written with the provenance (method, generations, epsilon schedule, runs, wall time, date,
+commit) to `culturesim/data/posterior.parquet`, and summarised in
+`experiments/calibration/fit.md` (with `fit-history.md`, how each session ran the fit).
 
 Held-out patterns are never read here. Fitting patterns that the model does not measure (a
 measure the model lacks) are left out of the distance and listed as not fitted.
@@ -64,6 +67,8 @@ HERE = Path(__file__).resolve().parent
 CALIBRATION = HERE / "calibration"
 PRIORS = CALIBRATION / "priors.toml"
 DATABASE = CALIBRATION / "abc.db"
+HISTORY = CALIBRATION / "fit-history.md"
+"""How each session ran the fit (commands, stops, why), written by hand; fit.md includes it."""
 REPORT = CALIBRATION / "fit.md"
 SEED = 20261127
 
@@ -177,6 +182,9 @@ def export(history, priors, fitted, unmeasured, args, stopped=None) -> None:
         "population_size": int(len(particles)),
         "effective_sample_size": round(float(1 / (particles["weight"] ** 2).sum()), 2),
         "epsilon_schedule": [float(e) for e in populations.epsilon],
+        "effective_sample_sizes": [
+            round(effective_sample_size(history, t), 2) for t in populations.t
+        ],
         "runs": runs,
         "runs_per_generation": [int(n) for n in populations.samples],
         "wall_time_seconds": round(seconds, 1),
@@ -191,6 +199,33 @@ def export(history, priors, fitted, unmeasured, args, stopped=None) -> None:
     write_posterior(particles, provenance, args.out)
     write_report(particles, provenance, args)
     print(f"wrote {args.out} ({len(particles)} particles) and {args.report}")
+
+
+def effective_sample_size(history, t: int) -> float:
+    """Kish's effective sample size of generation t's importance weights."""
+    _, weights = history.get_distribution(m=0, t=int(t))
+    weights = np.asarray(weights, float) / np.sum(weights)
+    return float(1 / np.sum(weights**2))
+
+
+def generations_table(provenance: dict) -> list[str]:
+    """Per generation: epsilon, runs, acceptance rate, effective sample size."""
+    size = provenance["population_size"]
+    lines = [
+        "| generation | epsilon | runs | acceptance | effective sample size |",
+        "|---:|---:|---:|---:|---:|",
+    ]
+    for t, (epsilon, runs, ess) in enumerate(
+        zip(
+            provenance["epsilon_schedule"],
+            provenance["runs_per_generation"],
+            provenance.get("effective_sample_sizes")
+            or [float("nan")] * len(provenance["epsilon_schedule"]),
+            strict=True,
+        )
+    ):
+        lines.append(f"| {t} | {epsilon:.3g} | {runs} | {size / runs:.1%} | {ess:.0f} |")
+    return lines
 
 
 def write_report(particles: pd.DataFrame, provenance: dict, args) -> None:
@@ -210,6 +245,8 @@ def write_report(particles: pd.DataFrame, provenance: dict, args) -> None:
         "",
         "Epsilon schedule (range distance; 0 = every fitting pattern inside its range): "
         + ", ".join(f"{e:.3g}" for e in provenance["epsilon_schedule"]),
+        "",
+        *generations_table(provenance),
         "",
         *([f"**Stopped early:** {provenance['stopped']}.", ""] if provenance["stopped"] else []),
         "Fitted patterns: " + ", ".join(provenance["fitted_patterns"]) + ".",
@@ -245,6 +282,8 @@ def write_report(particles: pd.DataFrame, provenance: dict, args) -> None:
         "workers at the end of each generation, so expect up to a third more).",
         "",
     ]
+    if HISTORY.is_file():  # how each session ran the fit, kept by hand: carried into the report
+        lines += [HISTORY.read_text().strip(), ""]
     Path(args.report).write_text("\n".join(lines))
 
 
@@ -253,6 +292,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--population", type=int, default=200, help="particles per generation")
     parser.add_argument("--generations", type=int, default=8, help="generations to run now")
     parser.add_argument("--min-epsilon", type=float, default=0.0)
+    parser.add_argument(
+        "--min-acceptance",
+        type=float,
+        default=0.0,
+        help="stop once a generation accepts fewer than this share of its runs (e.g. 0.02)",
+    )
     parser.add_argument("--resume", action="store_true", help="continue the fit in the db")
     parser.add_argument("--export", action="store_true", help="only write the posterior")
     parser.add_argument(
@@ -313,7 +358,9 @@ def main(argv: list[str] | None = None) -> int:
         if not args.export:
             try:
                 history = abc.run(
-                    max_nr_populations=args.generations, minimum_epsilon=args.min_epsilon
+                    max_nr_populations=args.generations,
+                    minimum_epsilon=args.min_epsilon,
+                    min_acceptance_rate=args.min_acceptance,
                 )
             except AssertionError as error:  # pyabc: weights not normalised (see docstring)
                 stopped = f"pyabc stopped during a generation ({error}); kept the last complete one"

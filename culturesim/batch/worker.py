@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from culturesim.engine.scenario import Scenario
+from culturesim.engine.threads import week_threads
 from culturesim.errors import SweepError
 from culturesim.files import process_alive
 
@@ -112,8 +113,11 @@ def execute_run(spec: RunSpec, task: RunTask) -> dict:
 
 
 def execute_runs(spec: RunSpec, tasks: tuple[RunTask, ...]) -> list[dict]:
-    """Several runs as one task: one dispatch, one transfer and one journal write for all."""
-    return [execute_run(spec, task) for task in tasks]
+    """Several runs as one task: one dispatch, one transfer and one journal write for all.
+
+    Each run keeps to one thread: the sweep's other workers have the other cores."""
+    with week_threads(1):
+        return [execute_run(spec, task) for task in tasks]
 
 
 def failed_record(task: RunTask, error: str) -> dict:

@@ -29,6 +29,7 @@ from culturesim.engine.scenario import (
     Workload,
 )
 from culturesim.engine.state import BULLYING, COMPASSIONATE, NEUTRAL
+from culturesim.engine.threads import numba_threads, per_person, threads_for
 
 MANAGER_TO_REPORT, COLLEAGUE, REPORT_TO_MANAGER, PUBLIC = 0, 1, 2, 3
 
@@ -63,16 +64,23 @@ def neighbour_mean(hood: Neighbourhood, *quantities: np.ndarray) -> list[np.ndar
     """
     from culturesim.engine import ties  # numba: imported and compiled on first use
 
+    threads = threads_for(len(hood.manager))
+    of_three, of_one = (
+        (ties.neighbour_means_of_three, ties.neighbour_mean_of_one)
+        if threads == 1
+        else (ties.neighbour_means_of_three_threaded, ties.neighbour_mean_of_one_threaded)
+    )
     ties_of = (hood.peers.indptr, hood.peers.indices, hood.manager, hood.occupied)
     quantities = [np.ascontiguousarray(q, dtype=np.float64) for q in quantities]
     seen = [np.empty(len(hood.manager)) for _ in quantities]
-    for start in range(0, len(quantities), 3):
-        group, out = quantities[start : start + 3], seen[start : start + 3]
-        if len(group) == 3:
-            ties.neighbour_means_of_three(*ties_of, hood.leader_weight, *group, *out)
-        else:
-            for quantity, view in zip(group, out, strict=True):
-                ties.neighbour_mean_of_one(*ties_of, hood.leader_weight, quantity, view)
+    with numba_threads(threads):
+        for start in range(0, len(quantities), 3):
+            group, out = quantities[start : start + 3], seen[start : start + 3]
+            if len(group) == 3:
+                of_three(*ties_of, hood.leader_weight, *group, *out)
+            else:
+                for quantity, view in zip(group, out, strict=True):
+                    of_one(*ties_of, hood.leader_weight, quantity, view)
     return seen
 
 
@@ -129,6 +137,7 @@ def felt_pressure(
     return np.where(manager >= 0, passed, board_pressure)
 
 
+@per_person
 def suffer_aggression(
     exposure: np.ndarray,
     level_of_aggression: float,
@@ -141,6 +150,7 @@ def suffer_aggression(
     return uniform < chance
 
 
+@per_person
 def update_strain(
     strain: np.ndarray,
     workload_now: np.ndarray,
@@ -170,6 +180,7 @@ def update_strain(
     return strain + (target - strain) / s.time_constant_weeks
 
 
+@per_person
 def choose_behaviour(
     strain: np.ndarray,
     compassion: np.ndarray,
@@ -343,6 +354,7 @@ def challenge_persistent_bullying(
     return uniform < p_challenge
 
 
+@per_person
 def socialise(
     compassion: np.ndarray, compassion_around: np.ndarray, pull: np.ndarray
 ) -> np.ndarray:
@@ -379,6 +391,7 @@ def team_quality(
     return np.clip(quality, 0.0, 1.0)
 
 
+@per_person
 def leave_probability(
     strain: np.ndarray,
     persistent: np.ndarray,

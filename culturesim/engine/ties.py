@@ -5,9 +5,14 @@ sparse product; this numba kernel does the neighbourhood weights and every quant
 colleague sum in one pass. It walks a post's ties in the tie matrix's order and adds from 0.0
 one tie at a time, as scipy's CSR product does, and does the other floating-point operations
 in the same order as `culturesim.engine.rules` states them, so results are bit for bit those
-of the numpy formulation (`tests/test_golden.py`). numba is imported when a model first needs
-it (not at `import culturesim`); the kernel compiles on first use and is cached on disk.
+of the numpy formulation (`tests/test_golden.py`). Each post's row is computed on its own, so
+the `_threaded` twins, the same code compiled to share the rows out among threads (large
+models, culturesim.engine.threads), give the same results bit for bit. numba is imported when
+a model first needs it (not at `import culturesim`); the kernels compile on first use and are
+cached on disk.
 """
+
+import types
 
 import numba
 import numpy as np
@@ -28,7 +33,7 @@ def _weights(i, count, manager, occupied, leader_weight):
 @numba.njit(cache=True, nogil=True)
 def neighbour_mean_of_one(indptr, indices, manager, occupied, leader_weight, x, seen_x):
     """Eq. 1 for one quantity, written into `seen_x`."""
-    for i in range(len(manager)):
+    for i in numba.prange(len(manager)):
         count = a = 0.0
         for k in range(indptr[i], indptr[i + 1]):
             j = indices[k]
@@ -47,7 +52,7 @@ def neighbour_means_of_three(
     indptr, indices, manager, occupied, leader_weight, x, y, z, seen_x, seen_y, seen_z
 ):
     """Eq. 1 for three quantities in one pass (scalar sums: three times the speed of an array)."""
-    for i in range(len(manager)):
+    for i in numba.prange(len(manager)):
         count = a = b = c = 0.0
         for k in range(indptr[i], indptr[i + 1]):
             j = indices[k]
@@ -63,3 +68,18 @@ def neighbour_means_of_three(
             seen_x[i] = peer_scale * a + boss_scale * x[boss]
             seen_y[i] = peer_scale * b + boss_scale * y[boss]
             seen_z[i] = peer_scale * c + boss_scale * z[boss]
+
+
+def _threaded(kernel):
+    """The same kernel compiled with its rows shared among threads (`prange`), under its own
+    name so that numba's disk cache keeps the two compilations apart."""
+    source = kernel.py_func
+    twin = types.FunctionType(
+        source.__code__, source.__globals__, source.__name__ + "_threaded", source.__defaults__
+    )
+    twin.__qualname__ = source.__qualname__ + "_threaded"
+    return numba.njit(cache=True, nogil=True, parallel=True)(twin)
+
+
+neighbour_mean_of_one_threaded = _threaded(neighbour_mean_of_one)
+neighbour_means_of_three_threaded = _threaded(neighbour_means_of_three)

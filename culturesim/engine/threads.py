@@ -1,0 +1,138 @@
+"""Threads for a large model's week: per-person rules and the tie pass split across cores.
+
+A rule marked `@per_person` computes each person's value from that person's own inputs only
+(Eq. 4-7, 9, 11), so the population can be cut into contiguous blocks, one per thread, and the
+blocks' results joined: each person's value comes from the same operations on the same numbers,
+so the outputs are the same bit for bit whatever the number of threads
+(`tests/test_threads.py`). numpy releases the interpreter lock inside its array loops, so the
+blocks run at the same time. Below `PARALLEL_FROM` posts a week is too short for threads to
+pay, and every rule runs whole.
+
+The number of threads is the cores this process may use, or `CULTURESIM_THREADS`; a sweep's
+worker runs with one (`week_threads(1)`), since the sweep already keeps every core busy.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+import numpy as np
+
+PARALLEL_FROM = 100_000
+"""Posts from which a week's per-person rules and tie pass use several threads."""
+
+Rule = TypeVar("Rule", bound=Callable[..., Any])
+
+_settings = threading.local()
+_pools: dict[int, ThreadPoolExecutor] = {}
+_pools_lock = threading.Lock()
+
+
+def available_cores() -> int:
+    """The cores this process may run on (its CPU affinity, not the machine's count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def default_threads() -> int:
+    requested = os.environ.get("CULTURESIM_THREADS", "").strip()
+    if requested:
+        try:
+            return max(int(requested), 1)
+        except ValueError:
+            raise ValueError(
+                f"CULTURESIM_THREADS = {requested!r}: must be a whole number of threads, 1 or more"
+            ) from None
+    return available_cores()
+
+
+def threads_for(n_posts: int) -> int:
+    """How many threads a model of `n_posts` posts uses for its week (1 below PARALLEL_FROM)."""
+    if n_posts < PARALLEL_FROM:
+        return 1
+    return getattr(_settings, "threads", None) or default_threads()
+
+
+@contextlib.contextmanager
+def week_threads(threads: int) -> Iterator[None]:
+    """Run the weeks of large models stepped in this block (in this thread) on `threads`
+    threads; `week_threads(1)` in a sweep's worker, whose siblings use the other cores."""
+    before = getattr(_settings, "threads", None)
+    _settings.threads = max(int(threads), 1)
+    try:
+        yield
+    finally:
+        _settings.threads = before
+
+
+def _pool(threads: int) -> ThreadPoolExecutor:
+    with _pools_lock:
+        if threads not in _pools:
+            _pools[threads] = ThreadPoolExecutor(threads, thread_name_prefix="culturesim-week")
+        return _pools[threads]
+
+
+def blocks(n: int, parts: int) -> list[slice]:
+    """`parts` contiguous slices covering 0..n, as equal as can be."""
+    edges = np.linspace(0, n, parts + 1).round().astype(int)
+    return [slice(a, b) for a, b in zip(edges[:-1], edges[1:], strict=True) if b > a]
+
+
+def per_person(rule: Rule) -> Rule:
+    """Mark a rule whose every array argument and result holds one value per person.
+
+    Called on a population of at least PARALLEL_FROM, it runs on blocks of people in threads
+    and joins the blocks; arguments that are not arrays of the population's length (scalars,
+    parameter blocks) are passed whole to every block.
+    """
+
+    @functools.wraps(rule)
+    def by_blocks(*args: Any, **keywords: Any) -> Any:
+        arrays = [a for a in (*args, *keywords.values()) if isinstance(a, np.ndarray)]
+        n = max((len(a) for a in arrays if a.ndim == 1), default=0)
+        threads = threads_for(n)
+        if threads == 1:
+            return rule(*args, **keywords)
+
+        def cut(value: Any, part: slice) -> Any:
+            return value[part] if isinstance(value, np.ndarray) and value.shape == (n,) else value
+
+        def on_block(part: slice) -> Any:
+            return rule(
+                *(cut(a, part) for a in args), **{k: cut(v, part) for k, v in keywords.items()}
+            )
+
+        results = list(_pool(threads).map(on_block, blocks(n, threads)))
+        return np.concatenate(results)
+
+    by_blocks.whole = rule  # the rule itself, unsplit
+    return by_blocks  # type: ignore[return-value]
+
+
+_numba_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def numba_threads(threads: int) -> Iterator[None]:
+    """Let the compiled tie pass use `threads` threads (one caller at a time: numba's default
+    thread pool does not take parallel work from two Python threads at once)."""
+    if threads == 1:
+        yield
+        return
+    import numba
+
+    with _numba_lock:
+        before = numba.get_num_threads()
+        numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+        try:
+            yield
+        finally:
+            numba.set_num_threads(before)
