@@ -120,3 +120,19 @@ def test_equal_trusts_without_a_spread_and_no_ties_without_teammates():
     _, org = build(trusts=2, staff_per_trust=150, peer_ties=0, cross_team_ties=0.0)
     assert np.diff(org.trust_start).tolist() == [150, 150]
     assert org.peers.nnz == 0
+
+
+def test_people_are_numbered_in_int32_and_a_run_past_that_stops_with_a_named_error():
+    from culturesim.engine.model import CultureModel
+    from culturesim.engine.state import ID_LIMIT, hire
+
+    model = CultureModel("baseline", seed=1, burn_in=False, **{"organisation.staff_per_trust": 200})
+    people, org = model.people, model.org
+    assert people.person_id.dtype == np.int32 and org.manager.dtype == np.int32
+    posts = np.arange(3)
+    assert (
+        hire(people, posts, model.scenario, org, ID_LIMIT - 3, np.random.default_rng(0)) == ID_LIMIT
+    )
+    assert people.person_id[2] == ID_LIMIT - 1
+    with pytest.raises(OverflowError, match="person ids are int32"):
+        hire(people, posts, model.scenario, org, ID_LIMIT - 2, np.random.default_rng(0))

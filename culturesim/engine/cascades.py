@@ -34,13 +34,15 @@ class EpisodeLog:
     ) -> np.ndarray:
         """Open new episodes (parent -1 for a root); returns their ids."""
         n = len(parent)
+        if self.count + n > np.iinfo(np.int32).max:
+            raise OverflowError("more than 2,147,483,647 episodes in one run: ids are int32")
         if self.count + n > len(self._arrays["parent"]):
             capacity = max(self.count + n, len(self._arrays["parent"]) * 3 // 2)
             for name, values in self._arrays.items():
                 grown = np.zeros(capacity, dtype=np.int32)
                 grown[: self.count] = values[: self.count]
                 self._arrays[name] = grown
-        ids = np.arange(self.count, self.count + n)
+        ids = np.arange(self.count, self.count + n, dtype=np.int32)
         converted = parent >= 0
         arrays = self._arrays
         arrays["parent"][ids] = parent

@@ -30,8 +30,8 @@ leadership effect shifts."""
 class Organisation:
     trust: np.ndarray  # int32 per post
     level: np.ndarray  # int8 per post, 0 chief executive .. 4 frontline
-    manager: np.ndarray  # int64 per post, -1 for a chief executive
-    first_report: np.ndarray  # int64 per post
+    manager: np.ndarray  # int32 per post, -1 for a chief executive
+    first_report: np.ndarray  # int32 per post
     n_reports: np.ndarray  # int32 per post
     peers: sp.csr_matrix  # symmetric colleague ties (bool), int32 indices
     trust_start: np.ndarray  # int64, n_trusts + 1 boundaries of each trust's posts
@@ -68,12 +68,14 @@ class Organisation:
     @cached_property
     def team(self) -> np.ndarray:
         """A post's team is its manager's post; a chief executive leads (and is in) the board."""
-        return np.where(self.manager >= 0, self.manager, np.arange(self.n_posts))
+        return np.where(
+            self.manager >= 0, self.manager, np.arange(self.n_posts, dtype=self.manager.dtype)
+        )
 
     @cached_property
     def team_size(self) -> np.ndarray:
         """Posts in the team each post leads (indexed by the leader's post)."""
-        return np.bincount(self.team, minlength=self.n_posts)
+        return np.bincount(self.team, minlength=self.n_posts).astype(np.int32)
 
     @cached_property
     def leaders(self) -> np.ndarray:
@@ -206,8 +208,8 @@ def build_organisation(settings: OrganisationSettings, rng: np.random.Generator)
     return Organisation(
         trust_arr,
         level_arr,
-        manager_arr,
-        first_report,
+        manager_arr.astype(np.int32),
+        first_report.astype(np.int32),
         n_reports,
         peers,
         trust_start.astype(np.int64),

@@ -22,6 +22,10 @@ NEVER = -(10**6)
 
 NEUTRAL, COMPASSIONATE, BULLYING = 0, 1, 2
 
+ID_LIMIT = np.iinfo(np.int32).max
+"""People, posts and episodes are numbered in int32 while the run goes (half the memory of
+int64 at 1.4 million posts); the tables hold them as int64."""
+
 
 def resting_strain(scenario: Scenario) -> float:
     """Strain at rest: logistic(`strain.baseline_logit`)."""
@@ -88,7 +92,7 @@ def _resting(start: Start | Scenario) -> np.ndarray | float:
 
 ATTRIBUTES: tuple[Attribute, ...] = (
     Attribute("occupied", bool, True, False, "someone holds the post", bool),
-    Attribute("person_id", np.int64, lambda s: np.arange(s.n), KEPT, "who (new at hire)", np.int64),
+    Attribute("person_id", np.int32, lambda s: np.arange(s.n), KEPT, "who (new at hire)", np.int64),
     Attribute("tenure_weeks", np.int32, _starting_tenure, 0, "weeks in post", np.int32),
     Attribute(
         "compassion", np.float64, TRAIT, KEPT, "compassion disposition 0-1 (socialised)", np.float32
@@ -105,13 +109,13 @@ ATTRIBUTES: tuple[Attribute, ...] = (
     Attribute("bullied_by_colleague_week", np.int32, NEVER, NEVER, "... by a colleague or report"),
     Attribute("aggressed_week", np.int32, NEVER, NEVER, "... by a patient or the public"),
     Attribute("bullied_others_week", np.int32, NEVER, NEVER, "last week they bullied someone"),
-    Attribute("episode", np.int64, -1, -1, "current perpetrator episode (cascade node), -1 none"),
-    Attribute("bullied_in_episode", np.int64, -1, -1, "episode a conversion descends from"),
-    Attribute("source_person", np.int64, -1, -1, "the one source whose acts they count, -1 none",
+    Attribute("episode", np.int32, -1, -1, "current perpetrator episode (cascade node), -1 none"),
+    Attribute("bullied_in_episode", np.int32, -1, -1, "episode a conversion descends from"),
+    Attribute("source_person", np.int32, -1, -1, "the one source whose acts they count, -1 none",
               np.int64),
     Attribute("source_weeks", np.uint32, 0, 0, "weeks with acts from it (bit j: j weeks ago)"),
-    Attribute("target_post", np.int64, -1, -1, "post of the person they last bullied, -1 none"),
-    Attribute("target_person", np.int64, -1, -1, "who that was (a repeat needs the same person)"),
+    Attribute("target_post", np.int32, -1, -1, "post of the person they last bullied, -1 none"),
+    Attribute("target_person", np.int32, -1, -1, "who that was (a repeat needs the same person)"),
 )  # fmt: skip
 """Every per-person attribute, in the order of `People`'s fields (docs/ODD.md section 2)."""
 
@@ -175,6 +179,8 @@ def hire(
     traits = draw_traits(scenario, org.level[posts], rng, org.compassion_shift[posts])
     reset_person(people, posts, scenario)
     people.occupied[posts] = True
+    if next_person_id + len(posts) > ID_LIMIT:
+        raise OverflowError(f"more than {ID_LIMIT:,} people in one run: person ids are int32")
     people.person_id[posts] = next_person_id + np.arange(len(posts))
     for name, values in traits.items():
         getattr(people, name)[posts] = values

@@ -15,6 +15,7 @@ worker runs with one (`week_threads(1)`), since the sweep already keeps every co
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import functools
 import os
 import threading
@@ -76,8 +77,24 @@ def week_threads(threads: int) -> Iterator[None]:
 def _pool(threads: int) -> ThreadPoolExecutor:
     with _pools_lock:
         if threads not in _pools:
+            _one_malloc_arena()
             _pools[threads] = ThreadPoolExecutor(threads, thread_name_prefix="culturesim-week")
         return _pools[threads]
+
+
+def _one_malloc_arena() -> None:
+    """Ask glibc to serve every thread from one heap (M_ARENA_MAX = 1).
+
+    By default each thread that allocates gets its own arena, and the blocks' freed arrays
+    stay in the workers' arenas: 40 MB more peak memory on a whole-NHS run with two threads
+    (1,066 MB against 1,027 MB, `/usr/bin/time -v`). The arrays are large, so the shared
+    heap's lock is taken rarely. Elsewhere than glibc this does nothing.
+    """
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(ctypes.c_int(-8), ctypes.c_int(1))  # M_ARENA_MAX
+    except (OSError, AttributeError):
+        pass
 
 
 def blocks(n: int, parts: int) -> list[slice]:

@@ -216,6 +216,7 @@ def write_run(
     write_json(folder / "summary.json", result.summary)
     (folder / "scenario.resolved.toml").write_text(resolved_toml(scenario))
     if scenario.run.figures:
+        release_freed_memory()  # what writing the tables freed, before matplotlib's share
         # matplotlib loads only where figures are drawn: sweep workers never draw them
         from culturesim.run.figures import save_run_figures, team_victims_of
 
