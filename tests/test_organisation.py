@@ -128,7 +128,7 @@ def test_people_are_numbered_in_int32_and_a_run_past_that_stops_with_a_named_err
 
     model = CultureModel("baseline", seed=1, burn_in=False, **{"organisation.staff_per_trust": 200})
     people, org = model.people, model.org
-    assert people.person_id.dtype == np.int32 and org.manager.dtype == np.int32
+    assert people.person_id.dtype == np.int32 and people.source_person.dtype == np.int32
     posts = np.arange(3)
     assert (
         hire(people, posts, model.scenario, org, ID_LIMIT - 3, np.random.default_rng(0)) == ID_LIMIT

@@ -49,4 +49,5 @@ def test_per_person_rules_join_their_blocks_in_order(threaded_from_any_size):
     x, y = np.arange(1001.0), np.linspace(0, 1, 1001)
     with week_threads(3):
         assert np.array_equal(shifted(x, y, 2.0), 2.0 * x + y)
+        assert np.array_equal(shifted(y=y, scale=2.0, x=x), 2.0 * x + y)
     assert [(b.start, b.stop) for b in blocks(10, 3)] == [(0, 3), (3, 7), (7, 10)]

@@ -77,7 +77,7 @@ def test_effects_are_drawn_per_trust_from_their_own_stream():
     assert org.trust_leaving.std() == pytest.approx(spreads.leaving_spread, rel=0.2)
     assert np.log(org.trust_care).std() == pytest.approx(spreads.care_spread, rel=0.2)
     # a trust's leaders carry its leadership shift; frontline posts do not
-    shift = org.compassion_shift
+    shift = org.compassion_shift()
     assert np.array_equal(shift[org.level == 4], np.zeros((org.level == 4).sum()))
     leaders = org.level < 4
     assert np.allclose(shift[leaders], org.trust_leadership[org.trust[leaders]])

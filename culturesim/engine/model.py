@@ -127,11 +127,6 @@ class CultureModel(mesa.Model):
         )
         self.people = initial_people(scenario, self.org, self.rng_streams["traits"])
         self.next_person_id = self.org.n_posts
-        self.hiring_base_rate = np.where(
-            self.org.level <= 1,
-            scenario.turnover.executive_hiring_rate,
-            scenario.turnover.weekly_hiring_rate * self.org.trust_hiring[self.org.trust],
-        )
         self.aggression_exposure = np.where(
             self.org.level >= PATIENT_FACING_FROM,
             1.0,
@@ -183,10 +178,20 @@ class CultureModel(mesa.Model):
             self.org.leaving_shift,
         )
         hiring = rules.hiring_probability(
-            self.hiring_base_rate, np.ones(1), np.zeros(1), s.turnover
+            self.hiring_base_rate(), np.ones(1), np.zeros(1), s.turnover
         )
         empty = self.rng_streams["turnover"].random(self.org.n_posts) < leaving / (leaving + hiring)
         reset_person(p, np.flatnonzero(empty), s)
+
+    def hiring_base_rate(self, posts: np.ndarray | slice = slice(None)) -> np.ndarray:
+        """Weekly chance of filling each vacant post (of `posts`) at funding 1: executives' own
+        rate, other staff's scaled by their trust's hiring effect (Eq. 12)."""
+        org, turnover = self.org, self.scenario.turnover
+        return np.where(
+            org.level[posts] <= 1,
+            turnover.executive_hiring_rate,
+            turnover.weekly_hiring_rate * org.trust_hiring[org.trust[posts]],
+        )
 
     # --- inspecting people ---------------------------------------------------------------
 

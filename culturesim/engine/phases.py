@@ -107,7 +107,7 @@ def workload(model: CultureModel, week: Week) -> None:
     s, org, p, drivers = model.scenario, model.org, model.people, week.drivers
     temporary = s.temporary_staffing
     week.team_present = np.bincount(org.team, weights=p.occupied, minlength=org.n_posts)
-    trust_staff = np.bincount(org.trust, weights=p.occupied, minlength=org.n_trusts)
+    trust_staff = org.count_per_trust(p.occupied)
     week.trust_vacancy = 1 - trust_staff / np.diff(org.trust_start)
     week.temporary_share = rules.temporary_cover(week.trust_vacancy, temporary)
     covered = np.divide(
@@ -349,12 +349,12 @@ def turnover(model: CultureModel, week: Week) -> None:
     vacant = np.flatnonzero(~p.occupied)
     trust_bullying = np.bincount(
         org.trust, weights=p.bullying_norm * p.occupied, minlength=org.n_trusts
-    ) / np.maximum(np.bincount(org.trust, weights=p.occupied, minlength=org.n_trusts), 1)
+    ) / np.maximum(org.count_per_trust(p.occupied), 1)
     effort = rules.recruitment_effort(
         week.trust_vacancy, model.special_measures, s.recruitment, s.special_measures
     )
     fill = rules.hiring_probability(
-        model.hiring_base_rate[vacant],
+        model.hiring_base_rate(vacant),
         week.trust_funding[org.trust[vacant]],
         trust_bullying[org.trust[vacant]],
         s.turnover,

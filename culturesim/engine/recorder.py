@@ -138,7 +138,7 @@ class Recorder:
         for name in EVENT_COLUMNS:  # one column at a time, each chunk freed once copied
             wide = np.int64 if name in WIDE_EVENT_COLUMNS else None
             table[name] = np.concatenate([c.pop(name) for c in self._event_chunks], dtype=wide)
-        table["trust"] = self.org.trust[table["victim"]]
+        table["trust"] = self.org.trust[table["victim"]].astype(np.int32)
         return table
 
     def people_frame(self, people: People, t: int) -> pd.DataFrame:
@@ -155,7 +155,7 @@ class Recorder:
         return {
             "week": np.full(org.n_posts, t, dtype=np.int32),
             "post": np.arange(org.n_posts, dtype=np.int32),
-            "trust": org.trust,
+            "trust": org.trust.astype(np.int32),
             "level": org.level,
             "manager": org.manager.astype(np.int32),
             "team": org.team.astype(np.int32),

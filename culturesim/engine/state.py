@@ -162,7 +162,7 @@ def initial_people(scenario: Scenario, org: Organisation, rng: np.random.Generat
 
     Traits are drawn first, then the other start values in `ATTRIBUTES` order.
     """
-    traits = draw_traits(scenario, org.level, rng, org.compassion_shift)
+    traits = draw_traits(scenario, org.level, rng, org.compassion_shift())
     start = Start(scenario, org, rng, traits)
     return People(**{a.name: a.start_values(start) for a in ATTRIBUTES})
 
@@ -176,7 +176,7 @@ def hire(
     rng: np.random.Generator,
 ) -> int:
     """Put new people into these vacant posts; returns the next unused person id."""
-    traits = draw_traits(scenario, org.level[posts], rng, org.compassion_shift[posts])
+    traits = draw_traits(scenario, org.level[posts], rng, org.compassion_shift(posts))
     reset_person(people, posts, scenario)
     people.occupied[posts] = True
     if next_person_id + len(posts) > ID_LIMIT:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import functools
+import inspect
 import os
 import threading
 from collections.abc import Callable, Iterator
@@ -106,15 +107,19 @@ def blocks(n: int, parts: int) -> list[slice]:
 def per_person(rule: Rule) -> Rule:
     """Mark a rule whose every array argument and result holds one value per person.
 
-    Called on a population of at least PARALLEL_FROM, it runs on blocks of people in threads
-    and joins the blocks; arguments that are not arrays of the population's length (scalars,
+    The rule's first argument is a per-person array: its length is the population's. Called on
+    a population of at least PARALLEL_FROM, the rule runs on blocks of people in threads and
+    the blocks are joined; arguments that are not arrays of the population's length (scalars,
     parameter blocks) are passed whole to every block.
     """
 
+    first = next(iter(inspect.signature(rule).parameters))
+
     @functools.wraps(rule)
     def by_blocks(*args: Any, **keywords: Any) -> Any:
-        arrays = [a for a in (*args, *keywords.values()) if isinstance(a, np.ndarray)]
-        n = max((len(a) for a in arrays if a.ndim == 1), default=0)
+        n = len(args[0] if args else keywords[first])
+        if n < PARALLEL_FROM:  # the common case, kept to one comparison
+            return rule(*args, **keywords)
         threads = threads_for(n)
         if threads == 1:
             return rule(*args, **keywords)

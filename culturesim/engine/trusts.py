@@ -94,10 +94,6 @@ class TrustRecord:
             return np.zeros(org.n_trusts)
         return np.bincount(org.trust[posts], weights, minlength=org.n_trusts).astype(float)
 
-    def _per_trust(self, mask: np.ndarray) -> np.ndarray:
-        """How many posts of each trust `mask` marks (a trust's posts are one block)."""
-        return np.add.reduceat(mask, self.org.trust_start[:-1], dtype=np.int64)
-
     def record(self, o: Observed) -> None:
         """Add one recorded week."""
         org, people, n = self.org, o.people, self.org.n_trusts
@@ -106,10 +102,10 @@ class TrustRecord:
         self.weeks.append(o.t)
         leaving = o.leaving if o.leaving is not None else np.zeros(0, dtype=np.int64)
         removed = o.removed if o.removed is not None else np.zeros(0, dtype=np.int64)
-        staff = self._per_trust(occupied)
+        staff = org.count_per_trust(occupied)
         values = {
             "staff": staff,
-            "compassionate": self._per_trust(occupied & (people.behaviour == COMPASSIONATE)),
+            "compassionate": org.count_per_trust(occupied & (people.behaviour == COMPASSIONATE)),
             "strain": np.bincount(org.trust, people.strain * occupied, minlength=n),
             "acts": self._count(o.victim),
             "leavers": self._count(leaving),
@@ -124,9 +120,7 @@ class TrustRecord:
         if (o.t + 1) % YEAR_WEEKS == 0 or o.t + 1 >= self.scenario.run.steps:
             since = o.t - self.scenario.observation.survey_weeks
             self.prevalence[year] = {
-                name: np.bincount(
-                    org.trust, occupied & (getattr(people, source) > since), minlength=n
-                )
+                name: org.count_per_trust(occupied & (getattr(people, source) > since))
                 / np.maximum(staff, 1)
                 for name, source in SOURCES.items()
             }
