@@ -89,24 +89,28 @@ def statistic(pattern: Pattern, value: object) -> float:
         return math.nan
     if pattern.statistic == "pooled_tenure":
         counts = dict(value)
-        return counts["exits"] / counts["years"] if counts["years"] > 0 else math.nan
+        if counts["years"] <= 0:
+            return math.nan
+        return math.log((counts["exits"] + 0.5) / counts["years"])
     return float(value)
 
 
 def fitted_target(pattern: Pattern) -> tuple[float, float]:
     """A pattern's target range on the scale the distance uses.
 
-    A median tenure T (years) is fitted as the chief executives' exit rate ln 2 / T per year in
-    post. One run of the fitting setting sees about five exits, and on the tenure scale the
-    distance was lopsided: a run with two exits lands 1.5 range-widths above the range, one
-    with eight barely below it, so the fit drifted to short tenures (the session-4 fit's
-    posterior: median tenure 1.2 years against 2-4). On the rate scale a count's noise is
-    about symmetric and a run without exits is simply a rate of 0.
+    A median tenure T (years) is fitted as the log of the chief executives' exit rate,
+    log((exits + 1/2) / years in post) against log(ln 2 / T): a run sees only about five
+    exits, and the log rate keeps the distance about even between too short and too long a
+    tenure, with no ceiling either way (docs/ODD.md section 8).
     """
     low, high = pattern.target
     if pattern.statistic == "pooled_tenure":
-        return math.log(2) / high, math.log(2) / low
+        return math.log(math.log(2) / high), math.log(math.log(2) / low)
     return low, high
+
+
+SCALES = "chief-executive tenure as the log exit rate log((exits + 1/2) / years)"
+"""How the distance treats the patterns whose scale is not their own (in the provenance)."""
 
 
 class Simulator:
@@ -191,7 +195,9 @@ def export(history, priors, fitted, unmeasured, args, stopped=None) -> None:
         "method": "ABC-SMC (pyabc "
         + __import__("pyabc").__version__
         + "), uniform priors, range distance, median epsilon, "
-        + KERNELS[args.kernel][0],
+        + KERNELS[args.kernel][0]
+        + "; "
+        + SCALES,
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "git_commit": git_commit(),
         "generations": int(history.max_t + 1),
@@ -203,6 +209,12 @@ def export(history, priors, fitted, unmeasured, args, stopped=None) -> None:
         ],
         "runs": runs,
         "runs_per_generation": [int(n) for n in populations.samples],
+        "particles_per_generation": [int(n) for n in populations.particles],
+        "stopping_rules": {
+            "generations": args.generations,
+            "min_epsilon": args.min_epsilon,
+            "min_acceptance": args.min_acceptance,
+        },
         "wall_time_seconds": round(seconds, 1),
         "setting": fitted[0].setting if fitted else None,
         "quick": bool(args.quick),
@@ -226,14 +238,17 @@ def effective_sample_size(history, t: int) -> float:
 
 def generations_table(provenance: dict) -> list[str]:
     """Per generation: epsilon, runs, acceptance rate, effective sample size."""
-    size = provenance["population_size"]
+    sizes = provenance.get("particles_per_generation") or [provenance["population_size"]] * len(
+        provenance["runs_per_generation"]
+    )
     lines = [
         "| generation | epsilon | runs | acceptance | effective sample size |",
         "|---:|---:|---:|---:|---:|",
     ]
-    for t, (epsilon, runs, ess) in enumerate(
+    for t, (epsilon, size, runs, ess) in enumerate(
         zip(
             provenance["epsilon_schedule"],
+            sizes,
             provenance["runs_per_generation"],
             provenance.get("effective_sample_sizes")
             or [float("nan")] * len(provenance["epsilon_schedule"]),
@@ -263,6 +278,10 @@ def write_report(particles: pd.DataFrame, provenance: dict, args) -> None:
         + ", ".join(f"{e:.3g}" for e in provenance["epsilon_schedule"]),
         "",
         *generations_table(provenance),
+        "",
+        "Stopping rules of the last session's run: at most {generations} generations, epsilon "
+        "{min_epsilon:g}, acceptance {min_acceptance:.1%} (0: not used); whichever came first, "
+        "or a stop by hand (fit-history.md says which).".format(**provenance["stopping_rules"]),
         "",
         *([f"**Stopped early:** {provenance['stopped']}.", ""] if provenance["stopped"] else []),
         "Fitted patterns: " + ", ".join(provenance["fitted_patterns"]) + ".",
@@ -298,7 +317,8 @@ def write_report(particles: pd.DataFrame, provenance: dict, args) -> None:
         "workers at the end of each generation, so expect up to a third more).",
         "",
     ]
-    if HISTORY.is_file():  # how each session ran the fit, kept by hand: carried into the report
+    if HISTORY.is_file() and not args.quick and Path(args.report) == REPORT:
+        # how each session ran the fit, kept by hand: carried into the shipped report
         lines += [HISTORY.read_text().strip(), ""]
     Path(args.report).write_text("\n".join(lines))
 
@@ -366,6 +386,14 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"error: {args.db}: no fit to resume or export", file=sys.stderr)
                 return 2
             history = abc.load(db, 1)
+            observed = {name: sum(t) / 2 for name, t in targets.items()}
+            if history.observed_sum_stat() != observed:
+                print(
+                    f"error: {args.db}: fitted with other targets or scales than this script's"
+                    f" ({SCALES}); start a new fit (without --resume)",
+                    file=sys.stderr,
+                )
+                return 2
         else:
             np.random.seed(SEED)
             if args.db.exists():
