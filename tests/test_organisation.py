@@ -136,3 +136,13 @@ def test_people_are_numbered_in_int32_and_a_run_past_that_stops_with_a_named_err
     assert people.person_id[2] == ID_LIMIT - 1
     with pytest.raises(OverflowError, match="person ids are int32"):
         hire(people, posts, model.scenario, org, ID_LIMIT - 2, np.random.default_rng(0))
+
+
+def test_episodes_past_the_int32_ids_stop_with_a_named_error():
+    from culturesim.engine.cascades import EpisodeLog
+    from culturesim.engine.state import ID_LIMIT
+
+    log = EpisodeLog(window_weeks=4)
+    log.count = ID_LIMIT - 1
+    with pytest.raises(OverflowError, match="episodes in one run: ids are int32"):
+        log.start(np.array([-1, -1]), np.array([0, 1]), np.array([0, 1]), week=0)

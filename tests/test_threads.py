@@ -5,10 +5,13 @@ record (every weekly measure, digests of every table) must match the single-thre
 """
 
 import numpy as np
+import pandas as pd
 import pytest
 
+from culturesim.batch.worker import RunSpec, RunTask, execute_runs
 from culturesim.engine import threads
-from culturesim.engine.threads import blocks, per_person, threads_for, week_threads
+from culturesim.engine.scenario import load_scenario
+from culturesim.engine.threads import blocks, per_person, share_cores, threads_for, week_threads
 from tests.golden import golden_record
 
 
@@ -27,12 +30,48 @@ def test_threads_change_no_output_bit(threaded_from_any_size, count):
     assert several == one
 
 
-def test_small_models_and_sweep_workers_run_on_one_thread(monkeypatch):
+def test_small_models_run_on_one_thread_large_ones_on_the_setting(monkeypatch):
     monkeypatch.setenv("CULTURESIM_THREADS", "4")
     assert threads_for(threads.PARALLEL_FROM - 1) == 1
     assert threads_for(threads.PARALLEL_FROM) == 4
     with week_threads(1):
         assert threads_for(10 * threads.PARALLEL_FROM) == 1
+
+
+class ThreadsSeen:
+    """What a run function reports: the threads a large model would get in this worker."""
+
+    def __init__(self) -> None:
+        self.summary = {"threads": threads_for(10 * threads.PARALLEL_FROM)}
+        self.timeseries = pd.DataFrame({"week": [0]})
+
+
+def report_threads(scenario, seed):
+    return ThreadsSeen()
+
+
+def test_a_worker_of_a_local_pool_gets_its_share_of_the_cores_and_a_dask_worker_one(monkeypatch):
+    monkeypatch.delenv("CULTURESIM_THREADS", raising=False)
+    monkeypatch.setattr(threads, "_process_threads", None)
+    spec = RunSpec(load_scenario("baseline"), ("threads",), (), 1, report_threads)
+    task = RunTask(0, 0, 0, 1, {})
+    [dask_like] = execute_runs(spec, (task,))  # no pool initializer ran: one thread
+    assert dask_like["status"] == "ok" and dask_like["measures"]["threads"] == 1
+    share_cores(1)  # the only worker of a local pool: every core
+    [alone] = execute_runs(spec, (task,))
+    assert alone["measures"]["threads"] == threads.available_cores()
+    share_cores(10**6)  # more workers than cores: never fewer than one thread
+    assert threads.process_threads() == 1
+
+
+def test_numpy_error_state_reaches_the_blocks(threaded_from_any_size):
+    @per_person
+    def ratio(x, y):
+        return x / y
+
+    x, y = np.ones(1000), np.zeros(1000)
+    with week_threads(2), np.errstate(divide="raise"), pytest.raises(FloatingPointError):
+        ratio(x, y)
 
 
 def test_a_bad_thread_count_is_named(monkeypatch):

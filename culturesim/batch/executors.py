@@ -41,12 +41,13 @@ class ExecutorHandle:
 def local_executor(workers: int | None) -> ExecutorHandle:
     """A process pool over the machine's cores: no service needed.
 
-    Workers exit when this process dies (see `worker.exit_with_parent`), killed or not.
+    Workers exit when this process dies (see `worker.exit_with_parent`), killed or not, and
+    share the cores among them for large models (`worker.start_worker`).
     """
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    from culturesim.batch.worker import exit_with_parent
+    from culturesim.batch.worker import start_worker
 
     workers = workers or os.cpu_count() or 1
     methods = multiprocessing.get_all_start_methods()
@@ -58,8 +59,8 @@ def local_executor(workers: int | None) -> ExecutorHandle:
     pool = ProcessPoolExecutor(
         max_workers=workers,
         mp_context=context,
-        initializer=exit_with_parent,
-        initargs=(os.getpid(),),
+        initializer=start_worker,
+        initargs=(os.getpid(), workers),
     )
     return ExecutorHandle(
         pool,

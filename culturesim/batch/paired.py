@@ -25,6 +25,7 @@ from scipy import stats
 
 from culturesim.batch.intervals import mean_interval  # noqa: F401 (re-exported)
 from culturesim.engine.scenario import Scenario, ScenarioError, load_scenario
+from culturesim.engine.threads import share_cores
 from culturesim.run.simulate import simulate, summary_only
 
 CONFIDENCE = 0.95
@@ -98,6 +99,13 @@ def pool_context() -> multiprocessing.context.BaseContext:
     return context
 
 
+def process_pool(workers: int) -> ProcessPoolExecutor:
+    """`workers` processes from the fork server, sharing the cores for large models."""
+    return ProcessPoolExecutor(
+        workers, mp_context=pool_context(), initializer=share_cores, initargs=(workers,)
+    )
+
+
 def run_pairs(
     a: Scenario,
     b: Scenario,
@@ -117,7 +125,7 @@ def run_pairs(
         )
     lean_a, lean_b = summary_only(a), summary_only(b)
     if workers > 1 and len(seeds) > 1:
-        with ProcessPoolExecutor(min(workers, len(seeds)), mp_context=pool_context()) as pool:
+        with process_pool(min(workers, len(seeds))) as pool:
             futures = [
                 pool.submit(run_pair, lean_a, lean_b, s, measure, d)
                 for s, d in zip(seeds, draws or [None] * len(seeds), strict=True)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from culturesim.batch.intervals import format_interval, format_number
-from culturesim.batch.paired import mean_interval, pool_context
+from culturesim.batch.paired import mean_interval, process_pool
 from culturesim.batch.posterior import (
     POSTERIOR_INTERVAL,
     Draw,
@@ -153,7 +152,7 @@ def run_posterior(
     lean = summary_only(scenario)
     started = datetime.now(UTC)
     if workers > 1 and len(chosen) > 1:
-        with ProcessPoolExecutor(min(workers, len(chosen)), mp_context=pool_context()) as pool:
+        with process_pool(min(workers, len(chosen))) as pool:
             futures = [pool.submit(run_draw, lean, draw) for draw in chosen]
             results = []
             for future in futures:

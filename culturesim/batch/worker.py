@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from culturesim.engine.scenario import Scenario
-from culturesim.engine.threads import week_threads
+from culturesim.engine.threads import process_threads, share_cores, week_threads
 from culturesim.errors import SweepError
 from culturesim.files import process_alive
 
@@ -115,8 +115,8 @@ def execute_run(spec: RunSpec, task: RunTask) -> dict:
 def execute_runs(spec: RunSpec, tasks: tuple[RunTask, ...]) -> list[dict]:
     """Several runs as one task: one dispatch, one transfer and one journal write for all.
 
-    Each run keeps to one thread: the sweep's other workers have the other cores."""
-    with week_threads(1):
+    A large run uses this worker's share of the cores in a local pool, one thread on Dask."""
+    with week_threads(process_threads() or 1):
         return [execute_run(spec, task) for task in tasks]
 
 
@@ -162,6 +162,13 @@ def check_importable(function: RunFunction) -> None:
             f" session), which worker processes cannot import; put it in a module (a .py file)"
             f" and import it from there"
         )
+
+
+def start_worker(parent: int, workers: int) -> None:
+    """Pool initializer: exit with the sweep (`exit_with_parent`); share the cores among the
+    pool's `workers` for large models (`culturesim.engine.threads.share_cores`)."""
+    exit_with_parent(parent)
+    share_cores(workers)
 
 
 def exit_with_parent(parent: int) -> None:

@@ -12,6 +12,8 @@ from collections import deque
 import numpy as np
 import pandas as pd
 
+from culturesim.engine.state import ID_LIMIT
+
 
 class EpisodeLog:
     """Grows the table of episodes as the run goes, in int32 arrays that grow by half when
@@ -34,8 +36,8 @@ class EpisodeLog:
     ) -> np.ndarray:
         """Open new episodes (parent -1 for a root); returns their ids."""
         n = len(parent)
-        if self.count + n > np.iinfo(np.int32).max:
-            raise OverflowError("more than 2,147,483,647 episodes in one run: ids are int32")
+        if self.count + n > ID_LIMIT:
+            raise OverflowError(f"more than {ID_LIMIT:,} episodes in one run: ids are int32")
         if self.count + n > len(self._arrays["parent"]):
             capacity = max(self.count + n, len(self._arrays["parent"]) * 3 // 2)
             for name, values in self._arrays.items():

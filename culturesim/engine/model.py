@@ -31,6 +31,7 @@ from culturesim.engine.phases import PHASES, Loop, Week
 from culturesim.engine.recorder import Recorder
 from culturesim.engine.scenario import DRIVER_RANGES, Scenario, ScenarioError, Shock
 from culturesim.engine.state import initial_people, reset_person
+from culturesim.engine.threads import default_threads
 
 EAGER_AGENT_LIMIT = 50_000
 STREAMS = (
@@ -107,6 +108,7 @@ class CultureModel(mesa.Model):
         **settings: Any,
     ) -> None:
         scenario, seed = model_scenario(scenario, seed, settings)
+        default_threads()  # a bad CULTURESIM_THREADS is refused now, not after the build
         super().__init__(seed=seed)
         self.scenario = scenario
         self.seed = seed

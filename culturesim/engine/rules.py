@@ -7,7 +7,6 @@ to docs/ODD.md section 7 (Submodels).
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -74,7 +73,7 @@ def neighbour_mean(hood: Neighbourhood, *quantities: np.ndarray) -> list[np.ndar
     ties_of = (hood.peers.indptr, hood.peers.indices, hood.manager, hood.occupied)
     quantities = [np.ascontiguousarray(q, dtype=np.float64) for q in quantities]
     seen = [np.empty(len(hood.manager)) for _ in quantities]
-    with numba_threads(threads) if threads > 1 else contextlib.nullcontext():
+    with numba_threads(threads):
         for start in range(0, len(quantities), 3):
             group, out = quantities[start : start + 3], seen[start : start + 3]
             if len(group) == 3:

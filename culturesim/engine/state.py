@@ -23,8 +23,8 @@ NEVER = -(10**6)
 NEUTRAL, COMPASSIONATE, BULLYING = 0, 1, 2
 
 ID_LIMIT = np.iinfo(np.int32).max
-"""People, posts and episodes are numbered in int32 while the run goes (half the memory of
-int64 at 1.4 million posts); the tables hold them as int64."""
+"""People and episodes are numbered in int32 while the run goes (half the memory of int64 at
+1.4 million posts); the tables hold person and episode ids as int64."""
 
 
 def resting_strain(scenario: Scenario) -> float:
@@ -176,11 +176,11 @@ def hire(
     rng: np.random.Generator,
 ) -> int:
     """Put new people into these vacant posts; returns the next unused person id."""
+    if next_person_id + len(posts) > ID_LIMIT:
+        raise OverflowError(f"more than {ID_LIMIT:,} people in one run: person ids are int32")
     traits = draw_traits(scenario, org.level[posts], rng, org.compassion_shift(posts))
     reset_person(people, posts, scenario)
     people.occupied[posts] = True
-    if next_person_id + len(posts) > ID_LIMIT:
-        raise OverflowError(f"more than {ID_LIMIT:,} people in one run: person ids are int32")
     people.person_id[posts] = next_person_id + np.arange(len(posts))
     for name, values in traits.items():
         getattr(people, name)[posts] = values

@@ -8,13 +8,17 @@ so the outputs are the same bit for bit whatever the number of threads
 blocks run at the same time. Below `PARALLEL_FROM` posts a week is too short for threads to
 pay, and every rule runs whole.
 
-The number of threads is the cores this process may use, or `CULTURESIM_THREADS`; a sweep's
-worker runs with one (`week_threads(1)`), since the sweep already keeps every core busy.
+The number of threads is `CULTURESIM_THREADS` if set, else the cores this process may use; a
+worker of one of culturesim's process pools gets its share of the cores (`share_cores`), and a
+run on a Dask worker one thread, since the pool already keeps every core busy. Bit-identity
+relies on numpy's element-wise loops giving each element the same result wherever a block
+starts (no reductions across people happen in these rules).
 """
 
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import ctypes
 import functools
 import inspect
@@ -25,6 +29,8 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import numpy as np
+
+from culturesim.errors import UserError
 
 PARALLEL_FROM = 100_000
 """Posts from which a week's per-person rules and tie pass use several threads."""
@@ -45,15 +51,31 @@ def available_cores() -> int:
 
 
 def default_threads() -> int:
+    """CULTURESIM_THREADS if set, else this process's share of the cores (`share_cores`)."""
     requested = os.environ.get("CULTURESIM_THREADS", "").strip()
     if requested:
         try:
             return max(int(requested), 1)
         except ValueError:
-            raise ValueError(
+            raise UserError(
                 f"CULTURESIM_THREADS = {requested!r}: must be a whole number of threads, 1 or more"
             ) from None
-    return available_cores()
+    return _process_threads or available_cores()
+
+
+_process_threads: int | None = None
+
+
+def share_cores(workers: int) -> None:
+    """Process-pool initializer: this worker is one of `workers` on the machine's cores, so a
+    large model in it gets its share of them, at least one thread."""
+    global _process_threads
+    _process_threads = max(1, available_cores() // max(int(workers), 1))
+
+
+def process_threads() -> int | None:
+    """This worker's share of the cores, if a pool set it (None outside such a worker)."""
+    return _process_threads
 
 
 def threads_for(n_posts: int) -> int:
@@ -76,6 +98,7 @@ def week_threads(threads: int) -> Iterator[None]:
 
 
 def _pool(threads: int) -> ThreadPoolExecutor:
+    """The process's thread pool for blocks of `threads` (made once, kept for later weeks)."""
     with _pools_lock:
         if threads not in _pools:
             _one_malloc_arena()
@@ -127,12 +150,16 @@ def per_person(rule: Rule) -> Rule:
         def cut(value: Any, part: slice) -> Any:
             return value[part] if isinstance(value, np.ndarray) and value.shape == (n,) else value
 
-        def on_block(part: slice) -> Any:
-            return rule(
-                *(cut(a, part) for a in args), **{k: cut(v, part) for k, v in keywords.items()}
-            )
+        def on_block(part: slice, context: contextvars.Context) -> Any:
+            parts_of_args = [cut(a, part) for a in args]
+            parts_of_keywords = {k: cut(v, part) for k, v in keywords.items()}
+            return context.run(rule, *parts_of_args, **parts_of_keywords)
 
-        results = list(_pool(threads).map(on_block, blocks(n, threads)))
+        parts = blocks(n, threads)
+        # each block runs in the caller's context, so numpy's error state (np.errstate, a
+        # context variable) applies in the pool's threads as it does in the caller's
+        contexts = [contextvars.copy_context() for _ in parts]
+        results = list(_pool(threads).map(on_block, parts, contexts))
         return np.concatenate(results)
 
     by_blocks.whole = rule  # the rule itself, unsplit

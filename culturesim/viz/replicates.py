@@ -29,6 +29,7 @@ from culturesim.batch.paired import (
     weekly_differences,
 )
 from culturesim.engine.scenario import Scenario
+from culturesim.engine.threads import share_cores
 from culturesim.run.simulate import summary_only
 from culturesim.viz.levers import programme_lever
 from culturesim.viz.plots import MEASURES
@@ -103,8 +104,10 @@ def replay_pair(plan: PairPlan, seed: int) -> np.ndarray:
     )
 
 
-def lower_priority() -> None:
+def start_replay_worker(workers: int) -> None:
+    """Pool initializer: below the page in priority, with a share of the cores."""
     os.nice(WORKER_NICENESS)
+    share_cores(workers)
 
 
 def default_workers() -> int:
@@ -144,7 +147,10 @@ class ReplicatePairs:
 
     def _run(self) -> None:
         pool = ProcessPoolExecutor(
-            self.workers, mp_context=pool_context(), initializer=lower_priority
+            self.workers,
+            mp_context=pool_context(),
+            initializer=start_replay_worker,
+            initargs=(self.workers,),
         )
         try:
             futures: dict[Future, int] = {
