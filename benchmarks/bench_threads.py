@@ -27,12 +27,15 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
+from culturesim.files import git_commit
+
 RESULTS = Path(__file__).resolve().parent / "results" / "threads.md"
 TABLES = ("timeseries", "events", "episodes", "agents", "trusts")
 
 
 def run_command(scenario: str, threads: int, out: Path, extra: list[str]) -> dict[str, float]:
-    """One `culturesim run` in a child process: wall s, CPU s, peak RSS MB."""
+    """One `culturesim run` in a child process: wall s, CPU s, peak RSS in MiB (ru_maxrss is
+    in KiB on Linux, the 'kbytes' of /usr/bin/time -v)."""
     environment = {**os.environ, "CULTURESIM_THREADS": str(threads)}
     command = [sys.executable, "-m", "culturesim", "run", scenario, "--quiet", "--out", str(out)]
     started = time.perf_counter()
@@ -44,7 +47,7 @@ def run_command(scenario: str, threads: int, out: Path, extra: list[str]) -> dic
     return {
         "wall_s": wall,
         "cpu_s": usage.ru_utime + usage.ru_stime,
-        "peak_mb": usage.ru_maxrss / 1024,
+        "peak_mib": usage.ru_maxrss / 1024,
     }
 
 
@@ -91,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
                 measured[threads].append(result)
                 print(
                     f"round {round_number + 1}, {threads} thread(s): {result['wall_s']:.1f} s "
-                    f"wall, {result['cpu_s']:.1f} s CPU, {result['peak_mb']:.0f} MB peak",
+                    f"wall, {result['cpu_s']:.1f} s CPU, {result['peak_mib']:.0f} MiB peak",
                     flush=True,
                 )
                 if round_number > 0:
@@ -108,24 +111,26 @@ def main(argv: list[str] | None = None) -> int:
         f"{args.scenario} --rounds {args.rounds} --threads "
         f"{' '.join(map(str, args.threads))}{''.join(f' --set {s}' for s in args.set)}`",
         "",
+        f"Commit {git_commit()}. "
         f"{cpu_name()}, {os.cpu_count()} cores, Python {platform.python_version()}; load "
         f"average (1 min) {load_before:.2f} before, {load_after:.2f} after. Whole command "
         "(build, burn-in, every week, every table and figure written); medians over rounds.",
         "",
-        "| threads | wall s | CPU s (user + system) | peak RSS MB | wall speed-up |",
+        "| threads | wall s | CPU s (user + system) | peak RSS MiB | wall speed-up |",
         "|---:|---:|---:|---:|---:|",
     ]
     for threads, results in measured.items():
         wall = statistics.median(r["wall_s"] for r in results)
         lines.append(
             f"| {threads} | {wall:.1f} | {statistics.median(r['cpu_s'] for r in results):.1f} | "
-            f"{max(r['peak_mb'] for r in results):.0f} (max) | {baseline / wall:.2f}x |"
+            f"{max(r['peak_mib'] for r in results):.0f} (max) | {baseline / wall:.2f}x |"
         )
-    verdict = (
-        "Outputs: every table the same bit for bit whatever the threads."
-        if not differing
-        else f"Outputs DIFFER between thread counts: {', '.join(differing)}."
-    )
+    if len(args.threads) == 1:
+        verdict = "Outputs: one thread count, nothing compared."
+    elif not differing:
+        verdict = "Outputs: every table the same bit for bit whatever the threads."
+    else:
+        verdict = f"Outputs DIFFER between thread counts: {', '.join(differing)}."
     lines += ["", verdict, "", ""]
     with args.out.open("a") as report:
         report.write("\n".join(lines))
