@@ -129,11 +129,6 @@ class CultureModel(mesa.Model):
         )
         self.people = initial_people(scenario, self.org, self.rng_streams["traits"])
         self.next_person_id = self.org.n_posts
-        self.aggression_exposure = np.where(
-            self.org.level >= PATIENT_FACING_FROM,
-            1.0,
-            scenario.aggression.non_patient_facing_exposure,
-        )
         self._start_with_settled_vacancies()
         self.episodes_log = EpisodeLog(scenario.cascades.conversion_window_weeks)
 
@@ -184,6 +179,16 @@ class CultureModel(mesa.Model):
         )
         empty = self.rng_streams["turnover"].random(self.org.n_posts) < leaving / (leaving + hiring)
         reset_person(p, np.flatnonzero(empty), s)
+
+    def aggression_exposure(self) -> np.ndarray:
+        """Each post's exposure to patient and public aggression (Eq. 4): 1 where patient
+        facing, `aggression.non_patient_facing_exposure` elsewhere (worked out each week
+        rather than kept: 11 MB at 1.4 million posts)."""
+        return np.where(
+            self.org.level >= PATIENT_FACING_FROM,
+            1.0,
+            self.scenario.aggression.non_patient_facing_exposure,
+        )
 
     def hiring_base_rate(self, posts: np.ndarray | slice = slice(None)) -> np.ndarray:
         """Weekly chance of filling each vacant post (of `posts`) at funding 1: executives' own

@@ -147,7 +147,7 @@ def pressure(model: CultureModel, week: Week) -> None:
 def aggression(model: CultureModel, week: Week) -> None:
     p = model.people
     week.aggressed = p.occupied & rules.suffer_aggression(
-        model.aggression_exposure,
+        model.aggression_exposure(),
         week.drivers["public_aggression"],
         week.drivers["demand"],
         model.scenario.aggression,
