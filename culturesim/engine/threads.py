@@ -162,7 +162,6 @@ def per_person(rule: Rule) -> Rule:
         results = list(_pool(threads).map(on_block, parts, contexts))
         return np.concatenate(results)
 
-    by_blocks.whole = rule  # the rule itself, unsplit
     return by_blocks  # type: ignore[return-value]
 
 
