@@ -78,6 +78,11 @@ def read_priors(path: Path = PRIORS) -> dict[str, tuple[float, float]]:
     return {p["path"]: (float(p["low"]), float(p["high"])) for p in table["parameters"]}
 
 
+def fit_identity(priors: dict[str, tuple[float, float]]) -> dict:
+    """What a database must have been fitted with to be resumed: its priors (pyabc keeps this)."""
+    return {"priors": {path: [low, high] for path, (low, high) in sorted(priors.items())}}
+
+
 def key(path: str) -> str:
     """A scenario path as a pyabc parameter name (pyabc keys are plain names)."""
     return path.replace(".", "__")
@@ -346,6 +351,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scheduler", help="a Dask scheduler address instead of local workers")
     parser.add_argument("--quick", action="store_true", help="small runs (a smoke test)")
     parser.add_argument("--db", type=Path, default=DATABASE)
+    parser.add_argument("--priors", type=Path, default=PRIORS, help="the priors' TOML file")
     parser.add_argument("--out", type=Path, default=Path(str(POSTERIOR_FILE)))
     parser.add_argument("--report", type=Path, default=REPORT)
     args = parser.parse_args(argv)
@@ -354,7 +360,7 @@ def main(argv: list[str] | None = None) -> int:
 
     # pyabc's own progress (one line per generation: epsilon, acceptance, effective sample size)
     logging.getLogger("ABC").setLevel(logging.INFO)
-    priors = read_priors()
+    priors = read_priors(args.priors)
     scenario, fitted, unmeasured = fitting_patterns(args.quick)
     for pattern in unmeasured:
         print(f"not measured by this model, not fitted: {pattern.name}")
@@ -394,11 +400,22 @@ def main(argv: list[str] | None = None) -> int:
                     file=sys.stderr,
                 )
                 return 2
+            if history.get_abc().json_parameters != str(fit_identity(priors)):
+                print(
+                    f"error: {args.db}: fitted with other priors than {args.priors};"
+                    " start a new fit (without --resume)",
+                    file=sys.stderr,
+                )
+                return 2
         else:
             np.random.seed(SEED)
             if args.db.exists():
                 args.db.unlink()
-            history = abc.new(db, {name: sum(t) / 2 for name, t in targets.items()})
+            history = abc.new(
+                db,
+                {name: sum(t) / 2 for name, t in targets.items()},
+                meta_info=fit_identity(priors),
+            )
         if not args.export:
             try:
                 history = abc.run(
