@@ -5,6 +5,7 @@ directorate, a person's lineage, a history), the cascades, and the national view
 
 from __future__ import annotations
 
+import logging
 import time
 
 import solara
@@ -35,6 +36,8 @@ from culturesim.viz.state import (
     tab,
     trust,
 )
+
+logger = logging.getLogger(__name__)
 
 
 @solara.component
@@ -112,12 +115,22 @@ def Replicates(run: Session):
     running = pairs is not None and not pairs.finished.is_set()
 
     def follow() -> None:
-        """Redraw as pairs finish (from this tab's context, so the redraw is this tab's)."""
+        """Redraw as pairs finish (from this tab's context, so the redraw is this tab's).
+
+        `finished` is read before `done`, so the last redraw comes after the pool has finished
+        and shows the pairs as done. A redraw that fails (a render racing another) is retried
+        on the next poll rather than ending the task, which would leave the progress stale.
+        """
         while pairs is not None and running and run.replicates is pairs:
-            if pairs.done != pairs_seen.value or pairs.finished.is_set():
-                pairs_seen.set(pairs.done)
-                redraw()
-            if pairs.finished.is_set():
+            finished = pairs.finished.is_set()
+            if pairs.done != pairs_seen.value or finished:
+                try:
+                    pairs_seen.set(pairs.done)
+                    redraw()
+                except Exception:  # noqa: BLE001 - logged, and the next poll redraws again
+                    logger.exception("redrawing the replicate pairs' progress")
+                    finished = False
+            if finished:
                 return
             time.sleep(0.5)
 
