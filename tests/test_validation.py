@@ -63,6 +63,18 @@ def test_strain_clustering_measure_sees_teams():
     assert abs(strain_icc_by_team(SimpleNamespace(summary={}, agents=agents))) < 0.1
 
 
+def test_rating_shares_count_rated_trust_years():
+    trusts = pd.DataFrame(
+        {"rating": ["good", "requires improvement", "inadequate", "good", None, "good"]}
+    )
+    outputs = SimpleNamespace(summary={}, trusts=trusts)
+    assert MEASURES["trusts_rated_inadequate"](outputs) == pytest.approx(1 / 5)
+    worse = MEASURES["trusts_rated_requires_improvement_or_worse"](outputs)
+    assert worse == pytest.approx(2 / 5)  # a year without a rating is not counted
+    unrated = SimpleNamespace(summary={}, trusts=trusts.assign(rating=None))
+    assert MEASURES["trusts_rated_inadequate"](unrated) is None
+
+
 def test_pooled_tenure_pools_runs():
     pattern = next(p for p in load_patterns().patterns if p.statistic == "pooled_tenure")
     runs = {pattern.setting: [{pattern.measure: {"exits": 1, "years": 4}}] * 3}

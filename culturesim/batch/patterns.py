@@ -241,6 +241,19 @@ def staff_experience_quality_r2(outputs: Any) -> Value:
     return float(np.corrcoef(x, y)[0, 1] ** 2)
 
 
+def _rated_share(*ratings: str) -> Callable[[Any], Value]:
+    """The share of rated trust-years whose rating (the year's last) is one of `ratings`."""
+
+    def measure(outputs: Any) -> Value:
+        trusts = getattr(outputs, "trusts", None)
+        if trusts is None or "rating" not in trusts:
+            return None
+        rated = trusts["rating"].dropna()
+        return float(rated.isin(ratings).mean()) if len(rated) else None
+
+    return measure
+
+
 def ceo_exit_ratio_inadequate(outputs: Any) -> Value:
     """Chief-executive exits and trust-years, in trust-years rated inadequate and in others."""
     trusts = getattr(outputs, "trusts", None)
@@ -278,6 +291,10 @@ MEASURES: dict[str, Callable[[Any], Value]] = {
     "trust_leaver_rate_ratio": trust_leaver_rate_ratio,
     "staff_experience_quality_r2": staff_experience_quality_r2,
     "ceo_exit_ratio_inadequate": ceo_exit_ratio_inadequate,
+    "trusts_rated_inadequate": _rated_share("inadequate"),
+    "trusts_rated_requires_improvement_or_worse": _rated_share(
+        "requires improvement", "inadequate"
+    ),
     "leaver_rate": _summary("leaver_rate"),
     "vacancy_rate": _summary("vacancy_rate"),
     "ceo_exit_rate": ceo_exit_rate,
