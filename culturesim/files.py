@@ -112,16 +112,21 @@ def process_alive(pid: int) -> bool:
 
 
 def temporary_folder(out: Path) -> Path:
-    """A fresh hidden folder beside `out` to build it in; folders left by killed processes
-    building the same destination are removed first."""
+    """A fresh hidden folder beside `out` to build it in; what killed processes left while
+    building or swapping in the same destination is removed first.
+
+    Callers hold the destination's `FolderLock`, so no other live process can be writing
+    those leftovers: a process id still in use (reused, or a killed process not yet reaped)
+    does not keep them.
+    """
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise OutputError(f"{out.parent}: cannot create folder ({error.strerror})") from None
-    for leftover in out.parent.glob(f".{out.name}.partial-*"):
-        pid = leftover.name.rsplit("-", 1)[-1]
-        if pid.isdigit() and not process_alive(int(pid)):
-            shutil.rmtree(leftover, ignore_errors=True)
+    for pattern in (f".{out.name}.partial-*", f".{out.name}.old-*"):
+        for leftover in out.parent.glob(pattern):
+            if leftover.is_dir() and leftover.name.rsplit("-", 1)[-1].isdigit():
+                shutil.rmtree(leftover, ignore_errors=True)
     temporary = out.parent / f".{out.name}.partial-{os.getpid()}"
     shutil.rmtree(temporary, ignore_errors=True)
     with naming_failures(out):

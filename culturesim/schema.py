@@ -24,6 +24,14 @@ def _numeric(annotation: Any) -> bool:
     return False
 
 
+def _reads_as_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 class Section(BaseModel):
     """A table of a scenario or experiment file: unknown keys refused, assignments validated."""
 
@@ -31,12 +39,18 @@ class Section(BaseModel):
 
     @model_validator(mode="before")
     @classmethod
-    def _no_booleans_for_numbers(cls, data: Any) -> Any:
-        """TOML's true/false is not a number (pydantic would otherwise read it as 1/0)."""
+    def _numbers_are_numbers(cls, data: Any) -> Any:
+        """TOML's true/false and quoted text are not numbers (pydantic would otherwise read
+        them as 1/0 and parse the text, so `steps = "104"` would pass unnoticed)."""
         for key, value in data.items() if isinstance(data, dict) else ():
             field = cls.model_fields.get(key)
-            if isinstance(value, bool) and field is not None and _numeric(field.annotation):
+            if field is None or not _numeric(field.annotation):
+                continue
+            if isinstance(value, bool):
                 raise ValueError(f"{key} = {str(value).lower()}: must be a number, not true/false")
+            if isinstance(value, str):
+                hint = " (write it without quotes)" if _reads_as_number(value) else ""
+                raise ValueError(f"{key} = {value!r}: must be a number, not text{hint}")
         return data
 
 
@@ -113,6 +127,10 @@ def describe_error(
         message = "must be a table ([section] or {key = value, ...})"
     elif kind == "list_type":
         message = "must be an array ([...], or [[...]] tables)"
+    elif kind in ("int_parsing", "int_from_float", "int_type"):
+        message = "must be a whole number"
+    elif kind in ("float_parsing", "float_type"):
+        message = "must be a number"
     elif kind in ("greater_than_equal", "less_than_equal"):
         info = getattr(model_at(root, full[:-1], tags), "model_fields", {}).get(loc[-1])
         lo, hi = parameter_bounds(info) if info is not None else (None, None)

@@ -55,12 +55,22 @@ CASES = [
     Case(
         "string_for_int",
         BASE + '[run]\nsteps = "many"\n',
-        ("run.steps = 'many'", "integer"),
+        ("run.steps = 'many'", "must be a number, not text"),
+    ),
+    Case(
+        "quoted_number_for_int",
+        BASE + '[run]\nsteps = "104"\n',
+        ("run.steps = '104'", "must be a number, not text (write it without quotes)"),
+    ),
+    Case(
+        "quoted_number_for_float",
+        BASE + '[regulator]\nstance = "0.9"\n',
+        ("regulator.stance = '0.9'", "must be a number, not text (write it without quotes)"),
     ),
     Case(
         "float_for_int_steps",
         BASE + "[run]\nsteps = 20.5\n",
-        ("run.steps = 20.5", "integer"),
+        ("run.steps = 20.5", "must be a whole number"),
     ),
     Case(
         "boolean_for_number",
@@ -386,7 +396,8 @@ def test_more_bad_options_in_process(args: tuple, needles: tuple, tmp_path: Path
         (("run", "-q", "{tiny}", "--out", "{file}"), ("a_file.txt", "not a folder")),
         (("show", "{folder}/absent.toml"), ("absent.toml", "no such file")),
         (("cascades", "{folder}"), ("not a finished run folder",)),
-        (("run", "-q", "absent-scenario"), ("absent-scenario", "no such file")),
+        (("run", "-q", "absent-scenario"), ("absent-scenario", "no such file", "bundled: ")),
+        (("run", "-q", "basline"), ("basline", "did you mean 'baseline'?")),
     ],
 )
 def test_more_bad_arguments_in_process(args: tuple, needles: tuple, tmp_path: Path) -> None:

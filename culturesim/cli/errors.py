@@ -14,6 +14,7 @@ import click
 from culturesim.errors import UserError, one_line
 
 EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a command stopped by Ctrl-C
 
 
 def friendly_errors(command: Callable) -> Callable:
@@ -30,6 +31,9 @@ def friendly_errors(command: Callable) -> Callable:
             where = f"{error.filename}: " if error.filename else ""
             click.echo(f"error: {one_line(f'{where}{error.strerror or error}')}", err=True)
             sys.exit(EXIT_BAD_INPUT)
+        except KeyboardInterrupt:  # folders are built under a hidden name, removed on the way out
+            click.echo("interrupted: stopped before the end; nothing half-written is left", err=True)
+            sys.exit(EXIT_INTERRUPTED)
 
     return wrapper
 

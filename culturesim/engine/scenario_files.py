@@ -4,6 +4,7 @@ bundled scenarios. The schema itself is culturesim.engine.scenario, which re-exp
 from __future__ import annotations
 
 import copy
+import difflib
 import re
 import tomllib
 from pathlib import Path
@@ -33,7 +34,10 @@ def read_toml(path: Path) -> dict:
     if path.exists() and not path.is_file():
         raise ScenarioError(f"{path}: not a regular file (a scenario is a TOML text file)")
     if not path.is_file():
-        raise ScenarioError(f"{path}: no such file or bundled scenario")
+        bundled = sorted(p.stem for p in SCENARIO_DIR.glob("*.toml"))
+        close = difflib.get_close_matches(path.stem, bundled, n=1, cutoff=0.6)
+        hint = f"; did you mean '{close[0]}'?" if close else f"; bundled: {', '.join(bundled)}"
+        raise ScenarioError(f"{path}: no such file or bundled scenario{hint}")
     try:
         with path.open("rb") as file:
             content = file.read(MAX_FILE_BYTES + 1)
