@@ -240,8 +240,14 @@ def package_versions(packages: tuple[str, ...] = PACKAGES) -> dict[str, str | No
 
 
 def git_commit() -> str | None:
-    """The source tree's commit (with '+dirty' for uncommitted changes), if it is a checkout."""
+    """The commit of the code running (with '+dirty' for uncommitted changes): from git in a
+    source checkout, else from the stamp an installed wheel carries (hatch_build.py)."""
     here = Path(__file__).resolve().parent
+    if not (here.parent / "pyproject.toml").is_file():  # installed, not the checkout
+        stamp = here / "BUILD_COMMIT"
+        if not stamp.is_file():
+            return None
+        return stamp.read_text().strip() or None
     try:
         commit = subprocess.run(
             ["git", "rev-parse", "HEAD"],

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
+import sys
 import time
 import tomllib
 from datetime import datetime
@@ -390,3 +392,26 @@ def test_snapshots_give_several_weeks(runs: dict, tmp_path: Path) -> None:
     assert len(agents) == 4 * counts.iloc[0]
     # The final snapshot is the state the summary describes.
     assert agents[agents.week == 19].post.tolist() == list(range(counts.iloc[0]))
+
+
+def test_an_installed_copy_names_the_commit_it_was_built_from(tmp_path: Path) -> None:
+    """Outside a checkout git cannot say which code runs: the wheel's stamp does."""
+    import culturesim
+
+    installed = tmp_path / "site-packages" / "culturesim"
+    shutil.copytree(
+        Path(culturesim.__file__).parent, installed, ignore=shutil.ignore_patterns("__pycache__")
+    )
+    probe = "import culturesim.files as f; print(f.git_commit())"
+    env = {**os.environ, "PYTHONPATH": str(installed.parent)}
+
+    def commit() -> str:
+        done = subprocess.run(
+            [sys.executable, "-c", probe], env=env, cwd=tmp_path, capture_output=True, text=True
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout.strip()
+
+    assert commit() == "None"  # no stamp, not a checkout: unknown, not a wrong guess
+    (installed / "BUILD_COMMIT").write_text("0123abcd\n")
+    assert commit() == "0123abcd"
