@@ -59,6 +59,20 @@ def test_mean_interval_is_the_t_interval():
     assert mean_interval(np.array([0.5, np.nan, 0.7]))[0] == pytest.approx(0.6)
 
 
+def test_intervals_stay_where_a_measure_can_be():
+    """Three replicates of a share near 0 give a t interval reaching below 0: cut at 0."""
+    from culturesim.batch.intervals import difference_range, possible_values
+
+    shares = np.array([0.001, 0.002, 0.15])
+    assert mean_interval(shares)[1] < 0
+    mean, low, high = mean_interval(shares, within=possible_values("bullied_by_colleagues"))
+    assert low == 0.0 and high == mean_interval(shares)[2] and mean == pytest.approx(0.051)
+    assert possible_values("care_quality") == (0.0, 1.0)
+    assert possible_values("ceo_exits") == (0.0, np.inf)
+    assert difference_range("leaver_rate") == (-1.0, 1.0)
+    assert mean_interval(shares, within=(0.0, 0.05))[2] == 0.05
+
+
 def test_grid_of_two_gives_point_table_and_phase_diagram(tmp_path):
     out = run(
         tmp_path,

@@ -31,7 +31,10 @@ from culturesim.batch.analysis_report import (
     save_csv,
     save_figure,
 )
-from culturesim.batch.intervals import mean_interval  # noqa: F401 (re-exported)
+from culturesim.batch.intervals import (
+    mean_interval,
+    possible_values,
+)
 from culturesim.batch.sensitivity import morris_indices, sobol_indices
 from culturesim.batch.store import ResultStore, load_results
 from culturesim.errors import SweepError
@@ -50,7 +53,7 @@ def point_table(
         row = {"point": int(point["point"])} | {path: point[path] for path in paths}
         row |= {"runs_ok": len(ok), "runs_failed": int((group["status"] != "ok").sum())}
         for measure in measures:
-            mean, low, high = mean_interval(ok[measure].to_numpy())
+            mean, low, high = mean_interval(ok[measure].to_numpy(), within=possible_values(measure))
             row |= {f"{measure}_mean": mean, f"{measure}_ci_low": low, f"{measure}_ci_high": high}
         rows.append(row)
     return pd.DataFrame(rows)

@@ -30,8 +30,8 @@ from culturesim.run.simulate import simulate, summary_only
 
 CONFIDENCE = 0.95
 INTERVAL = (
-    "95% paired t interval over replicates (common random numbers): seed noise only, "
-    "not parameter or structural uncertainty"
+    "95% paired t interval over replicates (common random numbers; cut to the values a "
+    "measure can take): seed noise only, not parameter or structural uncertainty"
 )
 WEEKLY_MEASURES = (
     "bullied_by_staff",

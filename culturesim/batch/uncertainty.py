@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from culturesim.batch.intervals import format_interval, format_number
+from culturesim.batch.intervals import format_interval, format_number, possible_values
 from culturesim.batch.paired import mean_interval, process_pool
 from culturesim.batch.posterior import (
     POSTERIOR_INTERVAL,
@@ -73,7 +73,7 @@ class PosteriorRuns:
                 low, high = np.quantile(values, [0.025, 0.975])
             else:
                 low = high = float("nan")
-            mean, mean_low, mean_high = mean_interval(values)
+            mean, mean_low, mean_high = mean_interval(values, within=possible_values(measure))
             rows.append((measure, mean, low, high, mean_low, mean_high, len(values)))
         return pd.DataFrame(rows, columns=TABLE_COLUMNS)
 
@@ -92,7 +92,7 @@ class PosteriorRuns:
             f"(seeds {self.draws[0].seed}..{self.draws[-1].seed}, {self.scenario.run.steps} "
             "weeks each)",
             f"intervals: {POSTERIOR_INTERVAL}; 'predictive' holds 95% of runs, "
-            "'of mean' is the 95% t interval of the mean",
+            "'of mean' is the 95% t interval of the mean (cut to the values a measure can take)",
             "",
             f"{'measure':<34}  {'mean':>9}  {'95% predictive':<21}  95% of mean",
         ]

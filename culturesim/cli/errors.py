@@ -32,7 +32,7 @@ def friendly_errors(command: Callable) -> Callable:
             click.echo(f"error: {one_line(f'{where}{error.strerror or error}')}", err=True)
             sys.exit(EXIT_BAD_INPUT)
         except KeyboardInterrupt:  # folders are built under a hidden name, removed on the way out
-            click.echo("interrupted: stopped before the end; nothing half-written is left", err=True)
+            click.echo("interrupted: stopped before the end; nothing half-written left", err=True)
             sys.exit(EXIT_INTERRUPTED)
 
     return wrapper
