@@ -62,10 +62,10 @@ def experiment(folder: Path, parameters: str, design: str = 'kind = "grid"', top
 @pytest.mark.parametrize(
     ("path", "values", "stored", "dtype"),
     [
-        ("regulator.stance", '["0.25", "0.75"]', [0.25, 0.75], "float64"),
+        ("regulator.stance", "[0, 1]", [0.0, 1.0], "float64"),
         ("run.record_events", "[1, 0]", [True, False], "bool"),
         ("run.figures", '["true", "false"]', [True, False], "bool"),
-        ("organisation.peer_ties", '[1, "2"]', [1, 2], "int64"),
+        ("organisation.peer_ties", "[1, 2.0]", [1, 2], "int64"),
     ],
 )
 def test_values_are_stored_in_the_fields_type(
@@ -80,8 +80,8 @@ def test_values_are_stored_in_the_fields_type(
 def test_values_that_validate_sweep_and_load(tmp_path: Path) -> None:
     file = experiment(
         tmp_path,
-        '[[parameters]]\npath = "regulator.stance"\nvalues = ["0.25", "0.75"]\n'
-        '[[parameters]]\npath = "organisation.peer_ties"\nvalues = [1, "2"]\n',
+        '[[parameters]]\npath = "regulator.stance"\nvalues = [0.25, 0.75]\n'
+        '[[parameters]]\npath = "organisation.peer_ties"\nvalues = [1, 2.0]\n',
     )
     out = tmp_path / "results"
     code, stdout, stderr = invoke("sweep", file, "--out", out, "--workers", "1", "-q")
@@ -94,11 +94,20 @@ def test_values_that_validate_sweep_and_load(tmp_path: Path) -> None:
 
 def test_values_equal_once_validated_are_refused(tmp_path: Path) -> None:
     file = experiment(
-        tmp_path, '[[parameters]]\npath = "organisation.peer_ties"\nvalues = [2, "2"]'
+        tmp_path, '[[parameters]]\npath = "organisation.peer_ties"\nvalues = [2, 2.0]'
     )
     code, _, stderr = invoke("validate", file)
     assert code == 2
     one_error_line(stderr, "parameters.0.values.1", "same int value")
+
+
+def test_quoted_numbers_are_refused_in_experiments_too(tmp_path: Path) -> None:
+    file = experiment(
+        tmp_path, '[[parameters]]\npath = "regulator.stance"\nvalues = ["0.25", "0.75"]'
+    )
+    code, _, stderr = invoke("validate", file)
+    assert code == 2
+    one_error_line(stderr, "parameters.0.values.0", "'0.25'", "must be a number, not text")
 
 
 # --- 3: an experiment's name cannot leave results/ -------------------------------------------

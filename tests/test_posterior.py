@@ -123,7 +123,9 @@ def test_run_with_posterior_carries_each_parameter_set_in_provenance(tmp_path):
     table = pd.read_csv(out / "summary.csv")
     row = table.set_index("measure").loc["bullied_by_staff"]
     assert row.predictive_low <= row["mean"] <= row.predictive_high
-    assert len(pd.read_csv(out / "draws.csv")) == 3
+    draws = pd.read_csv(out / "draws.csv", keep_default_na=False)
+    assert len(draws) == 3
+    assert (draws["kept_from_scenario"] == "").all()  # the tiny scenario sets none of them
 
 
 def test_compare_with_posterior_says_which_interval_it_shows(cli_results):

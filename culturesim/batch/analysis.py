@@ -40,6 +40,13 @@ from culturesim.batch.store import ResultStore, load_results
 from culturesim.errors import SweepError
 
 
+def _level(value: object) -> str:
+    """A design level as a legend shows it: 26, not 26.0 (the design table stores floats)."""
+    if isinstance(value, float | np.floating) and float(value).is_integer():
+        return str(int(value))
+    return f"{value:.4g}" if isinstance(value, float | np.floating) else str(value)
+
+
 def point_table(
     runs: pd.DataFrame, design: pd.DataFrame, paths: list[str], measures: list[str]
 ) -> pd.DataFrame:
@@ -294,7 +301,7 @@ def _lines(
         for level, part in series:
             part = part.sort_values(x_path)
             x = part[x_path].astype(str) if part[x_path].dtype == object else part[x_path]
-            label = None if level is None else f"{paths[1].split('.')[-1]} = {level}"
+            label = None if level is None else f"{paths[1].split('.')[-1]} = {_level(level)}"
             (line,) = axis.plot(x, part[f"{measure}_mean"], marker="o", markersize=3, label=label)
             axis.fill_between(
                 x,

@@ -78,8 +78,12 @@ class PosteriorRuns:
         return pd.DataFrame(rows, columns=TABLE_COLUMNS)
 
     def draws_table(self) -> pd.DataFrame:
+        """One row per draw: its parameters, those the scenario sets itself (so the draw's
+        value was not used: `kept_from_scenario`, usually empty) and its outcomes."""
         rows = [
-            draw.record() | {"set": ",".join(applied)} | outcomes
+            draw.record()
+            | {"kept_from_scenario": ",".join(p for p in draw.values if p not in applied)}
+            | outcomes
             for draw, applied, outcomes in zip(
                 self.draws, self.applied, self.outcomes.to_dict("records"), strict=True
             )

@@ -103,6 +103,11 @@ def run(
                 resolved, out, overwrite=overwrite, progress=bar.update, causal=causal
             )
     if not quiet:
+        run_of = resolved.run
+        click.echo(
+            f"{resolved.name}, seed {run_of.seed}, {run_of.steps} weeks after"
+            f" {run_of.burn_in_weeks} burn-in weeks: end of run (every measure: summary.json)"
+        )
         click.echo(format_summary(result.summary))
     click.echo(f"run folder: {folder}")
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from culturesim.engine.cascades import recorded_cascades, size_ccdf
 from culturesim.engine.measures import WEEKLY, measure
@@ -34,13 +35,25 @@ DASHBOARD_PANELS = (
 """Panels of the dashboard: a title and weekly measures (labels from the measure registry)."""
 
 
-def dashboard(timeseries: pd.DataFrame, title: str) -> Figure:
-    """The main time series, one panel per question a reader asks of a run."""
+LINE_STYLES = ("-", "--", ":", "-.")
+"""One style per line of a panel, so lines that coincide (drivers held at 1) all show."""
+
+
+def dashboard(timeseries: pd.DataFrame, title: str, leaver_window: int = 1) -> Figure:
+    """The main time series, one panel per question a reader asks of a run.
+
+    The leaver rate is a trailing rate over `leaver_window` weeks, annualised: it is drawn
+    from the week its window is full, not from a week or two of leavers scaled up to a year.
+    """
     figure = Figure(figsize=(20, 8), layout="constrained")
     axes = figure.subplots(2, 4, sharex=True)
     for axis, (panel_title, columns) in zip(axes.flat, DASHBOARD_PANELS, strict=True):
-        for column in columns:
-            axis.plot(timeseries.week, timeseries[column], label=measure(column, WEEKLY).label)
+        for column, style in zip(columns, LINE_STYLES, strict=False):
+            label, values = measure(column, WEEKLY).label, timeseries[column]
+            if column == "leaver_rate" and leaver_window > 1:
+                values = values.where(timeseries.week >= leaver_window - 1)
+                label += f" (trailing {leaver_window} weeks)"
+            axis.plot(timeseries.week, values, label=label, linestyle=style, linewidth=1.6)
         axis.set_title(panel_title, fontsize=10)
         axis.legend(fontsize=8, loc="best")
         axis.grid(alpha=0.3)
@@ -102,7 +115,8 @@ def team_heatmap(
         share.to_numpy(), aspect="auto", cmap="magma_r", vmin=0, interpolation="nearest"
     )
     axis.set_yticks(range(len(share)), [f"team {t}" for t in share.index], fontsize=6)
-    axis.set_xlabel("quarter")
+    axis.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axis.set_xlabel(f"quarter of the run ({QUARTER_WEEKS} weeks, from 0)")
     axis.set_title(
         f"Share of team bullied by staff, per quarter ({len(share)} teams with most)", fontsize=10
     )
@@ -137,12 +151,13 @@ def save_run_figures(
     team_victims: pd.Series | None,
     team_size: np.ndarray,
     title: str,
+    leaver_window: int = 1,
 ) -> list[Path]:
     """Draw and save every figure of a run; returns their paths (no team heatmap without
     `team_victims`, the counts of `team_victims_of`)."""
     folder.mkdir(exist_ok=True)
     drawn = {
-        "dashboard.png": dashboard(timeseries, title),
+        "dashboard.png": dashboard(timeseries, title, leaver_window),
         "cascade_sizes.png": cascade_ccdf(episodes, title),
     }
     if team_victims is not None:

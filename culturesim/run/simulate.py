@@ -231,6 +231,7 @@ def write_run(
             team_victims,
             np.bincount(team, minlength=org.n_posts),
             scenario.name,
+            scenario.observation.leaver_window_weeks,
         )
     record = provenance(scenario, started, datetime.now(UTC))
     write_json(folder / "provenance.json", {**record, **(notes or {})})
