@@ -99,7 +99,10 @@ def test_a_bad_setting_is_one_line_from_the_real_command(tmp_path: Path) -> None
     ("args", "needles"),
     [
         (("run", "{tiny}", "--set", "regulator.stance=1.5"), ("regulator.stance = 1.5", "0 to 1")),
-        (("run", "{tiny}", "--set", "run.steps=1O"), ("run.steps = '1O'", "must be a number, not text")),
+        (
+            ("run", "{tiny}", "--set", "run.steps=1O"),
+            ("run.steps = '1O'", "must be a number, not text"),
+        ),
         (("run", "{tiny}", "--set", "strain.time_constant_weeks=true"), ("not true/false",)),
         (("run", "{tiny}", "--set", "regulator.stance"), ("expected PATH=VALUE",)),
         (("run", "{tiny}", "--set", "B:regulator.stance=0.5"), ("only `compare` has arms",)),

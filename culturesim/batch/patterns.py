@@ -154,7 +154,7 @@ def _final_staff(outputs: Any) -> pd.DataFrame | None:
     return final[final["occupied"]]
 
 
-def perpetrator_share(outputs: Any) -> Value:
+def self_labelled_perpetrators(outputs: Any) -> Value:
     """Share of staff in post who persistently bullied someone over the last 26 weeks.
 
     Matthiesen & Einarsen's perpetrators labelled themselves against a definition of bullying
@@ -283,7 +283,7 @@ MEASURES: dict[str, Callable[[Any], Value]] = {
     "bullied_by_colleagues": _summary("bullied_by_colleagues"),
     "bullied_by_managers": _summary("bullied_by_managers"),
     "persistent_bullying": _summary("persistent_bullied", "persistently_bullied"),
-    "perpetrator_share": perpetrator_share,
+    "self_labelled_perpetrators": self_labelled_perpetrators,
     "victim_perpetrator_overlap": victim_perpetrator_overlap,
     "strain_icc_by_team": strain_icc_by_team,
     "trust_range_bullied_by_managers": _trust_range("bullied_by_managers"),
