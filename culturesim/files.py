@@ -111,6 +111,19 @@ def process_alive(pid: int) -> bool:
     return True
 
 
+def make_parent(out: Path) -> None:
+    """Create the folder `out` goes in; a file in the way is named as such."""
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        in_the_way = next((p for p in (out.parent, *out.parent.parents) if p.is_file()), None)
+        if in_the_way is not None:
+            raise OutputError(
+                f"{in_the_way}: is a file, not a folder, so {out} cannot be written there"
+            ) from None
+        raise OutputError(f"{out.parent}: cannot create folder ({error.strerror})") from None
+
+
 def temporary_folder(out: Path) -> Path:
     """A fresh hidden folder beside `out` to build it in; what killed processes left while
     building or swapping in the same destination is removed first.
@@ -119,10 +132,7 @@ def temporary_folder(out: Path) -> Path:
     those leftovers: a process id still in use (reused, or a killed process not yet reaped)
     does not keep them.
     """
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise OutputError(f"{out.parent}: cannot create folder ({error.strerror})") from None
+    make_parent(out)
     for pattern in (f".{out.name}.partial-*", f".{out.name}.old-*"):
         for leftover in out.parent.glob(pattern):
             if leftover.is_dir() and leftover.name.rsplit("-", 1)[-1].isdigit():
@@ -193,12 +203,7 @@ class FolderLock:
     def acquire(self) -> FolderLock:
         from filelock import Timeout
 
-        try:
-            self.out.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as error:
-            raise OutputError(
-                f"{self.out.parent}: cannot create folder ({error.strerror})"
-            ) from None
+        make_parent(self.out)
         with naming_failures(self.path):
             try:
                 self._lock.acquire()

@@ -354,7 +354,7 @@ def test_bad_option_is_a_usage_error(name: str, needles: tuple, option_results: 
 @pytest.mark.parametrize(
     ("name", "needles"),
     [
-        ("out_inside_a_file", ("a_file.txt", "cannot create folder")),
+        ("out_inside_a_file", ("a_file.txt", "is a file, not a folder")),
         ("out_name_too_long", ("File name too long",)),
     ],
 )
