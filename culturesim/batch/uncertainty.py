@@ -41,6 +41,8 @@ from culturesim.run.outputs import (
 from culturesim.run.simulate import simulate, summary_only
 
 FOLDER_ENTRIES = ("summary.csv", "draws.csv", "scenario.resolved.toml", "provenance.json")
+FEW_DRAWS = 20
+"""Below this many draws the text table warns that its intervals are rough."""
 TABLE_COLUMNS = (
     "measure", "mean", "predictive_low", "predictive_high", "mean_low", "mean_high", "runs",
 )  # fmt: skip
@@ -105,6 +107,11 @@ class PosteriorRuns:
                 f"{row.measure:<34}  {format_number(row.mean):>9}  "
                 f"{format_interval(row.predictive_low, row.predictive_high):<21}  "
                 f"{format_interval(row.mean_low, row.mean_high)}"
+            )
+        if len(self.draws) < FEW_DRAWS:
+            lines.append(
+                f"note: from {len(self.draws)} draws both intervals are rough (the predictive one"
+                f" nearly the runs' range); {FEW_DRAWS} or more draws steady them"
             )
         return "\n".join(lines)
 
