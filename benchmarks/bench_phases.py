@@ -21,6 +21,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from culturesim.files import git_commit
+
 RESULTS = Path(__file__).resolve().parent / "results" / "phases.md"
 
 CHILD = """
@@ -69,9 +71,7 @@ def cpu_model() -> str:
 def table(scenario: str, weeks: int, results: dict[int, dict]) -> str:
     threads = sorted(results)
     posts = results[threads[0]]["posts"]
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
-    ).stdout.strip()
+    commit = git_commit() or "unknown"
     load = os.getloadavg()[0]
     lines = [
         f"## {datetime.date.today()}: `python benchmarks/bench_phases.py --scenario {scenario}"
@@ -103,6 +103,7 @@ def main(argv: list[str] | None = None) -> None:
     results = {t: measure(args.scenario, args.weeks, t) for t in args.threads}
     report = table(args.scenario, args.weeks, results)
     print(report)
+    RESULTS.parent.mkdir(exist_ok=True)
     with RESULTS.open("a") as out:
         if out.tell() == 0:
             out.write("# A week's phases\n\n" + __doc__.split("\n\n", 2)[2].strip() + "\n\n")

@@ -124,19 +124,29 @@ def make_parent(out: Path) -> None:
         raise OutputError(f"{out.parent}: cannot create folder ({error.strerror})") from None
 
 
-def temporary_folder(out: Path) -> Path:
-    """A fresh hidden folder beside `out` to build it in; what killed processes left while
-    building or swapping in the same destination is removed first.
+def clear_leftovers(out: Path) -> None:
+    """Remove what killed processes left while building or swapping in `out`.
 
-    Callers hold the destination's `FolderLock`, so no other live process can be writing
-    those leftovers: a process id still in use (reused, or a killed process not yet reaped)
-    does not keep them.
+    Called with the destination's `FolderLock` just taken, so no other live process can be
+    writing those leftovers: a process id in use again (reused, or a killed process not yet
+    reaped) does not keep them. A process killed between the two renames of `swap_in` leaves
+    the previous folder as `.NAME.old-PID` and no `NAME`: that folder is put back, not removed,
+    before the destination is checked.
     """
+    leftovers = re.compile(rf"\.{re.escape(out.name)}\.(partial|old)-\d+")
+    for leftover in sorted(out.parent.iterdir()):
+        kind = leftovers.fullmatch(leftover.name)
+        if kind is None or not leftover.is_dir():
+            continue
+        if kind[1] == "old" and not out.exists():
+            leftover.rename(out)
+        else:
+            shutil.rmtree(leftover, ignore_errors=True)
+
+
+def temporary_folder(out: Path) -> Path:
+    """A fresh hidden folder beside `out` to build it in (under the destination's lock)."""
     make_parent(out)
-    for pattern in (f".{out.name}.partial-*", f".{out.name}.old-*"):
-        for leftover in out.parent.glob(pattern):
-            if leftover.is_dir() and leftover.name.rsplit("-", 1)[-1].isdigit():
-                shutil.rmtree(leftover, ignore_errors=True)
     temporary = out.parent / f".{out.name}.partial-{os.getpid()}"
     shutil.rmtree(temporary, ignore_errors=True)
     with naming_failures(out):
@@ -216,6 +226,7 @@ class FolderLock:
                 f"{self.out}: another culturesim run or sweep is writing to this folder"
                 f" (locked by {self.path.name}); wait for it or choose another --out"
             )
+        clear_leftovers(self.out)
         return self
 
     def release(self) -> None:
@@ -248,11 +259,11 @@ def git_commit() -> str | None:
     """The commit of the code running (with '+dirty' for uncommitted changes): from git in a
     source checkout, else from the stamp an installed wheel carries (hatch_build.py)."""
     here = Path(__file__).resolve().parent
-    if not (here.parent / "pyproject.toml").is_file():  # installed, not the checkout
-        stamp = here / "BUILD_COMMIT"
-        if not stamp.is_file():
-            return None
+    stamp = here / "BUILD_COMMIT"
+    if stamp.is_file():
         return stamp.read_text().strip() or None
+    if not (here.parent / "pyproject.toml").is_file():  # installed without a stamp
+        return None
     try:
         commit = subprocess.run(
             ["git", "rev-parse", "HEAD"],

@@ -24,12 +24,26 @@ def _numeric(annotation: Any) -> bool:
     return False
 
 
-def _reads_as_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
+def _number_list(annotation: Any) -> bool:
+    """Whether a field holds a list or tuple of numbers (or either or None)."""
+    if get_origin(annotation) in (Union, types.UnionType):
+        return any(_number_list(a) for a in get_args(annotation) if a is not type(None))
+    items = [a for a in get_args(annotation) if a is not Ellipsis]
+    return get_origin(annotation) in (list, tuple) and bool(items) and all(map(_numeric, items))
+
+
+def _not_a_number(value: Any) -> str | None:
+    """What a value given for a number is instead (None if it may be one): true/false or text,
+    with a hint where the text is a number in quotes."""
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, str):
+        try:
+            float(value)
+        except ValueError:
+            return "text"
+        return "text (write it without quotes)"
+    return None
 
 
 class Section(BaseModel):
@@ -44,13 +58,16 @@ class Section(BaseModel):
         them as 1/0 and parse the text, so `steps = "104"` would pass unnoticed)."""
         for key, value in data.items() if isinstance(data, dict) else ():
             field = cls.model_fields.get(key)
-            if field is None or not _numeric(field.annotation):
+            if field is None:
                 continue
-            if isinstance(value, bool):
-                raise ValueError(f"{key} = {str(value).lower()}: must be a number, not true/false")
-            if isinstance(value, str):
-                hint = " (write it without quotes)" if _reads_as_number(value) else ""
-                raise ValueError(f"{key} = {value!r}: must be a number, not text{hint}")
+            if _numeric(field.annotation) and (why := _not_a_number(value)):
+                shown = str(value).lower() if isinstance(value, bool) else repr(value)
+                raise ValueError(f"{key} = {shown}: must be a number, not {why}")
+            if _number_list(field.annotation) and isinstance(value, list | tuple):
+                for item in value:
+                    if why := _not_a_number(item):
+                        shown = str(item).lower() if isinstance(item, bool) else repr(item)
+                        raise ValueError(f"{key} = {value!r}: must be numbers; {shown} is {why}")
         return data
 
 

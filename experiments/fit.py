@@ -400,10 +400,17 @@ def main(argv: list[str] | None = None) -> int:
                     file=sys.stderr,
                 )
                 return 2
-            if history.get_abc().json_parameters != str(fit_identity(priors)):
+            recorded = history.get_abc().json_parameters
+            if recorded != str(fit_identity(priors)):
+                flag = "--export" if args.export else "--resume"
+                why = (
+                    "records no priors (made before fit.py kept them)"
+                    if "priors" not in (recorded or "")
+                    else f"was fitted with other priors than {args.priors}"
+                )
                 print(
-                    f"error: {args.db}: fitted with other priors than {args.priors};"
-                    " start a new fit (without --resume)",
+                    f"error: {args.db}: {why}; it cannot be used with {flag}:"
+                    " start a new fit (without --resume or --export)",
                     file=sys.stderr,
                 )
                 return 2

@@ -205,17 +205,24 @@ def verification(quick: bool) -> list[str]:
 
 
 def _fmt(pattern: Pattern, value: float | None) -> str:
-    """A value as the table shows it; near a bound of the target, with the digits that tell
-    on which side it lies (7.98% against 8-10%, not 8.0%)."""
+    """A value as the table shows it; next to a bound of the target, with the digits that tell
+    on which side it lies (7.98% against 8-10%, not 8.0%; 1.996 years against 2-4, not 2.00)."""
     if value is None or not np.isfinite(value):
         return "n/a"
-    gaps = [abs(value - bound) for bound in pattern.target]
-    near = 0 < min(gaps) < 0.0005 * max(1.0, abs(value))
-    if pattern.unit == "share":
-        return f"{100 * value:.{3 if near else 1}f}%"
-    if pattern.unit == "years":
-        return f"{value:.{4 if near else 2}f}"
-    return f"{value:.{5 if near else 3}g}"
+    for extra in range(4):
+        text = _digits(pattern.unit, value, extra)
+        if all(
+            value == bound or text != _digits(pattern.unit, bound, extra)
+            for bound in pattern.target
+        ):
+            return text
+    return text
+
+
+def _digits(unit: str, value: float, extra: int) -> str:
+    if unit == "share":
+        return f"{100 * value:.{1 + extra}f}%"
+    return f"{value:.{2 + extra}f}" if unit == "years" else f"{value:.{3 + extra}g}"
 
 
 def _span(pattern: Pattern, span: tuple) -> str:

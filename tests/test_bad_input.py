@@ -68,6 +68,11 @@ CASES = [
         ("regulator.stance = '0.9'", "must be a number, not text (write it without quotes)"),
     ),
     Case(
+        "quoted_number_in_a_list",
+        BASE + '[organisation]\nspans_of_control = ["7", 5, 6, 12]\n',
+        ("organisation.spans_of_control", "must be numbers; '7' is text"),
+    ),
+    Case(
         "float_for_int_steps",
         BASE + "[run]\nsteps = 20.5\n",
         ("run.steps = 20.5", "must be a whole number"),

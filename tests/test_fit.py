@@ -64,7 +64,7 @@ def test_resume_refuses_a_fit_made_with_other_priors(one_generation: Path, tmp_p
     done = fit(one_generation, "--resume", "--generations", "1", "--priors", str(other))
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
-    assert lines[-1].startswith("error:") and "other priors" in lines[-1]
+    assert lines[-1].startswith("error:") and "fitted with other priors" in lines[-1]
     assert "Traceback" not in done.stderr
     assert (one_generation / "abc.db").read_bytes() == database
 

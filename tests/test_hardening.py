@@ -108,6 +108,12 @@ def test_quoted_numbers_are_refused_in_experiments_too(tmp_path: Path) -> None:
     code, _, stderr = invoke("validate", file)
     assert code == 2
     one_error_line(stderr, "parameters.0.values.0", "'0.25'", "must be a number, not text")
+    ranged = experiment(
+        tmp_path, '[[parameters]]\npath = "regulator.stance"\nrange = ["0.1", "0.9"]'
+    )
+    code, _, stderr = invoke("validate", ranged)
+    assert code == 2
+    one_error_line(stderr, "range", "must be numbers; '0.1' is text")
 
 
 # --- 3: an experiment's name cannot leave results/ -------------------------------------------

@@ -415,3 +415,26 @@ def test_an_installed_copy_names_the_commit_it_was_built_from(tmp_path: Path) ->
     assert commit() == "None"  # no stamp, not a checkout: unknown, not a wrong guess
     (installed / "BUILD_COMMIT").write_text("0123abcd\n")
     assert commit() == "0123abcd"
+
+
+def test_leftovers_of_another_destination_are_kept(tmp_path: Path) -> None:
+    """`run[1]` is a glob pattern for `run1`: only this destination's leftovers may go."""
+    tiny = write_tiny(tmp_path, steps=3)
+    other = tmp_path / ".run1.partial-99999"
+    other.mkdir()
+    done = invoke("run", tiny, "--out", tmp_path / "run[1]", "-q")
+    assert done.returncode == 0, done.stderr
+    assert other.is_dir()
+
+
+def test_a_folder_killed_while_swapping_in_is_put_back(tmp_path: Path) -> None:
+    """Killed between swap_in's renames: the previous folder waits as `.NAME.old-PID`."""
+    tiny = write_tiny(tmp_path, steps=3)
+    out = tmp_path / "run"
+    assert invoke("run", tiny, "--out", out, "-q").returncode == 0
+    previous = (out / "summary.json").read_text()
+    out.rename(tmp_path / ".run.old-12345")
+    again = invoke("run", tiny, "--out", out, "-q")
+    assert_clean_error(again, str(out), "use --overwrite")  # it is back: not replaced unasked
+    assert (out / "summary.json").read_text() == previous
+    assert not (tmp_path / ".run.old-12345").exists()

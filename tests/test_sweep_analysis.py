@@ -69,8 +69,11 @@ def test_intervals_stay_where_a_measure_can_be():
     assert low == 0.0 and high == mean_interval(shares)[2] and mean == pytest.approx(0.051)
     assert possible_values("care_quality") == (0.0, 1.0)
     assert possible_values("ceo_exits") == (0.0, np.inf)
-    assert difference_range("leaver_rate") == (-1.0, 1.0)
-    assert mean_interval(shares, within=(0.0, 0.05))[2] == 0.05
+    assert difference_range("vacancy_rate") == (-1.0, 1.0)
+    assert possible_values("leaver_rate") == (0.0, np.inf)  # leavers a year / staff: above 1 too
+    with pytest.raises(ValueError, match="outside"):
+        mean_interval(np.array([5.1, 5.6, 5.3]), within=(0.0, 1.0))
+    assert mean_interval(shares, within=(0.0, 0.1))[2] == 0.1
 
 
 def test_grid_of_two_gives_point_table_and_phase_diagram(tmp_path):

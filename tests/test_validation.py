@@ -142,3 +142,17 @@ def test_defaults_and_posterior_predictive_means_meet_the_fitting_set(kind):
         if low is None or high < pattern.target[0] or low > pattern.target[1]:
             failures.append(f"{pattern.name}: {result['value']:.3g} [{low}, {high}]")
     assert not failures, failures
+
+
+def test_report_shows_which_side_of_a_bound_a_value_lies():
+    sys.path.insert(0, str(ROOT / "experiments"))
+    try:
+        import validate
+    finally:
+        sys.path.remove(str(ROOT / "experiments"))
+    patterns = {p.name: p for p in load_patterns().patterns}
+    vacancies, tenure = patterns["vacancy_rate"], patterns["ceo_median_tenure"]
+    assert validate._fmt(vacancies, 0.07983) == "7.98%"  # not 8.0%, which reads as met
+    assert validate._fmt(vacancies, 0.085) == "8.5%"
+    assert validate._span(vacancies, vacancies.target) == "8.0%-10.0%"
+    assert validate._fmt(tenure, 1.996) == "1.996"

@@ -188,7 +188,7 @@ def _parameter_map(index: int, parameter: Parameter, base: Scenario, origin: str
             _try(base, parameter.path, int(end) if kind == "int" else float(end), f"{where}.range")
         values = None
     else:
-        # Stored as validated, in the field's type ("0.25" -> 0.25, 1 -> true), so the design
+        # Stored as validated, in the field's type (2.0 -> 2, 1 -> true), so the design
         # table has one type per column and every run gets the value the check accepted.
         values = tuple(
             _try(base, parameter.path, value, f"{where}.values.{position}")

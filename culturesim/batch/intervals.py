@@ -31,12 +31,15 @@ def mean_interval(
     if spread == 0:
         return (mean, mean, mean)
     low, high = stats.t.interval(level, len(values) - 1, loc=mean, scale=spread)
+    if not within[0] <= mean <= within[1]:
+        raise ValueError(f"a mean of {mean:g} outside the measure's possible values {within}")
     return (mean, float(max(low, within[0])), float(min(high, within[1])))
 
 
 def possible_values(name: str) -> tuple[float, float]:
     """Where a measure's values lie: 0-1 for shares and 0-1 scales; every other measure
-    counts or rates something, so is at least 0."""
+    counts or rates something, so is at least 0 (a leaver rate, leavers a year over staff,
+    can exceed 1)."""
     from culturesim.engine.measures import measure
 
     try:

@@ -31,8 +31,8 @@ def friendly_errors(command: Callable) -> Callable:
             where = f"{error.filename}: " if error.filename else ""
             click.echo(f"error: {one_line(f'{where}{error.strerror or error}')}", err=True)
             sys.exit(EXIT_BAD_INPUT)
-        except KeyboardInterrupt:  # folders are built under a hidden name, removed on the way out
-            click.echo("interrupted: stopped before the end; nothing half-written left", err=True)
+        except KeyboardInterrupt:
+            click.echo("interrupted: stopped before the end", err=True)
             sys.exit(EXIT_INTERRUPTED)
 
     return wrapper

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from culturesim.cli.errors import friendly_errors
+from culturesim.cli.errors import EXIT_INTERRUPTED, friendly_errors
 from culturesim.cli.options import (
     SET_HELP,
     checked_posterior,
@@ -103,10 +103,10 @@ def run(
                 resolved, out, overwrite=overwrite, progress=bar.update, causal=causal
             )
     if not quiet:
-        run_of = resolved.run
+        length = resolved.run
         click.echo(
-            f"{resolved.name}, seed {run_of.seed}, {run_of.steps} weeks after"
-            f" {run_of.burn_in_weeks} burn-in weeks: end of run (every measure: summary.json)"
+            f"{resolved.name}, seed {length.seed}, {length.steps} weeks after"
+            f" {length.burn_in_weeks} burn-in weeks: end of run (every measure: summary.json)"
         )
         click.echo(format_summary(result.summary))
     click.echo(f"run folder: {folder}")
@@ -203,7 +203,7 @@ def sweep(
             f"`culturesim sweep {experiment} --out {folder} --resume`",
             err=True,
         )
-        sys.exit(130)
+        sys.exit(EXIT_INTERRUPTED)
     click.echo(report.line())
     if report.failed_total:
         for failure in report.failures[:5]:

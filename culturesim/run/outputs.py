@@ -202,7 +202,7 @@ def headline_figures(summary: dict) -> list[tuple[str, str]]:
             text = "n/a"
         elif name == "ceo_median_tenure_years" and value is None:
             text = f"no exits in {summary['ceo_years_in_post']:.0f} CEO-years"
-        elif declared.unit == "share":
+        elif declared.unit in ("share", "share a year"):
             text = f"{100 * value:5.1f}%"
         elif isinstance(value, int):
             text = f"{value}"

@@ -78,19 +78,22 @@ def serve(scenario_path: str | None, host: str = "127.0.0.1", port: int = DEFAUL
     # Solara's hook checker flags a `use_state` in Mesa 3.3.1's own ComponentsView; harmless.
     warnings.filterwarnings("ignore", message=".*ComponentsView: `use_state` found despite")
     print(f"culturesim viz: {label} at http://{host}:{port}/ (Ctrl-C to stop)", flush=True)
-    run.main(
-        [
-            APP_MODULE,
-            "--host",
-            host,
-            "--port",
-            str(port),
-            "--production",
-            "--no-open",
-            "--no-check-version",
-            "--log-level",
-            "warning",
-        ],
-        prog_name="culturesim viz",
-        standalone_mode=False,
-    )
+    try:
+        run.main(
+            [
+                APP_MODULE,
+                "--host",
+                host,
+                "--port",
+                str(port),
+                "--production",
+                "--no-open",
+                "--no-check-version",
+                "--log-level",
+                "warning",
+            ],
+            prog_name="culturesim viz",
+            standalone_mode=False,
+        )
+    except KeyboardInterrupt:  # how the page is meant to be stopped: not an error
+        print("culturesim viz: stopped", flush=True)

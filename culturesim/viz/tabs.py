@@ -38,6 +38,8 @@ from culturesim.viz.state import (
 )
 
 logger = logging.getLogger(__name__)
+REDRAW_TRIES = 5
+"""Failed redraws in a row after which the replicate pairs' follow task gives up."""
 
 
 @solara.component
@@ -119,16 +121,22 @@ def Replicates(run: Session):
 
         `finished` is read before `done`, so the last redraw comes after the pool has finished
         and shows the pairs as done. A redraw that fails (a render racing another) is retried
-        on the next poll rather than ending the task, which would leave the progress stale.
+        on the next poll rather than ending the task, which would leave the progress stale
+        (up to REDRAW_TRIES in a row: then the task ends, its error logged).
         """
+        failures = 0
         while pairs is not None and running and run.replicates is pairs:
             finished = pairs.finished.is_set()
             if pairs.done != pairs_seen.value or finished:
                 try:
                     pairs_seen.set(pairs.done)
                     redraw()
-                except Exception:  # noqa: BLE001 - logged, and the next poll redraws again
-                    logger.exception("redrawing the replicate pairs' progress")
+                    failures = 0
+                except Exception:
+                    failures += 1
+                    if failures >= REDRAW_TRIES:
+                        raise
+                    logger.warning("redrawing the replicate pairs' progress failed; retrying")
                     finished = False
             if finished:
                 return
