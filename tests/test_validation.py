@@ -105,19 +105,10 @@ def test_report_generator_runs_reduced_and_matches_the_committed_structure(tmp_p
     assert [p.name for p in load_patterns().patterns] == _structure(generated)["patterns"]
 
 
-NOT_YET_MET = pytest.mark.xfail(
-    strict=True,
-    reason="docs/ODD.md section 8: the shipped posterior is not converged (7 generations of 200, "
-    "epsilon 1.73 and falling, acceptance 5%): under it bullying by managers is about 8% "
-    "(9.5-13%) and persistent bullying under 4% (4-10%) "
-    "(strict: remove this mark when a pass shows a converged fit)",
-)
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "kind",
-    ["defaults", pytest.param("posterior", marks=NOT_YET_MET)],
+    ["defaults", "posterior"],
 )
 def test_defaults_and_posterior_predictive_means_meet_the_fitting_set(kind):
     """Tolerance: for each fitting pattern the model measures, the 95% bootstrap interval of
