@@ -55,7 +55,7 @@ def measure(scenario: str, weeks: int, threads: int) -> dict:
 
 
 def milliseconds(seconds: float) -> str:
-    return f"{1000 * seconds:.1f}" if seconds >= 0.01 else f"{1000 * seconds:.3f}"
+    return f"{1000 * seconds:.1f}" if seconds >= 0.001 else f"{1000 * seconds:.3f}"
 
 
 def cpu_model() -> str:
