@@ -403,6 +403,8 @@ def test_more_bad_options_in_process(args: tuple, needles: tuple, tmp_path: Path
         (("cascades", "{folder}"), ("not a finished run folder",)),
         (("run", "-q", "absent-scenario"), ("absent-scenario", "no such file", "bundled: ")),
         (("run", "-q", "basline"), ("basline", "did you mean 'baseline'?")),
+        (("sweep", "presure-funding"), ("presure-funding", "did you mean 'pressure-funding'?")),
+        (("validate", "presure-funding"), ("did you mean 'pressure-funding'?",)),
     ],
 )
 def test_more_bad_arguments_in_process(args: tuple, needles: tuple, tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ design point sees the same random draws and their differences are the parameters
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -319,7 +320,10 @@ def load_experiment(path: str | Path) -> Experiment:
     if resolved.is_dir():
         raise ExperimentError(f"{path}: is a folder, not an experiment file")
     if not resolved.exists():
-        raise ExperimentError(f"{path}: no such file or bundled experiment")
+        bundled = sorted(p.stem for p in EXPERIMENT_DIR.glob("*.toml"))
+        close = difflib.get_close_matches(Path(path).stem, bundled, n=1, cutoff=0.6)
+        hint = f"; did you mean '{close[0]}'?" if close else f"; bundled: {', '.join(bundled)}"
+        raise ExperimentError(f"{path}: no such file or bundled experiment{hint}")
     try:
         raw = read_toml(resolved)
     except ScenarioError as error:

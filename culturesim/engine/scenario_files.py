@@ -35,7 +35,8 @@ def read_toml(path: Path) -> dict:
         raise ScenarioError(f"{path}: not a regular file (a scenario is a TOML text file)")
     if not path.is_file():
         bundled = sorted(p.stem for p in SCENARIO_DIR.glob("*.toml"))
-        close = difflib.get_close_matches(path.stem, bundled, n=1, cutoff=0.6)
+        experiments = sorted(p.stem for p in bundled_folder("experiments").glob("*.toml"))
+        close = difflib.get_close_matches(path.stem, bundled + experiments, n=1, cutoff=0.6)
         hint = f"; did you mean '{close[0]}'?" if close else f"; bundled: {', '.join(bundled)}"
         raise ScenarioError(f"{path}: no such file or bundled scenario{hint}")
     try:
