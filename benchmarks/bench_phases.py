@@ -21,6 +21,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from bench_threads import cpu_name  # the same CPU line as the threads benchmark
+
 from culturesim.files import git_commit
 
 RESULTS = Path(__file__).resolve().parent / "results" / "phases.md"
@@ -58,16 +60,6 @@ def milliseconds(seconds: float) -> str:
     return f"{1000 * seconds:.1f}" if seconds >= 0.001 else f"{1000 * seconds:.3f}"
 
 
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def table(scenario: str, weeks: int, results: dict[int, dict]) -> str:
     threads = sorted(results)
     posts = results[threads[0]]["posts"]
@@ -77,7 +69,7 @@ def table(scenario: str, weeks: int, results: dict[int, dict]) -> str:
         f"## {datetime.date.today()}: `python benchmarks/bench_phases.py --scenario {scenario}"
         f" --weeks {weeks} --threads {' '.join(map(str, threads))}`",
         "",
-        f"Commit {commit}; {cpu_model()}, {os.cpu_count()} cores,"
+        f"Commit {commit}; {cpu_name()}, {os.cpu_count()} cores,"
         f" Python {platform.python_version()}; {posts:,} posts; load average (1 min) {load:.2f}"
         f" at the end. Milliseconds per week, wall, mean over {weeks} weeks after 2 warm-up weeks.",
         "",

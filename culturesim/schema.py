@@ -46,6 +46,11 @@ def _not_a_number(value: Any) -> str | None:
     return None
 
 
+def _as_written(value: Any) -> str:
+    """A value as it was written in TOML (true, not True; text in quotes)."""
+    return str(value).lower() if isinstance(value, bool) else repr(value)
+
+
 class Section(BaseModel):
     """A table of a scenario or experiment file: unknown keys refused, assignments validated."""
 
@@ -61,12 +66,11 @@ class Section(BaseModel):
             if field is None:
                 continue
             if _numeric(field.annotation) and (why := _not_a_number(value)):
-                shown = str(value).lower() if isinstance(value, bool) else repr(value)
-                raise ValueError(f"{key} = {shown}: must be a number, not {why}")
+                raise ValueError(f"{key} = {_as_written(value)}: must be a number, not {why}")
             if _number_list(field.annotation) and isinstance(value, list | tuple):
                 for item in value:
                     if why := _not_a_number(item):
-                        shown = str(item).lower() if isinstance(item, bool) else repr(item)
+                        shown = _as_written(item)
                         raise ValueError(f"{key} = {value!r}: must be numbers; {shown} is {why}")
         return data
 

@@ -38,6 +38,16 @@ def test_ratio_of_proportional_arms_is_exact() -> None:
     assert np.isnan(ratio_interval(np.zeros(4), a)[0])  # undefined against a zero mean
 
 
+def test_ratio_of_counts_stays_at_zero_or_above() -> None:
+    """Noisy counts give a delta-method interval reaching below 0; a ratio of counts cannot."""
+    from culturesim.batch.intervals import ratio_range
+
+    a, b = np.array([1.0, 3.0, 0.5]), np.array([0.0, 2.0, 3.0])
+    assert ratio_interval(a, b)[1] < 0
+    ratio, low, high = ratio_interval(a, b, within=ratio_range("ceo_exits"))
+    assert low == 0.0 and (ratio, high) == pytest.approx(ratio_interval(a, b)[::2])
+
+
 def test_a_scenario_against_itself_differs_by_exactly_nothing() -> None:
     small = load_scenario("baseline").with_overrides(SMALL)
     comparison = culturesim.compare(small, small, replicates=3, seed=11)

@@ -20,7 +20,12 @@ from typing import Any
 
 import pandas as pd
 
-from culturesim.batch.intervals import difference_range, format_interval, format_number
+from culturesim.batch.intervals import (
+    difference_range,
+    format_interval,
+    format_number,
+    ratio_range,
+)
 from culturesim.batch.paired import (
     INTERVAL,
     WEEKLY_MEASURES,
@@ -191,8 +196,7 @@ def outcome_table(runs: PairedRuns) -> pd.DataFrame:
         b = pd.to_numeric(runs.measures["B"][measure], errors="coerce").to_numpy(float)
         both = ~(pd.isna(a) | pd.isna(b))
         difference = mean_interval(b - a, within=difference_range(measure))
-        ratio = ratio_interval(a, b)
-        ratio = (ratio[0], max(ratio[1], 0.0), ratio[2])  # of two measures that are never < 0
+        ratio = ratio_interval(a, b, within=ratio_range(measure))
         mean_a = float(a[both].mean()) if both.any() else float("nan")
         mean_b = float(b[both].mean()) if both.any() else float("nan")
         rows.append((measure, mean_a, mean_b, *difference, *ratio, int(both.sum())))

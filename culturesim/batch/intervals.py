@@ -25,14 +25,14 @@ def mean_interval(
     if len(values) == 0:
         return (np.nan, np.nan, np.nan)
     mean = float(values.mean())
+    if not within[0] <= mean <= within[1]:
+        raise ValueError(f"a mean of {mean:g} outside the measure's possible values {within}")
     if len(values) < 2:
         return (mean, np.nan, np.nan)
     spread = stats.sem(values)
     if spread == 0:
         return (mean, mean, mean)
     low, high = stats.t.interval(level, len(values) - 1, loc=mean, scale=spread)
-    if not within[0] <= mean <= within[1]:
-        raise ValueError(f"a mean of {mean:g} outside the measure's possible values {within}")
     return (mean, float(max(low, within[0])), float(min(high, within[1])))
 
 
@@ -53,6 +53,11 @@ def difference_range(name: str) -> tuple[float, float]:
     """Where a difference of two means of the measure can lie."""
     low, high = possible_values(name)
     return (low - high, high - low)
+
+
+def ratio_range(name: str) -> tuple[float, float]:
+    """Where a ratio of two means of the measure can lie: from 0 when it is never below 0."""
+    return (0.0, math.inf) if possible_values(name)[0] >= 0 else UNBOUNDED
 
 
 def format_number(value: float, digits: int = 4) -> str:

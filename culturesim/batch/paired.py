@@ -153,12 +153,16 @@ def run_pairs(
 
 
 def ratio_interval(
-    a: np.ndarray, b: np.ndarray, confidence: float = CONFIDENCE
+    a: np.ndarray,
+    b: np.ndarray,
+    confidence: float = CONFIDENCE,
+    within: tuple[float, float] = (-math.inf, math.inf),
 ) -> tuple[float, ...]:
     """Ratio of means B / A and its paired delta-method t interval.
 
     The interval is that of R ± t·sd(B − R·A) / (√n·|mean A|), the linearisation of the ratio of
-    two paired means; undefined where A's mean is 0.
+    two paired means, cut to `within` (from 0 for measures never below 0: `ratio_range`);
+    undefined where A's mean is 0.
     """
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     keep = ~(np.isnan(a) | np.isnan(b))
@@ -170,7 +174,7 @@ def ratio_interval(
         return ratio, math.nan, math.nan
     spread = (b - ratio * a).std(ddof=1) / (math.sqrt(len(a)) * abs(a.mean()))
     half = stats.t.ppf((1 + confidence) / 2, len(a) - 1) * spread
-    return ratio, ratio - half, ratio + half
+    return ratio, max(ratio - half, within[0]), min(ratio + half, within[1])
 
 
 def weekly_differences(runs: PairedRuns, measures: Sequence[str] = WEEKLY_MEASURES) -> pd.DataFrame:
