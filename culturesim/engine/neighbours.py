@@ -47,7 +47,7 @@ def neighbour_mean(hood: Neighbourhood, *quantities: np.ndarray) -> list[np.ndar
         if threads == 1
         else (ties.neighbour_means_of_three_threaded, ties.neighbour_mean_of_one_threaded)
     )
-    ties_of = (hood.peers.indptr, hood.peers.indices, hood.manager, hood.occupied)
+    ties_of = (hood.peers.indptr, ties.tie_indices(hood.peers.indices), hood.manager, hood.occupied)
     quantities = [np.ascontiguousarray(q, dtype=np.float64) for q in quantities]
     seen = [np.empty(len(hood.manager)) for _ in quantities]
     with numba_threads(threads):

@@ -71,6 +71,35 @@ class Organisation:
         weighted by the mask."""
         return np.add.reduceat(mask, self.trust_start[:-1], dtype=np.int64)
 
+    def sum_per_trust(self, value: np.ndarray, present: np.ndarray) -> np.ndarray:
+        """Each trust's sum of `value` over the posts `present` marks (a float each)."""
+        from culturesim.engine.sums import sum_per_group  # numba: compiled on first use
+
+        return sum_per_group(self.trust, value, present, self.n_trusts, self.trust_start)
+
+    def sum_per_team(self, value: np.ndarray, present: np.ndarray) -> np.ndarray:
+        """Each team's sum of `value` over the posts `present` marks, indexed by the team
+        leader's post (0 for posts that lead none)."""
+        from culturesim.engine.sums import sum_per_group
+
+        return sum_per_group(self.team, value, present, self.n_posts, self.trust_start)
+
+    def count_per_team(self, mask: np.ndarray) -> np.ndarray:
+        """How many posts of each team `mask` marks (a float each), indexed as `sum_per_team`."""
+        from culturesim.engine.sums import sum_per_group
+
+        return sum_per_group(self.team, mask, mask, self.n_posts, self.trust_start)
+
+    def per_post(self, trust_value: np.ndarray) -> np.ndarray:
+        """A value per trust spread to each of its posts (`trust_value[trust]`, without the
+        gather: a trust's posts are contiguous)."""
+        return np.repeat(trust_value, np.diff(self.trust_start))
+
+    @cached_property
+    def frontline_per_trust(self) -> np.ndarray:
+        """Frontline posts in each trust."""
+        return np.bincount(self.trust[self.frontline], minlength=self.n_trusts)
+
     @cached_property
     def team(self) -> np.ndarray:
         """A post's team is its manager's post; a chief executive leads (and is in) the board."""

@@ -106,7 +106,7 @@ def workload(model: CultureModel, week: Week) -> None:
     comes out of its funding; workload from demand, funding and covered staffing."""
     s, org, p, drivers = model.scenario, model.org, model.people, week.drivers
     temporary = s.temporary_staffing
-    week.team_present = np.bincount(org.team, weights=p.occupied, minlength=org.n_posts)
+    week.team_present = org.count_per_team(p.occupied)
     trust_staff = org.count_per_trust(p.occupied)
     week.trust_vacancy = 1 - trust_staff / np.diff(org.trust_start)
     week.temporary_share = rules.temporary_cover(week.trust_vacancy, temporary)
@@ -117,7 +117,7 @@ def workload(model: CultureModel, week: Week) -> None:
         where=week.trust_vacancy > 0,
     )
     week.staffed = rules.covered_staffing(
-        week.team_present / np.maximum(org.team_size, 1), covered[org.trust], temporary
+        week.team_present / np.maximum(org.team_size, 1), org.per_post(covered), temporary
     )
     extra = model.extra_support + s.special_measures.extra_funding * model.special_measures
     week.trust_funding = (
@@ -128,7 +128,7 @@ def workload(model: CultureModel, week: Week) -> None:
     )
     week.workload = rules.workload(
         drivers["demand"],
-        week.trust_funding[org.trust],
+        org.per_post(week.trust_funding),
         week.staffed[org.team],
         s.workload.staffing_floor,
     )
@@ -140,7 +140,7 @@ def pressure(model: CultureModel, week: Week) -> None:
         week.drivers["regulator_pressure"], model.extra_pressure, model.stance, s.regulator
     )
     week.pressure = rules.felt_pressure(
-        week.board[org.trust], p.pressure, org.manager, p.compassion, p.occupied, s.pressure
+        org.per_post(week.board), p.pressure, org.manager, p.compassion, p.occupied, s.pressure
     )
 
 
@@ -291,7 +291,7 @@ def quality(model: CultureModel, week: Week) -> None:
     week.recently_bullied = (week.t - p.bullied_week) < s.turnover.bullied_memory_weeks
     team_quality = _team_quality(model, week)
     frontline = org.frontline
-    frontline_posts = np.bincount(org.trust[frontline], minlength=org.n_trusts)
+    frontline_posts = org.frontline_per_trust
     staff_quality = np.bincount(
         org.trust[frontline], weights=team_quality[org.team[frontline]], minlength=org.n_trusts
     ) / np.maximum(frontline_posts, 1)
@@ -312,10 +312,7 @@ def _team_quality(model: CultureModel, week: Week) -> np.ndarray:
     present = np.maximum(week.team_present[leaders], 1)
 
     def team_mean(value: np.ndarray) -> np.ndarray:
-        return (
-            np.bincount(org.team, weights=value * occupied, minlength=org.n_posts)[leaders]
-            / present
-        )
+        return org.sum_per_team(value, occupied)[leaders] / present
 
     team = np.zeros(org.n_posts)
     team[leaders] = rules.team_quality(
@@ -347,9 +344,9 @@ def turnover(model: CultureModel, week: Week) -> None:
     reset_person(p, leaving, s)
 
     vacant = np.flatnonzero(~p.occupied)
-    trust_bullying = np.bincount(
-        org.trust, weights=p.bullying_norm * p.occupied, minlength=org.n_trusts
-    ) / np.maximum(org.count_per_trust(p.occupied), 1)
+    trust_bullying = org.sum_per_trust(p.bullying_norm, p.occupied) / np.maximum(
+        org.count_per_trust(p.occupied), 1
+    )
     effort = rules.recruitment_effort(
         week.trust_vacancy, model.special_measures, s.recruitment, s.special_measures
     )
@@ -362,7 +359,9 @@ def turnover(model: CultureModel, week: Week) -> None:
     )
     hiring_rng = model.rng_streams["hiring"]
     hired = vacant[hiring_rng.random(len(vacant)) < fill]
-    hired = hired[~np.isin(hired, leaving)]
+    just_left = np.zeros(org.n_posts, dtype=bool)
+    just_left[leaving] = True
+    hired = hired[~just_left[hired]]
     model.next_person_id = hire(p, hired, s, org, model.next_person_id, hiring_rng)
 
 

@@ -96,7 +96,7 @@ class TrustRecord:
 
     def record(self, o: Observed) -> None:
         """Add one recorded week."""
-        org, people, n = self.org, o.people, self.org.n_trusts
+        org, people = self.org, o.people
         occupied = people.occupied
         year = o.t // YEAR_WEEKS
         self.weeks.append(o.t)
@@ -106,7 +106,7 @@ class TrustRecord:
         values = {
             "staff": staff,
             "compassionate": org.count_per_trust(occupied & (people.behaviour == COMPASSIONATE)),
-            "strain": np.bincount(org.trust, people.strain * occupied, minlength=n),
+            "strain": org.sum_per_trust(people.strain, occupied),
             "acts": self._count(o.victim),
             "leavers": self._count(leaving),
             "ceo_exits": self._count(leaving[org.level[leaving] == 0]) + self._count(removed),

@@ -1,0 +1,51 @@
+"""Sums per team and per trust (a weighted `np.bincount`) in one compiled pass.
+
+A week sums staff, strain, recent bullying and norms per team (Eq. 2, 10) and per trust (Eq.
+12, the trusts table). `np.bincount(group, weights=value * present)` makes the product, casts
+it to float and scans the group index for its largest value before adding: four passes over
+the population where one will do. `sum_per_group` adds `value[i] * present[i]` to
+`out[group[i]]` in post order, the same additions in the same order as `np.bincount`, so the
+sums are the same bit for bit (`tests/test_sums.py`). Every group lies inside one trust and a
+trust's posts are contiguous, so a large model's trusts are shared out among threads whole
+(`PARALLEL_FROM`, culturesim.engine.threads), and each group's sum is still made by one thread
+in post order.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from culturesim.engine.threads import numba_threads, threads_for
+from culturesim.engine.ties import threaded_twin
+
+
+@numba.njit(cache=True, nogil=True)
+def _sum_by_trust_blocks(group, value, present, trust_start, out):
+    for trust in numba.prange(len(trust_start) - 1):
+        for i in range(trust_start[trust], trust_start[trust + 1]):
+            out[group[i]] += value[i] * present[i]
+
+
+_sum_by_trust_blocks_threaded = threaded_twin(_sum_by_trust_blocks)
+
+
+def sum_per_group(
+    group: np.ndarray,
+    value: np.ndarray,
+    present: np.ndarray,
+    n_groups: int,
+    trust_start: np.ndarray,
+) -> np.ndarray:
+    """`np.bincount(group, weights=value * present, minlength=n_groups)`, bit for bit.
+
+    `group` gives each post's group (a team's leader post, or a trust), every group inside one
+    trust; `trust_start` is the organisation's trust boundaries; `present` a mask or weights.
+    """
+    out = np.zeros(n_groups)
+    if threads_for(len(group)) == 1:
+        _sum_by_trust_blocks(group, value, present, trust_start, out)
+    else:
+        with numba_threads(threads_for(len(group))):
+            _sum_by_trust_blocks_threaded(group, value, present, trust_start, out)
+    return out
