@@ -76,8 +76,10 @@ class Observed:
 
     def in_survey(self, weeks: np.ndarray) -> float:
         """Share of staff in post with this happening in the survey's look-back."""
+        from culturesim.engine.sums import count_after  # numba: compiled on first use
+
         since = self.t - self.scenario.observation.survey_weeks
-        return np.count_nonzero(self.people.occupied & (weeks > since)) / max(self.staff, 1)
+        return count_after(self.people.occupied, weeks, since) / max(self.staff, 1)
 
     def staff_mean(self, values: np.ndarray) -> float:
         return float(values[self.people.occupied].mean())

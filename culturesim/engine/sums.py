@@ -1,4 +1,4 @@
-"""Sums per team and per trust (a weighted `np.bincount`) in one compiled pass.
+"""Sums per team and per trust (a weighted `np.bincount`), and counts, in one compiled pass.
 
 A week sums staff, strain, recent bullying and norms per team (Eq. 2, 10) and per trust (Eq.
 12, the trusts table). `np.bincount(group, weights=value * present)` makes the product, casts
@@ -43,9 +43,31 @@ def sum_per_group(
     trust; `trust_start` is the organisation's trust boundaries; `present` a mask or weights.
     """
     out = np.zeros(n_groups)
-    if threads_for(len(group)) == 1:
+    threads = threads_for(len(group))
+    if threads == 1:
         _sum_by_trust_blocks(group, value, present, trust_start, out)
     else:
-        with numba_threads(threads_for(len(group))):
+        with numba_threads(threads):
             _sum_by_trust_blocks_threaded(group, value, present, trust_start, out)
     return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _count_after(present, week, since):
+    count = 0
+    for i in numba.prange(len(week)):
+        count += present[i] and week[i] > since
+    return count
+
+
+_count_after_threaded = threaded_twin(_count_after)
+
+
+def count_after(present: np.ndarray, week: np.ndarray, since: int) -> int:
+    """How many posts `present` marks whose `week` is after `since` (an exact count, in one
+    pass: `np.count_nonzero(present & (week > since))` makes two arrays first)."""
+    threads = threads_for(len(week))
+    if threads == 1:
+        return int(_count_after(present, week, since))
+    with numba_threads(threads):
+        return int(_count_after_threaded(present, week, since))
