@@ -129,3 +129,17 @@ def test_a_run_without_events_writes_the_empty_table(scenario, tmp_path: Path) -
     )
     pd.testing.assert_frame_equal(result.events, held.events)
     assert held.events.empty
+
+
+def test_a_row_group_that_fails_in_the_background_fails_the_stream(tmp_path: Path) -> None:
+    """Row groups are written on a thread of their own; a failure there is not lost."""
+    import numpy as np
+
+    stream = TableStream(tmp_path, "agents")
+    stream.ROW_GROUP_ROWS = 4
+    stream.write({"week": np.arange(4, dtype=np.int32), "strain": np.zeros(4)})
+    stream.write({"week": np.arange(4, dtype=np.int32), "strain": np.array(["x"] * 4)})
+    with pytest.raises(Exception, match="strain|double|float|convert"):
+        stream.close()
+    stream.abandon()
+    assert list(tmp_path.iterdir()) == []

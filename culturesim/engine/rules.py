@@ -197,17 +197,15 @@ def pick_targets(
     colleague ties, a manager), then one person in it. Power makes downward weight the largest.
     """
     degree = np.diff(peers.indptr)[perpetrators]
-    weights = np.stack(
-        [
-            t.downward_weight * (n_reports[perpetrators] > 0),
-            t.sideways_weight * (degree > 0),
-            t.upward_weight * (manager[perpetrators] >= 0),
-        ],
-        axis=1,
+    down_weight = t.downward_weight * (n_reports[perpetrators] > 0)
+    down_or_side = down_weight + t.sideways_weight * (degree > 0)
+    total = down_or_side + t.upward_weight * (manager[perpetrators] >= 0)
+    scale = np.where(total > 0, total, 1)
+    relation = (
+        (uniform_relation >= down_weight / scale).view(np.int8)
+        + (uniform_relation >= down_or_side / scale).view(np.int8)
+        + (uniform_relation >= total / scale).view(np.int8)
     )
-    total = weights.sum(axis=1)
-    cumulative = np.cumsum(weights, axis=1) / np.where(total > 0, total, 1)[:, None]
-    relation = (uniform_relation[:, None] >= cumulative).sum(axis=1).astype(np.int8)
     relation[total == 0] = -1
 
     victim = np.full(len(perpetrators), -1, dtype=np.int64)

@@ -147,7 +147,10 @@ def draw_traits(
     `compassion_shift` moves the mean compassion of each post (its trust's leadership effect).
     """
     drawn = {name: np.empty(len(level)) for name in TRAITS}
+    per_role = np.bincount(level, minlength=len(ROLES))
     for depth, role in enumerate(ROLES):
+        if per_role[depth] == 0:
+            continue  # an empty draw takes nothing from the stream: skipping it changes no draw
         here = level == depth
         traits = getattr(scenario.population, role)
         for name in TRAITS:
@@ -189,6 +192,8 @@ def hire(
 
 def reset_person(people: People, posts: np.ndarray, scenario: Scenario) -> None:
     """Clear a post's personal history when its holder leaves (values from `ATTRIBUTES`)."""
+    if len(posts) == 0:
+        return
     for attribute in ATTRIBUTES:
         if attribute.vacant != KEPT:
             getattr(people, attribute.name)[posts] = attribute.vacant_value(scenario)

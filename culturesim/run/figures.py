@@ -95,9 +95,9 @@ def team_victims_of(events: pd.DataFrame | dict[str, np.ndarray], team: np.ndarr
     quarter = np.asarray(events["week"])[staff] // QUARTER_WEEKS
     quarters = int(quarter.max()) + 1 if len(quarter) else 1
     person = np.asarray(events["victim_person"])[staff].astype(np.int64)
-    pairs, victims = np.unique(
-        np.unique((teams * quarters + quarter) << 32 | person) >> 32, return_counts=True
-    )
+    pair_of_victim = np.unique((teams * quarters + quarter) << 32 | person) >> 32  # sorted
+    first = np.flatnonzero(np.r_[True, pair_of_victim[1:] != pair_of_victim[:-1]])
+    pairs, victims = pair_of_victim[first], np.diff(np.r_[first, len(pair_of_victim)])
     index = pd.MultiIndex.from_arrays(
         [pairs // quarters, (pairs % quarters).astype(quarter.dtype)], names=["team", "quarter"]
     )
