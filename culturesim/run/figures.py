@@ -96,7 +96,7 @@ def team_victims_of(events: pd.DataFrame | dict[str, np.ndarray], team: np.ndarr
     quarters = int(quarter.max()) + 1 if len(quarter) else 1
     person = np.asarray(events["victim_person"])[staff].astype(np.int64)
     pair_of_victim = np.unique((teams * quarters + quarter) << 32 | person) >> 32  # sorted
-    first = np.flatnonzero(np.r_[True, pair_of_victim[1:] != pair_of_victim[:-1]])
+    first = np.flatnonzero(np.diff(pair_of_victim, prepend=-1))
     pairs, victims = pair_of_victim[first], np.diff(np.r_[first, len(pair_of_victim)])
     index = pd.MultiIndex.from_arrays(
         [pairs // quarters, (pairs % quarters).astype(quarter.dtype)], names=["team", "quarter"]
