@@ -13,7 +13,7 @@ import pytest
 
 from culturesim.engine import threads
 from culturesim.engine.model import CultureModel
-from culturesim.engine.sums import count_after
+from culturesim.engine.sums import among, count_after
 from culturesim.engine.threads import week_threads
 
 
@@ -85,3 +85,26 @@ def test_count_after_is_the_exact_count(values, monkeypatch, count):
     with week_threads(count):
         counted = count_after(occupied, week, 40)
     assert counted == np.count_nonzero(occupied & (week > 40)) > 0
+
+
+@pytest.mark.parametrize("count", [1, 2])
+def test_among_is_isin(monkeypatch, count):
+    monkeypatch.setattr(threads, "PARALLEL_FROM", 0)
+    rng = np.random.default_rng(8)
+    ids = rng.permutation(5_000)[:3_000].astype(np.int32)
+    with week_threads(count):
+        for chosen in (rng.choice(6_000, 40), np.array([-1, 7, 7, 4_999]), np.zeros(0, int)):
+            chosen = chosen.astype(np.int32)
+            assert np.array_equal(among(ids, chosen), np.isin(ids, chosen))
+    assert among(ids, ids[:10]).sum() == 10
+
+
+def test_compassion_climate_is_the_mean_over_staff_to_the_bit():
+    from culturesim.engine.state import COMPASSIONATE
+
+    model = CultureModel("baseline", seed=2, **{"run.steps": 5})
+    for _ in range(5):
+        model.step()
+    p = model.people
+    expected = float((p.behaviour == COMPASSIONATE)[p.occupied].mean())
+    assert model.records[-1]["compassion_climate"] == expected

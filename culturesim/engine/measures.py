@@ -81,6 +81,12 @@ class Observed:
         since = self.t - self.scenario.observation.survey_weeks
         return count_after(self.people.occupied, weeks, since) / max(self.staff, 1)
 
+    def share_of_staff(self, mask: np.ndarray) -> float:
+        """Share of staff in post that `mask` marks (NaN with nobody in post): the mean of the
+        mask over staff, counted rather than summed, to the same bits."""
+        marked = np.count_nonzero(self.people.occupied & mask)
+        return marked / self.staff if self.staff else float("nan")
+
     def staff_mean(self, values: np.ndarray) -> float:
         return float(values[self.people.occupied].mean())
 
@@ -183,7 +189,7 @@ MEASURES: tuple[Measure, ...] = (
     _weekly("perpetrators", "perpetrators", "people", "count this week", lambda o: len(o.bullies)),
     _weekly("compassion_climate", "compassion climate", "share",
             "share of staff in post acting compassionately this week",
-            lambda o: float((o.people.behaviour == COMPASSIONATE)[o.people.occupied].mean())),
+            lambda o: o.share_of_staff(o.people.behaviour == COMPASSIONATE)),
     _weekly("compassion_disposition", "compassion disposition", "0-1", "mean over staff in post",
             lambda o: o.staff_mean(o.people.compassion)),
     _weekly("mean_strain", "mean strain", "0-1", "mean over staff in post",

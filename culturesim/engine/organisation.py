@@ -96,6 +96,10 @@ class Organisation:
         return np.repeat(trust_value, np.diff(self.trust_start))
 
     @cached_property
+    def is_frontline(self) -> np.ndarray:
+        return self.level == FRONTLINE
+
+    @cached_property
     def frontline_per_trust(self) -> np.ndarray:
         """Frontline posts in each trust."""
         return np.bincount(self.trust[self.frontline], minlength=self.n_trusts)

@@ -290,11 +290,10 @@ def quality(model: CultureModel, week: Week) -> None:
     s, org, p = model.scenario, model.org, model.people
     week.recently_bullied = (week.t - p.bullied_week) < s.turnover.bullied_memory_weeks
     team_quality = _team_quality(model, week)
-    frontline = org.frontline
     frontline_posts = org.frontline_per_trust
-    staff_quality = np.bincount(
-        org.trust[frontline], weights=team_quality[org.team[frontline]], minlength=org.n_trusts
-    ) / np.maximum(frontline_posts, 1)
+    staff_quality = org.sum_per_trust(team_quality[org.team], org.is_frontline) / np.maximum(
+        frontline_posts, 1
+    )
     model.trust_quality = np.minimum(staff_quality * org.trust_care, 1.0)
     week.expected_harm = rules.expected_harm(
         s.quality.harm_rate, week.drivers["demand"], frontline_posts, model.trust_case_mix

@@ -287,7 +287,9 @@ def persistent_perpetrators(
     person_id: np.ndarray, source_person: np.ndarray, persistent: np.ndarray
 ) -> np.ndarray:
     """Whoever is the counted source of someone persistently bullied."""
-    return np.isin(person_id, source_person[persistent])
+    from culturesim.engine.sums import among  # numba: compiled on first use
+
+    return among(person_id, source_person[persistent])
 
 
 def challenge_persistent_bullying(

@@ -1,4 +1,5 @@
-"""Sums per team and per trust (a weighted `np.bincount`), and counts, in one compiled pass.
+"""Sums per team and per trust (a weighted `np.bincount`), counts and membership, each in one
+compiled pass over the population.
 
 A week sums staff, strain, recent bullying and norms per team (Eq. 2, 10) and per trust (Eq.
 12, the trusts table). `np.bincount(group, weights=value * present)` makes the product, casts
@@ -71,3 +72,32 @@ def count_after(present: np.ndarray, week: np.ndarray, since: int) -> int:
         return int(_count_after(present, week, since))
     with numba_threads(threads):
         return int(_count_after_threaded(present, week, since))
+
+
+@numba.njit(cache=True, nogil=True)
+def _among(ids, chosen, out):
+    top = -1
+    for c in chosen:
+        top = max(top, c)
+    marked = np.zeros(top + 1, dtype=np.bool_)
+    for c in chosen:
+        if c >= 0:
+            marked[c] = True
+    for i in numba.prange(len(ids)):
+        out[i] = 0 <= ids[i] <= top and marked[ids[i]]
+
+
+_among_threaded = threaded_twin(_among)
+
+
+def among(ids: np.ndarray, chosen: np.ndarray) -> np.ndarray:
+    """`np.isin(ids, chosen)` for non-negative ids (people's), in one pass over `ids` after
+    marking `chosen` in a table as long as its largest id (a negative chosen id matches none)."""
+    out = np.empty(len(ids), dtype=bool)
+    threads = threads_for(len(ids))
+    if threads == 1:
+        _among(ids, chosen, out)
+    else:
+        with numba_threads(threads):
+            _among_threaded(ids, chosen, out)
+    return out
