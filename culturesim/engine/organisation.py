@@ -93,7 +93,11 @@ class Organisation:
     def per_post(self, trust_value: np.ndarray) -> np.ndarray:
         """A value per trust spread to each of its posts (`trust_value[trust]`, without the
         gather: a trust's posts are contiguous)."""
-        return np.repeat(trust_value, np.diff(self.trust_start))
+        return np.repeat(trust_value, self.posts_per_trust)
+
+    @cached_property
+    def posts_per_trust(self) -> np.ndarray:
+        return np.diff(self.trust_start)
 
     @cached_property
     def is_frontline(self) -> np.ndarray:

@@ -108,7 +108,7 @@ def workload(model: CultureModel, week: Week) -> None:
     temporary = s.temporary_staffing
     week.team_present = org.count_per_team(p.occupied)
     trust_staff = org.count_per_trust(p.occupied)
-    week.trust_vacancy = 1 - trust_staff / np.diff(org.trust_start)
+    week.trust_vacancy = 1 - trust_staff / org.posts_per_trust
     week.temporary_share = rules.temporary_cover(week.trust_vacancy, temporary)
     covered = np.divide(
         week.temporary_share,
@@ -442,7 +442,7 @@ def observe(model: CultureModel, week: Week) -> Observed:
         conversions=log.conversions_this_week,
         reproduction_number=log.reproduction_number(),
         agency_share=float(
-            np.dot(week.temporary_share, np.diff(model.org.trust_start)) / model.org.n_posts
+            np.dot(week.temporary_share, model.org.posts_per_trust) / model.org.n_posts
         ),
         special_measures=int(model.special_measures.sum()),
         special_measures_entries=week.special_measures_entries,
