@@ -90,3 +90,23 @@ def test_per_person_rules_join_their_blocks_in_order(threaded_from_any_size):
         assert np.array_equal(shifted(x, y, 2.0), 2.0 * x + y)
         assert np.array_equal(shifted(y=y, scale=2.0, x=x), 2.0 * x + y)
     assert [(b.start, b.stop) for b in blocks(10, 3)] == [(0, 3), (3, 7), (7, 10)]
+
+
+def test_a_large_models_copy_mid_run_takes_the_week_recorded_alongside(threaded_from_any_size):
+    """A large model records a week on a thread of its own while the next begins; a copy (the
+    page's branch) made straight after a step has that week, and goes on like the original."""
+    import copy
+
+    from culturesim.engine.model import CultureModel
+
+    with week_threads(2):
+        model = CultureModel("baseline", seed=4, **{"run.steps": 8})
+        for _ in range(4):
+            model.step()
+        branch = copy.deepcopy(model)
+        assert len(branch.records) == 4
+        for run in (model, branch):
+            for _ in range(4):
+                run.step()
+        assert branch.timeseries().equals(model.timeseries())
+        assert len(model.records) == 8

@@ -21,6 +21,7 @@ from culturesim.engine import rules
 from culturesim.engine.interventions import apply_due
 from culturesim.engine.measures import Observed
 from culturesim.engine.state import BULLYING, COMPASSIONATE, hire, reset_person
+from culturesim.engine.threads import threads_for
 
 if TYPE_CHECKING:
     from culturesim.engine.model import CultureModel
@@ -96,7 +97,8 @@ class Loop(tuple):
 
 
 def interventions(model: CultureModel, week: Week) -> None:
-    if week.t >= 0:
+    if week.t >= 0 and any(due.week == week.t for due in model.scenario.interventions):
+        model.recorder.settle()  # an intervention may change what last week's measures read
         apply_due(model.scenario.interventions, week.t, model)
     week.drivers = model.drivers_now
 
@@ -183,6 +185,7 @@ def behaviour(model: CultureModel, week: Week) -> None:
 
 
 def targets(model: CultureModel, week: Week) -> None:
+    model.recorder.settle()  # last week's measures read what this phase and later ones change
     s, org, p = model.scenario, model.org, model.people
     bullies = np.flatnonzero(week.behaviour == BULLYING)
     target_rng = model.rng_streams["targets"]
@@ -413,7 +416,8 @@ def record(model: CultureModel, week: Week) -> None:
     p = model.people
     p.tenure_weeks += p.occupied
     if week.t >= 0:
-        model.recorder.record_week(observe(model, week))
+        large = threads_for(model.org.n_posts) > 1
+        model.recorder.record_week(observe(model, week), alongside=large)
 
 
 def observe(model: CultureModel, week: Week) -> Observed:

@@ -3,11 +3,20 @@ from them.
 
 Both engines record through it, so a measure is computed one way only
 (`culturesim.engine.measures`).
+
+A large model's week (threads, culturesim.engine.threads) works out its measures on a thread of
+their own while the next week begins: the first phases of a week (interventions to behaviour)
+only read the people's state, and mostly on one core, so the week's record costs almost
+nothing on the other (about 20 ms of a whole-NHS week, issue 11). Whatever reads the records,
+and the next week's `targets` phase, the first to change what the measures read, waits for them
+(`settle`), so the records are the same bit for bit.
 """
 
 from __future__ import annotations
 
+import contextvars
 from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -17,7 +26,10 @@ from culturesim.engine.organisation import Organisation
 from culturesim.engine.rules import PUBLIC, persistent_perpetrators, persistently_bullied
 from culturesim.engine.scenario import Scenario
 from culturesim.engine.state import People, agents_columns
+from culturesim.engine.threads import week_threads
 from culturesim.engine.trusts import TrustRecord
+
+_recording_thread = ThreadPoolExecutor(1, thread_name_prefix="culturesim-record")
 
 EVENT_COLUMNS = (
     "week",
@@ -39,7 +51,8 @@ class Recorder:
     def __init__(self, scenario: Scenario, org: Organisation) -> None:
         self.scenario = scenario
         self.org = org
-        self.records: list[dict[str, float]] = []
+        self._records: list[dict[str, float]] = []
+        self._recording: Future | None = None
         self.last_acts: dict[str, np.ndarray] = {}
         self._event_chunks: list[dict[str, np.ndarray]] = []
         self.events_taken = False
@@ -48,13 +61,40 @@ class Recorder:
         self._recent_staff: deque[int] = deque(maxlen=window)
         self._trusts = TrustRecord(scenario, org)
 
-    def record_week(self, observed: Observed) -> None:
-        """Append the week's value of every weekly measure."""
+    @property
+    def records(self) -> list[dict[str, float]]:
+        """Every recorded week's measures, one dict a week."""
+        self.settle()
+        return self._records
+
+    def record_week(self, observed: Observed, alongside: bool = False) -> None:
+        """Append the week's value of every weekly measure; `alongside`, on the recording
+        thread, while the caller goes on (it must not change the state before `settle`)."""
+        self.settle()
         self._recent_leavers.append(observed.leavers)
         self._recent_staff.append(observed.staff)
         observed.recent_leavers, observed.recent_staff = self._recent_leavers, self._recent_staff
-        self.records.append(record_row(observed))
-        self._trusts.record(observed)
+        if alongside:
+            context = contextvars.copy_context()  # numpy's error state goes with it
+            self._recording = _recording_thread.submit(context.run, self._record, observed)
+        else:
+            self._record(observed)
+
+    def _record(self, observed: Observed) -> None:
+        with week_threads(1):  # the week's threads are the caller's
+            self._records.append(record_row(observed))
+            self._trusts.record(observed)
+
+    def settle(self) -> None:
+        """Wait for a week being recorded alongside (raising its error, if it failed)."""
+        recording, self._recording = self._recording, None
+        if recording is not None:
+            recording.result()
+
+    def __getstate__(self) -> dict:
+        """A copy (the page's branches) or pickle takes the settled records, not the thread."""
+        self.settle()
+        return {**self.__dict__, "_recording": None}
 
     def record_acts(
         self,
@@ -102,6 +142,7 @@ class Recorder:
 
     def trusts(self) -> pd.DataFrame:
         """One row per trust and 52-week year (`culturesim.engine.trusts.TRUST_COLUMNS`)."""
+        self.settle()
         return self._trusts.table()
 
     def events(self) -> pd.DataFrame:
