@@ -110,3 +110,15 @@ def test_a_large_models_copy_mid_run_takes_the_week_recorded_alongside(threaded_
                 run.step()
         assert branch.timeseries().equals(model.timeseries())
         assert len(model.records) == 8
+
+
+def test_a_rule_reading_someone_elses_post_gets_that_array_whole(threaded_from_any_size):
+    @per_person(whole=("value",))
+    def managers_value(manager, value):
+        return value[manager]
+
+    manager = np.arange(1001)[::-1].copy()  # every block reads posts in another block
+    value = np.linspace(0, 1, 1001)
+    with week_threads(3):
+        assert np.array_equal(managers_value(manager, value), value[manager])
+        assert np.array_equal(managers_value(manager, value=value), value[manager])

@@ -159,7 +159,7 @@ def aggression(model: CultureModel, week: Week) -> None:
 
 def behaviour(model: CultureModel, week: Week) -> None:
     s, org, p = model.scenario, model.org, model.people
-    week.newness = np.exp(-p.tenure_weeks / s.socialisation.newcomer_weeks)
+    week.newness = rules.newness(p.tenure_weeks, s.socialisation.newcomer_weeks)
     week.victimised = (week.t - p.bullied_week) <= s.cascades.conversion_window_weeks
     week.persistent = rules.persistently_bullied(p.source_weeks, s.persistence)
     week.hood = rules.neighbourhood(
@@ -267,8 +267,8 @@ def adaptation(model: CultureModel, week: Week) -> None:
         s.strain,
     )
     memory = 1 / s.behaviour.norm_memory_weeks
-    bullying_norm = p.bullying_norm + memory * ((week.behaviour == BULLYING) - p.bullying_norm)
-    compassion_norm = p.compassion_norm + memory * (kind - p.compassion_norm)
+    bullying_norm = rules.update_norm(p.bullying_norm, week.behaviour == BULLYING, memory)
+    compassion_norm = rules.update_norm(p.compassion_norm, kind, memory)
     bullying_norm[_challenged(model, week.persistent_bullies)] = 0.0
     pull = s.socialisation.rate + s.socialisation.newcomer_rate * week.newness
     compassion = rules.socialise(p.compassion, week.compassion_around, pull)

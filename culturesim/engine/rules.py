@@ -73,6 +73,7 @@ def temporary_staffing_cost(temporary_share: np.ndarray, t: TemporaryStaffing) -
     return t.premium * t.pay_share * temporary_share
 
 
+@per_person(whole=("last_pressure", "compassion", "occupied"))
 def felt_pressure(
     board_pressure: np.ndarray,
     last_pressure: np.ndarray,
@@ -90,6 +91,19 @@ def felt_pressure(
     shield = compassion[boss] * occupied[boss]
     passed = p.transmission * last_pressure[boss] * (1 - p.leader_buffering * shield)
     return np.where(manager >= 0, passed, board_pressure)
+
+
+@per_person
+def newness(tenure_weeks: np.ndarray, newcomer_weeks: float) -> np.ndarray:
+    """n_i = exp(-tenure_i / `socialisation.newcomer_weeks`): how new someone still is (1 on
+    arrival), which every newcomer effect scales with (Eq. 6, 9, 11)."""
+    return np.exp(-tenure_weeks / newcomer_weeks)
+
+
+@per_person
+def update_norm(norm: np.ndarray, acted: np.ndarray, memory: float) -> np.ndarray:
+    """Eq. 6's local norms: norm <- norm + (1 / tau)(indicator - norm), tau the memory."""
+    return norm + memory * (acted - norm)
 
 
 @per_person

@@ -132,16 +132,21 @@ def blocks(n: int, parts: int) -> list[slice]:
     return [slice(a, b) for a, b in zip(edges[:-1], edges[1:], strict=True) if b > a]
 
 
-def per_person(rule: Rule) -> Rule:
+def per_person(rule: Rule | None = None, *, whole: tuple[str, ...] = ()) -> Any:
     """Mark a rule whose every array argument and result holds one value per person.
 
     The rule's first argument is a per-person array: its length is the population's. Called on
     a population of at least PARALLEL_FROM, the rule runs on blocks of people in threads and
     the blocks are joined; arguments that are not arrays of the population's length (scalars,
-    parameter blocks) are passed whole to every block.
+    parameter blocks) are passed whole to every block, and so are those named in `whole`
+    (`@per_person(whole=("compassion",))`): arrays a person's value reads at someone else's
+    post, such as their manager's.
     """
-
-    first = next(iter(inspect.signature(rule).parameters))
+    if rule is None:
+        return functools.partial(per_person, whole=whole)
+    parameters = list(inspect.signature(rule).parameters)
+    first = parameters[0]
+    whole_positions = {parameters.index(name) for name in whole}
 
     @functools.wraps(rule)
     def by_blocks(*args: Any, **keywords: Any) -> Any:
@@ -152,12 +157,13 @@ def per_person(rule: Rule) -> Rule:
         if threads == 1:
             return rule(*args, **keywords)
 
-        def cut(value: Any, part: slice) -> Any:
-            return value[part] if isinstance(value, np.ndarray) and value.shape == (n,) else value
+        def cut(value: Any, part: slice, kept_whole: bool) -> Any:
+            per_post = isinstance(value, np.ndarray) and value.shape == (n,) and not kept_whole
+            return value[part] if per_post else value
 
         def on_block(part: slice, context: contextvars.Context) -> Any:
-            parts_of_args = [cut(a, part) for a in args]
-            parts_of_keywords = {k: cut(v, part) for k, v in keywords.items()}
+            parts_of_args = [cut(a, part, i in whole_positions) for i, a in enumerate(args)]
+            parts_of_keywords = {k: cut(v, part, k in whole) for k, v in keywords.items()}
             return context.run(rule, *parts_of_args, **parts_of_keywords)
 
         parts = blocks(n, threads)
