@@ -39,6 +39,7 @@ def logistic(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
 
 
+@per_person(people="trust_funding")
 def workload(
     demand: float,
     trust_funding: np.ndarray,
@@ -60,6 +61,7 @@ def temporary_cover(trust_vacancy: np.ndarray, t: TemporaryStaffing) -> np.ndarr
     return np.minimum(t.cover * trust_vacancy, t.max_share)
 
 
+@per_person
 def covered_staffing(
     staffed_share: np.ndarray, vacancies_covered: np.ndarray, t: TemporaryStaffing
 ) -> np.ndarray:
@@ -191,6 +193,7 @@ def choose_behaviour(
     return behaviour
 
 
+@per_person(whole=("manager", "first_report", "n_reports"))
 def pick_targets(
     perpetrators: np.ndarray,
     manager: np.ndarray,
@@ -399,6 +402,7 @@ def recruitment_effort(
     return np.minimum(effort, r.max_effort)
 
 
+@per_person
 def hiring_probability(
     base_rate: np.ndarray,
     trust_funding: np.ndarray,

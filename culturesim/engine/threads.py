@@ -137,25 +137,29 @@ def blocks(n: int, parts: int) -> list[slice]:
     return [slice(a, b) for a, b in zip(edges[:-1], edges[1:], strict=True) if b > a]
 
 
-def per_person(rule: Rule | None = None, *, whole: tuple[str, ...] = ()) -> Any:
+def per_person(
+    rule: Rule | None = None, *, whole: tuple[str, ...] = (), people: str | None = None
+) -> Any:
     """Mark a rule whose every array argument and result holds one value per person.
 
-    The rule's first argument is a per-person array: its length is the population's. Called on
+    The rule's first argument (or the one `people` names) is a per-person array: its length is
+    the population's. Called on
     a population of at least PARALLEL_FROM, the rule runs on blocks of people in threads and
     the blocks are joined; arguments that are not arrays of the population's length (scalars,
     parameter blocks) are passed whole to every block, and so are those named in `whole`
     (`@per_person(whole=("compassion",))`): arrays a person's value reads at someone else's
-    post, such as their manager's.
+    post, such as their manager's. A rule may return a tuple of per-person arrays.
     """
     if rule is None:
-        return functools.partial(per_person, whole=whole)
+        return functools.partial(per_person, whole=whole, people=people)
     parameters = list(inspect.signature(rule).parameters)
-    first = parameters[0]
+    sized_by = people or parameters[0]
+    sized_at = parameters.index(sized_by)
     whole_positions = {parameters.index(name) for name in whole}
 
     @functools.wraps(rule)
     def by_blocks(*args: Any, **keywords: Any) -> Any:
-        n = len(args[0] if args else keywords[first])
+        n = len(args[sized_at] if sized_at < len(args) else keywords[sized_by])
         if n < PARALLEL_FROM:  # the common case, kept to one comparison
             return rule(*args, **keywords)
         threads = threads_for(n)
@@ -176,6 +180,8 @@ def per_person(rule: Rule | None = None, *, whole: tuple[str, ...] = ()) -> Any:
         # context variable) applies in the pool's threads as it does in the caller's
         contexts = [contextvars.copy_context() for _ in parts]
         results = list(_pool(threads).map(on_block, parts, contexts))
+        if isinstance(results[0], tuple):  # several per-person results: each joined
+            return tuple(np.concatenate(joined) for joined in zip(*results, strict=True))
         return np.concatenate(results)
 
     return by_blocks  # type: ignore[return-value]
