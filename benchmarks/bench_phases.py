@@ -7,7 +7,11 @@ weeks to warm up, then times each phase of `culturesim.engine.phases.PHASES` ove
 weeks with `time_phases` (wall) and the whole week in CPU time (`time.process_time`, every
 thread of the process). Phases the engine runs on threads (Eq. 1 in behaviour and adaptation,
 the per-person rules) shrink with more threads; the rest is what a faster week must cut or
-share out next (issue 11). Appends a markdown table to benchmarks/results/phases.md.
+share out next (issue 11). On several threads a large model works out its measures on a thread
+of their own while the next week begins (culturesim.engine.recorder): the `record` row is then
+only the hand-over, and what the measures cost shows in the next week's early phases, which
+share the cores with them, and in `targets`, which waits for them. Appends a markdown table to
+benchmarks/results/phases.md.
 """
 
 from __future__ import annotations

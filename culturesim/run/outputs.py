@@ -260,15 +260,18 @@ def prepare_folder(
     return temporary_folder(out)
 
 
-FEW_VALUES = ("week", "year", "trust", "level", "relation", "behaviour", "rating", "generation")
-"""Columns with few distinct values: the only ones the Parquet files dictionary-encode. Encoding
-a column of ids or measurements makes a dictionary as long as the column and falls back to
-plain storage: on the events table it tripled the time to write a row group (44 ms against
-14 ms for 262,144 rows) for a file no smaller (issue 11). The tables read back the same."""
+EVENTS_DICTIONARY = ("week", "relation", "trust")
+"""The events table's columns with few distinct values: the only ones its Parquet file
+dictionary-encodes. Encoding its ids (people, episodes, posts) made dictionaries as long as the
+column that then fell back to plain storage: it tripled the time to write a row group (44 ms
+against 14 ms for 262,144 rows) for a file 10% larger (issue 11). The other tables, written a
+few times a run, dictionary-encode every column as Arrow does by default (their tenures,
+managers and sources repeat). The tables read back the same either way."""
 
 
-def dictionary_columns(names: list[str]) -> list[str]:
-    return [name for name in names if name in FEW_VALUES]
+def dictionary_columns(table: str, names: list[str]) -> list[str] | bool:
+    """What `use_dictionary` the Parquet writer gets for this table's columns."""
+    return [name for name in names if name in EVENTS_DICTIONARY] if table == "events" else True
 
 
 def write_tables(folder: Path, tables: dict[str, pd.DataFrame]) -> None:
@@ -278,7 +281,7 @@ def write_tables(folder: Path, tables: dict[str, pd.DataFrame]) -> None:
         table.to_parquet(
             folder / f"{name}.parquet",
             index=False,
-            use_dictionary=dictionary_columns(list(table.columns)),
+            use_dictionary=dictionary_columns(name, list(table.columns)),
         )
 
 
@@ -291,7 +294,7 @@ class TableStream:
     The file's schema is the one pandas gives the table written in one piece (`write_tables`),
     so it reads back exactly as that table would; the parts go to Arrow without pandas copies.
     Row groups are kept to about a quarter of a million rows, so the parts waiting to be written
-    stay small; only the columns of `FEW_VALUES` are dictionary-encoded. A row group is encoded
+    stay small (see `dictionary_columns` for what is dictionary-encoded). A row group is encoded
     and written on a thread of its own while the run goes on (Arrow works without the
     interpreter lock): a whole-NHS run makes about 130,000 events a week, and writing them
     cost a fifth of a week (issue 11). One row group at a time is in flight, in order, so the
@@ -337,7 +340,7 @@ class TableStream:
                 self._writer = pq.ParquetWriter(
                     self._partial,
                     self._schema,
-                    use_dictionary=dictionary_columns(self._schema.names),
+                    use_dictionary=dictionary_columns(self.name, self._schema.names),
                 )
         self.rows += sum(len(next(iter(part.values()))) for part in parts)
         if self._thread is None:
