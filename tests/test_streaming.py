@@ -143,3 +143,20 @@ def test_a_row_group_that_fails_in_the_background_fails_the_stream(tmp_path: Pat
         stream.close()
     stream.abandon()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_write_after_a_failed_row_group_reports_it(tmp_path: Path) -> None:
+    import time
+
+    import numpy as np
+
+    stream = TableStream(tmp_path, "agents")
+    stream.ROW_GROUP_ROWS = 4
+    stream.write({"week": np.arange(4, dtype=np.int32), "strain": np.zeros(4)})
+    stream.write({"week": np.arange(4, dtype=np.int32), "strain": np.array(["x"] * 4)})
+    with pytest.raises(Exception, match="strain|double|float|convert"):  # noqa: PT012
+        for _ in range(500):  # the failing row group is written on the writer's thread
+            time.sleep(0.01)
+            stream.write({"week": np.arange(1, dtype=np.int32), "strain": np.zeros(1)})
+    stream.abandon()  # raises nothing: it is the clean-up after a failure
+    assert list(tmp_path.iterdir()) == []

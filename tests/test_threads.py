@@ -94,24 +94,53 @@ def test_per_person_rules_join_their_blocks_in_order(threaded_from_any_size):
     assert [(b.start, b.stop) for b in blocks(10, 3)] == [(0, 3), (3, 7), (7, 10)]
 
 
-def test_a_large_models_copy_mid_run_takes_the_week_recorded_alongside(threaded_from_any_size):
-    """A large model records a week on a thread of its own while the next begins; a copy (the
-    page's branch) made straight after a step has that week, and goes on like the original."""
+def test_levers_pulled_between_weeks_by_hand_change_no_record(threaded_from_any_size):
+    """A model stepped by hand (the page, its replicate replays, a notebook) records each week
+    before `step` returns, so a lever pulled between weeks cannot reach last week's measures;
+    a copy (the page's branch) goes on like the original."""
     import copy
 
     from culturesim.engine.model import CultureModel
 
-    with week_threads(2):
-        model = CultureModel("baseline", seed=4, **{"run.steps": 8})
-        for _ in range(4):
+    def run(threads: int) -> tuple:
+        with week_threads(threads):
+            model = CultureModel("baseline", seed=4, **{"run.steps": 8})
+            for _ in range(2):
+                model.step()
+            model.start_leadership_programme(1.0, 0.9)
             model.step()
-        branch = copy.deepcopy(model)
-        assert len(branch.records) == 4
-        for run in (model, branch):
-            for _ in range(4):
-                run.step()
-        assert branch.timeseries().equals(model.timeseries())
-        assert len(model.records) == 8
+            branch = copy.deepcopy(model)
+            for run_ in (model, branch):
+                for _ in range(3):
+                    run_.step()
+            assert branch.timeseries().equals(model.timeseries())
+            return model.timeseries()
+
+    one, two = run(1), run(2)
+    assert one.equals(two)
+    assert one.leaders_trained.iloc[1] == 0 < one.leaders_trained.iloc[2]
+
+
+def test_a_week_that_fails_to_record_alongside_stops_the_run_naming_it(
+    threaded_from_any_size, monkeypatch
+):
+    """`simulate` lets a large model record each week while the next begins: an error there is
+    raised, with the week it was recording, not lost."""
+    from culturesim.engine import recorder
+    from culturesim.run.simulate import simulate
+
+    record_row = recorder.record_row
+
+    def fails_in_week_2(observed):
+        if observed.t == 2:
+            raise ArithmeticError("a measure failed")
+        return record_row(observed)
+
+    monkeypatch.setattr(recorder, "record_row", fails_in_week_2)
+    scenario = load_scenario("baseline").with_overrides({"run.steps": 6}, "test")
+    with week_threads(2), pytest.raises(ArithmeticError) as raised:
+        simulate(scenario, seed=1)
+    assert "(while recording week 2)" in raised.value.__notes__
 
 
 def test_a_rule_reading_someone_elses_post_gets_that_array_whole(threaded_from_any_size):

@@ -89,9 +89,13 @@ def _plain(value: Any) -> Any:
 class _Column(Sequence):
     """One measure over the recorded weeks, read from the Recorder's rows when asked."""
 
-    def __init__(self, records: list[dict[str, float]], value: Callable[[dict], Any]) -> None:
-        self.records = records
+    def __init__(self, recorder: Recorder, value: Callable[[dict], Any]) -> None:
+        self.recorder = recorder
         self.value = value
+
+    @property
+    def records(self) -> list[dict[str, float]]:
+        return self.recorder.records  # settled: a week being recorded alongside is waited for
 
     def __len__(self) -> int:
         return len(self.records)
@@ -117,11 +121,11 @@ class RecordedMeasures(mesa.DataCollector):
 
     @property
     def model_vars(self) -> dict[str, Sequence]:
-        records = self.recorder.records
+        recorder = self.recorder
         columns = {
-            name: _Column(records, lambda row, n=name: row[n]) for name in TIMESERIES_COLUMNS
+            name: _Column(recorder, lambda row, n=name: row[n]) for name in TIMESERIES_COLUMNS
         }
-        return columns | {"seed": _Column(records, lambda row: self.seed)}
+        return columns | {"seed": _Column(recorder, lambda row: self.seed)}
 
     @model_vars.setter
     def model_vars(self, value: dict) -> None:

@@ -150,6 +150,10 @@ class CultureModel(mesa.Model):
             for name in DRIVER_RANGES
         }
         self.recorder = Recorder(scenario, self.org)
+        self.records_alongside = False
+        """Whether a large model may record a week while the next begins (culturesim.engine.
+        recorder): set by `culturesim.run.simulate.run_weeks`, whose loop changes nothing
+        between weeks, and off for a model stepped by hand."""
         self.datacollector = RecordedMeasures(self.recorder, seed)
         self.week = -scenario.run.burn_in_weeks if burn_in else 0
         self._agents_by_post: dict[int, Person] = {}
@@ -247,6 +251,7 @@ class CultureModel(mesa.Model):
     def start_leadership_programme(self, share: float, strength: float) -> int:
         """Train a random share of current leaders; returns how many were trained."""
         p = self.people
+        self.recorder.settle()  # last week's measures read who is trained and compassion
         leaders = np.flatnonzero(self.org.is_leader & p.occupied & ~p.trained)
         rng = self.rng_streams["interventions"]
         chosen = leaders[rng.random(len(leaders)) < share]

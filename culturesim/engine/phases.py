@@ -249,6 +249,7 @@ def _challenged(model: CultureModel, bullies: np.ndarray) -> np.ndarray:
 
 
 def adaptation(model: CultureModel, week: Week) -> None:
+    model.recorder.settle()  # (done in targets: kept here for a loop of phases without it)
     s, p, t = model.scenario, model.people, week.t
     victim, relation, bullies = week.victim, week.relation, week.bullies
     bullied_now = np.zeros(model.org.n_posts, dtype=bool)
@@ -294,6 +295,7 @@ def quality(model: CultureModel, week: Week) -> None:
     week.recently_bullied = (week.t - p.bullied_week) < s.turnover.bullied_memory_weeks
     team_quality = _team_quality(model, week)
     frontline_posts = org.frontline_per_trust
+    # other posts add team_quality x 0: nothing, team quality being finite (Eq. 10 clips it)
     staff_quality = org.sum_per_trust(team_quality[org.team], org.is_frontline) / np.maximum(
         frontline_posts, 1
     )
@@ -416,8 +418,8 @@ def record(model: CultureModel, week: Week) -> None:
     p = model.people
     p.tenure_weeks += p.occupied
     if week.t >= 0:
-        large = threads_for(model.org.n_posts) > 1
-        model.recorder.record_week(observe(model, week), alongside=large)
+        alongside = model.records_alongside and threads_for(model.org.n_posts) > 1
+        model.recorder.record_week(observe(model, week), alongside=alongside)
 
 
 def observe(model: CultureModel, week: Week) -> Observed:

@@ -4,17 +4,21 @@ from them.
 Both engines record through it, so a measure is computed one way only
 (`culturesim.engine.measures`).
 
-A large model's week (threads, culturesim.engine.threads) works out its measures on a thread of
-their own while the next week begins: the first phases of a week (interventions to behaviour)
-only read the people's state, and mostly on one core, so the week's record costs almost
-nothing on the other (about 20 ms of a whole-NHS week, issue 11). Whatever reads the records,
-and the next week's `targets` phase, the first to change what the measures read, waits for them
-(`settle`), so the records are the same bit for bit.
+When a large model (threads, culturesim.engine.threads) is run by `culturesim.run.simulate`'s
+loop, which changes nothing between weeks, it works out each week's measures on a thread of
+their own while the next week begins (`CultureModel.records_alongside`): the first phases of a
+week (interventions to behaviour) only read the people's state, and mostly on one core, so the
+week's record costs almost nothing on the other (about 17 ms of a whole-NHS week, issue 11).
+Whatever reads the records, a lever pulled between weeks, an intervention, and the next
+week's `targets` and `adaptation` phases, the first to change what the measures read, wait for
+them (`settle`), so the records are the same bit for bit. A model stepped by hand records each
+week before `step` returns.
 """
 
 from __future__ import annotations
 
 import contextvars
+import os
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 
@@ -29,7 +33,23 @@ from culturesim.engine.state import People, agents_columns
 from culturesim.engine.threads import week_threads
 from culturesim.engine.trusts import TrustRecord
 
-_recording_thread = ThreadPoolExecutor(1, thread_name_prefix="culturesim-record")
+_recording_pool: ThreadPoolExecutor | None = None
+
+
+def _recording_thread() -> ThreadPoolExecutor:
+    global _recording_pool
+    if _recording_pool is None:
+        _recording_pool = ThreadPoolExecutor(1, thread_name_prefix="culturesim-record")
+    return _recording_pool
+
+
+def _forget_recording_thread() -> None:
+    """A forked child has no threads: it makes its own recording thread when it needs one."""
+    global _recording_pool
+    _recording_pool = None
+
+
+os.register_at_fork(after_in_child=_forget_recording_thread)
 
 EVENT_COLUMNS = (
     "week",
@@ -76,20 +96,32 @@ class Recorder:
         observed.recent_leavers, observed.recent_staff = self._recent_leavers, self._recent_staff
         if alongside:
             context = contextvars.copy_context()  # numpy's error state goes with it
-            self._recording = _recording_thread.submit(context.run, self._record, observed)
+            self._recording = _recording_thread().submit(context.run, self._record, observed)
         else:
             self._record(observed)
 
     def _record(self, observed: Observed) -> None:
-        with week_threads(1):  # the week's threads are the caller's
-            self._records.append(record_row(observed))
-            self._trusts.record(observed)
+        try:
+            with week_threads(1):  # the week's threads are the caller's
+                self._records.append(record_row(observed))
+                self._trusts.record(observed)
+        except Exception as error:
+            error.add_note(f"(while recording week {observed.t})")
+            raise
 
     def settle(self) -> None:
-        """Wait for a week being recorded alongside (raising its error, if it failed)."""
-        recording, self._recording = self._recording, None
-        if recording is not None:
+        """Wait for a week being recorded alongside (raising its error, if it failed).
+
+        The week stays pending until it is done, so every caller waits for it, even one whose
+        wait was interrupted (Ctrl-C) before."""
+        recording = self._recording
+        if recording is None:
+            return
+        try:
             recording.result()
+        finally:
+            if recording.done() and self._recording is recording:
+                self._recording = None
 
     def __getstate__(self) -> dict:
         """A copy (the page's branches) or pickle takes the settled records, not the thread."""
@@ -187,7 +219,8 @@ class Recorder:
         return pd.DataFrame(self.people_columns(people, t))
 
     def people_columns(self, people: People, t: int) -> dict[str, np.ndarray]:
-        """The columns of `people_frame`, without the copy a DataFrame makes."""
+        """The columns of `people_frame`, without the copy a DataFrame makes; none of them is
+        a view of the live state (the organisation's levels never change)."""
         org = self.org
         survey = self.scenario.observation.survey_weeks
         persistent = people.occupied & persistently_bullied(

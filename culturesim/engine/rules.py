@@ -303,7 +303,8 @@ def persistently_bullied(source_weeks: np.ndarray, p: Persistence) -> np.ndarray
 def persistent_perpetrators(
     person_id: np.ndarray, source_person: np.ndarray, persistent: np.ndarray
 ) -> np.ndarray:
-    """Whoever is the counted source of someone persistently bullied."""
+    """Whoever is the counted source of someone persistently bullied (`person_id` is never
+    negative; a source of -1, nobody, matches no one)."""
     from culturesim.engine.sums import among  # numba: compiled on first use
 
     return among(person_id, source_person[persistent])

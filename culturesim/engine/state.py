@@ -200,9 +200,8 @@ def reset_person(people: People, posts: np.ndarray, scenario: Scenario) -> None:
 
 
 def agents_columns(people: People) -> dict[str, np.ndarray]:
-    """The attributes written to the agents table, in registry order and table dtype."""
+    """The attributes written to the agents table, in registry order and table dtype: copies,
+    never the live state (a snapshot is written while the run goes on)."""
     return {
-        a.name: getattr(people, a.name).astype(a.table, copy=False)
-        for a in ATTRIBUTES
-        if a.table is not None
+        a.name: getattr(people, a.name).astype(a.table) for a in ATTRIBUTES if a.table is not None
     }

@@ -1,12 +1,13 @@
 """Threads for a large model's week: per-person rules and the tie pass split across cores.
 
-A rule marked `@per_person` computes each person's value from that person's own inputs only
-(Eq. 4-7, 9, 11), so the population can be cut into contiguous blocks, one per thread, and the
-blocks' results joined: each person's value comes from the same operations on the same numbers,
-so the outputs are the same bit for bit whatever the number of threads
-(`tests/test_threads.py`). numpy releases the interpreter lock inside its array loops, so the
-blocks run at the same time. Below `PARALLEL_FROM` posts a week is too short for threads to
-pay, and every rule runs whole.
+A rule marked `@per_person` computes each person's value from that person's own inputs and, at
+most, from what other posts hold (`whole=`, such as a manager's compassion) without changing
+them (Eq. 2, 2a, 3, 4-7, the target of Eq. 8, 9, 11, 12), so the population can be cut into
+contiguous blocks, shared among threads, and the blocks' results joined: each person's value
+comes from the same operations on the same numbers, so the outputs are the same bit for bit
+whatever the number of threads (`tests/test_threads.py`). numpy releases the interpreter lock
+inside its array loops, so the blocks run at the same time. Below `PARALLEL_FROM` posts a week
+is too short for threads to pay, and every rule runs whole.
 
 The number of threads is `CULTURESIM_THREADS` if set, else the cores this process may use; a
 worker of one of culturesim's process pools gets its share of the cores (`share_cores`), and a
@@ -31,11 +32,6 @@ from typing import Any, TypeVar
 import numpy as np
 
 from culturesim.errors import UserError
-
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-"""numba's threads (its OpenMP layer) then sleep between a week's parallel passes instead of
-spinning: the same wall time on a whole-NHS week, about 45 ms less CPU a week on two cores
-(issue 11), and no core taken from a sweep's other workers. A value the user set is kept."""
 
 PARALLEL_FROM = 100_000
 """Posts from which a week's per-person rules and tie pass use several threads."""
@@ -107,6 +103,16 @@ def week_threads(threads: int) -> Iterator[None]:
         _settings.threads = before
 
 
+def _forget_pools() -> None:
+    """A forked child has none of the pools' threads: it makes its own when it needs them."""
+    global _pools_lock
+    _pools.clear()
+    _pools_lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_pools)
+
+
 def _pool(threads: int) -> ThreadPoolExecutor:
     """The process's thread pool for blocks of `threads` (made once, kept for later weeks)."""
     with _pools_lock:
@@ -173,7 +179,8 @@ def per_person(
         def on_block(part: slice, context: contextvars.Context) -> Any:
             parts_of_args = [cut(a, part, i in whole_positions) for i, a in enumerate(args)]
             parts_of_keywords = {k: cut(v, part, k in whole) for k, v in keywords.items()}
-            return context.run(rule, *parts_of_args, **parts_of_keywords)
+            with week_threads(1):  # a rule called inside a block runs whole, in the block
+                return context.run(rule, *parts_of_args, **parts_of_keywords)
 
         parts = blocks(n, max(threads, -(-n // BLOCK_POSTS)))
         # each block runs in the caller's context, so numpy's error state (np.errstate, a
@@ -188,6 +195,31 @@ def per_person(
 
 
 _numba_lock = threading.Lock()
+_numba_threads_started = False
+
+
+def _start_sleeping_numba_threads() -> None:
+    """Start numba's threads with `OMP_WAIT_POLICY=PASSIVE`, unless the user set a policy.
+
+    Its OpenMP threads then sleep between a week's parallel passes instead of spinning: the
+    same wall time on a whole-NHS week, about 45 ms less CPU a week on two cores (issue 11),
+    and no core taken from other work. OpenMP reads the variable once, when numba starts its
+    threads (here, unless something in the process started them before); it is set for that
+    moment only, so child processes and other libraries see the user's environment."""
+    global _numba_threads_started
+    if _numba_threads_started:
+        return
+    import numba
+
+    ours = "OMP_WAIT_POLICY" not in os.environ
+    if ours:
+        os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+    try:
+        numba.get_num_threads()  # starts the threading layer
+    finally:
+        if ours:
+            del os.environ["OMP_WAIT_POLICY"]
+    _numba_threads_started = True
 
 
 @contextlib.contextmanager
@@ -200,6 +232,7 @@ def numba_threads(threads: int) -> Iterator[None]:
     import numba
 
     with _numba_lock:
+        _start_sleeping_numba_threads()
         before = numba.get_num_threads()
         numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
         try:

@@ -298,7 +298,8 @@ class TableStream:
     and written on a thread of its own while the run goes on (Arrow works without the
     interpreter lock): a whole-NHS run makes about 130,000 events a week, and writing them
     cost a fifth of a week (issue 11). One row group at a time is in flight, in order, so the
-    file is the same; a failed write is raised at the next `write`, `close` or `abandon`.
+    file is the same. A failed write is raised by the next `write` or by `close`; `abandon`,
+    the clean-up after a failure, raises nothing.
     """
 
     ROW_GROUP_ROWS = 1 << 18
@@ -316,9 +317,11 @@ class TableStream:
         self._thread: ThreadPoolExecutor | None = None
 
     def write(self, columns: dict[str, np.ndarray]) -> None:
-        """Add rows (the table's columns, as numpy arrays), as they are now: they are copied,
-        since a column may be a view of the model's state that changes before it is written."""
-        self._pending.append({name: values.copy() for name, values in columns.items()})
+        """Add rows: the table's columns, as numpy arrays that nothing changes afterwards (they
+        are written later, on the writer's thread; pass copies of live state)."""
+        if self._writing is not None and self._writing.done():
+            self._wait()  # a row group that failed is reported now, not at the end
+        self._pending.append(dict(columns))
         self._pending_rows += len(next(iter(columns.values())))
         if self._pending_rows >= self.ROW_GROUP_ROWS:
             self._flush()
@@ -398,12 +401,14 @@ class TableStream:
             os.replace(self._partial, self.path)
 
     def abandon(self) -> None:
+        """Drop the table (the clean-up after a failure: it raises nothing of its own)."""
         self._pending = []
         with contextlib.suppress(Exception):
             self._wait()
         self._stop_thread()
         if self._writer is not None:
-            self._writer.close()
+            with contextlib.suppress(Exception):
+                self._writer.close()
             self._writer = None
         self._partial.unlink(missing_ok=True)
 

@@ -6,7 +6,7 @@ import html
 import shutil
 import warnings
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -138,17 +138,29 @@ def run_weeks(
     after_week: Callable[[int], None] | None = None,
 ) -> None:
     """Step a model through its scenario's weeks, calling `snapshot` every `run.snapshot_every`
-    weeks before the last, and `after_week` with the number of weeks run after each."""
+    weeks before the last, and `after_week` with the number of weeks run after each.
+
+    The callbacks only read the model, so a large model may record each week while the next
+    begins (`CultureModel.records_alongside`); every week is recorded when this returns."""
     steps, every = model.scenario.run.steps, model.scenario.run.snapshot_every
     with quiet_empty_means():
-        for week in range(1, steps + 1):
-            model.step()
-            if every and week % every == 0 and week < steps:
-                snapshot()
-            if after_week:
-                after_week(week)
-            if progress:
-                progress(1)
+        model.records_alongside = True
+        try:
+            for week in range(1, steps + 1):
+                model.step()
+                if every and week % every == 0 and week < steps:
+                    snapshot()
+                if after_week:
+                    after_week(week)
+                if progress:
+                    progress(1)
+        except BaseException:
+            with suppress(Exception):  # the first error is the one to report
+                model.recorder.settle()
+            raise
+        finally:
+            model.records_alongside = False
+        model.recorder.settle()
 
 
 def add_causal_measures(result: RunResult, progress: Progress | None) -> None:
