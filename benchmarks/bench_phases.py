@@ -35,7 +35,7 @@ CHILD = """
 import json, sys, time
 from culturesim import load_scenario
 from culturesim.engine.model import CultureModel
-from culturesim.engine.phases import time_phases
+from culturesim.engine.week import time_phases
 scenario = load_scenario(sys.argv[1])
 model = CultureModel(scenario, seed=1)
 time_phases(model, 2)

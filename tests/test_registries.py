@@ -26,10 +26,11 @@ from culturesim.engine.measures import (
     WEEKLY_MEASURES,
 )
 from culturesim.engine.model import CultureModel
-from culturesim.engine.phases import PHASES, time_phases
+from culturesim.engine.phases import PHASES
 from culturesim.engine.reference import ReferenceModel
 from culturesim.engine.scenario import FundingChange, LeadershipProgramme, StanceChange
 from culturesim.engine.state import ATTRIBUTES, KEPT, TRAITS, People, hire, reset_person
+from culturesim.engine.week import time_phases
 from culturesim.run import figures, outputs
 from culturesim.viz import plots
 

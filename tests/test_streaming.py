@@ -14,8 +14,8 @@ import pytest
 
 from culturesim.engine.scenario import load_scenario
 from culturesim.run.figures import team_victims_of
-from culturesim.run.outputs import TABLES, TableStream, write_tables
 from culturesim.run.simulate import run_to_folder, simulate, write_run
+from culturesim.run.tables import TABLES, TableStream, write_tables
 from tests.conftest import write_tiny
 
 WEEKS = 40  # three whole quarters and a part one

@@ -5,7 +5,7 @@ agent (`Person`) whose attributes read those arrays, so Mesa tools and user code
 individuals. Above `EAGER_AGENT_LIMIT` posts the agents are made on demand (`model.person`).
 
 A week (one step) is the ordered phases of `culturesim.engine.phases.PHASES`
-(`print(model.phases)` lists them; `culturesim.engine.phases.time_phases` times them); the
+(`print(model.phases)` lists them; `culturesim.engine.week.time_phases` times them); the
 measures, events and tables are kept by a `Recorder` (culturesim.engine.recorder).
 """
 
@@ -27,11 +27,12 @@ from culturesim.engine.organisation import (
     build_organisation,
     draw_trust_effects,
 )
-from culturesim.engine.phases import PHASES, Loop, Week
+from culturesim.engine.phases import PHASES
 from culturesim.engine.recorder import Recorder
 from culturesim.engine.scenario import DRIVER_RANGES, Scenario, ScenarioError, Shock
 from culturesim.engine.state import initial_people, reset_person
 from culturesim.engine.threads import default_threads
+from culturesim.engine.week import Loop, Week
 
 EAGER_AGENT_LIMIT = 50_000
 STREAMS = (

@@ -38,7 +38,7 @@ from culturesim.engine.organisation import (
     build_organisation,
     draw_trust_effects,
 )
-from culturesim.engine.phases import PHASES, Loop, Phase, Week
+from culturesim.engine.phases import PHASES
 from culturesim.engine.recorder import Recorder
 from culturesim.engine.reference_books import ReferenceBookkeeping
 from culturesim.engine.reference_person import (
@@ -54,6 +54,7 @@ from culturesim.engine.state import (
     People,
     initial_people,
 )
+from culturesim.engine.week import Loop, Phase, Week
 
 REFERENCE_STREAMS = (
     "aggression",

@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 
 from culturesim.engine.measures import Observed
-from culturesim.engine.phases import Week
 from culturesim.engine.state import ATTRIBUTES, People
+from culturesim.engine.week import Week
 
 
 class ReferenceBookkeeping:

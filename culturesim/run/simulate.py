@@ -21,17 +21,14 @@ from culturesim.files import FolderLock, naming_failures, swap_in
 from culturesim.run.causal import cascade_counts, causal_measures, twin_of
 from culturesim.run.memory import release_freed_memory
 from culturesim.run.outputs import (
-    TABLES,
-    TableStream,
     headline_figures,
     prepare_folder,
     provenance,
-    read_events,
     resolved_toml,
     summarise,
     write_json,
-    write_tables,
 )
+from culturesim.run.tables import TABLES, TableStream, read_events, write_tables
 
 Progress = Callable[[int], None]
 
