@@ -10,8 +10,8 @@ the per-person rules) shrink with more threads; the rest is what a faster week m
 share out next (issue 11). On several threads a large model works out its measures on a thread
 of their own while the next week begins (culturesim.engine.recorder): the `record` row is then
 only the hand-over, and what the measures cost shows in the next week's early phases, which
-share the cores with them, and in `targets`, which waits for them. Appends a markdown table to
-benchmarks/results/phases.md.
+share the cores with them (`adaptation` waits for them if they are not done; they usually
+are). Appends a markdown table to benchmarks/results/phases.md.
 """
 
 from __future__ import annotations

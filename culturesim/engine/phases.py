@@ -117,7 +117,6 @@ def behaviour(model: CultureModel, week: Week) -> None:
 
 
 def targets(model: CultureModel, week: Week) -> None:
-    model.recorder.settle()  # last week's measures read what this phase and later ones change
     s, org, p = model.scenario, model.org, model.people
     bullies = np.flatnonzero(week.behaviour == BULLYING)
     target_rng = model.rng_streams["targets"]
@@ -181,7 +180,7 @@ def _challenged(model: CultureModel, bullies: np.ndarray) -> np.ndarray:
 
 
 def adaptation(model: CultureModel, week: Week) -> None:
-    model.recorder.settle()  # (done in targets: kept here for a loop of phases without it)
+    model.recorder.settle()  # last week's measures read what this phase and later ones change
     s, p, t = model.scenario, model.people, week.t
     victim, relation, bullies = week.victim, week.relation, week.bullies
     bullied_now = np.zeros(model.org.n_posts, dtype=bool)

@@ -10,8 +10,9 @@ their own while the next week begins (`CultureModel.records_alongside`): the fir
 week (interventions to behaviour) only read the people's state, and mostly on one core, so the
 week's record costs almost nothing on the other (about 17 ms of a whole-NHS week, issue 11).
 Whatever reads the records, a lever pulled between weeks, an intervention, and the next
-week's `targets` and `adaptation` phases, the first to change what the measures read, wait for
-them (`settle`), so the records are the same bit for bit. A model stepped by hand records each
+week's `adaptation` phase, the first to change what the measures read (`targets` only adds
+episodes and acts, which they do not read), wait for them (`settle`), so the records are the
+same bit for bit. A model stepped by hand records each
 week before `step` returns.
 """
 

@@ -21,14 +21,27 @@ from culturesim.engine.threads import numba_threads, threads_for
 from culturesim.engine.ties import threaded_twin
 
 
+class OnWeekThreads:
+    """A compiled pass and its threaded twin; called with the population's size first, it runs
+    on the threads a week of that size gets (`threads_for`): the twin on several, else itself."""
+
+    def __init__(self, kernel) -> None:
+        self.serial, self.threaded = kernel, threaded_twin(kernel)
+
+    def __call__(self, population: int, *args):
+        threads = threads_for(population)
+        if threads == 1:
+            return self.serial(*args)
+        with numba_threads(threads):
+            return self.threaded(*args)
+
+
+@OnWeekThreads
 @numba.njit(cache=True, nogil=True)
 def _sum_by_trust_blocks(group, value, present, trust_start, out):
     for trust in numba.prange(len(trust_start) - 1):
         for i in range(trust_start[trust], trust_start[trust + 1]):
             out[group[i]] += value[i] * present[i]
-
-
-_sum_by_trust_blocks_threaded = threaded_twin(_sum_by_trust_blocks)
 
 
 def sum_per_group(
@@ -44,15 +57,11 @@ def sum_per_group(
     trust; `trust_start` is the organisation's trust boundaries; `present` a mask or weights.
     """
     out = np.zeros(n_groups)
-    threads = threads_for(len(group))
-    if threads == 1:
-        _sum_by_trust_blocks(group, value, present, trust_start, out)
-    else:
-        with numba_threads(threads):
-            _sum_by_trust_blocks_threaded(group, value, present, trust_start, out)
+    _sum_by_trust_blocks(len(group), group, value, present, trust_start, out)
     return out
 
 
+@OnWeekThreads
 @numba.njit(cache=True, nogil=True)
 def _count_after(present, week, since):
     count = 0
@@ -61,19 +70,13 @@ def _count_after(present, week, since):
     return count
 
 
-_count_after_threaded = threaded_twin(_count_after)
-
-
 def count_after(present: np.ndarray, week: np.ndarray, since: int) -> int:
     """How many posts `present` marks whose `week` is after `since` (an exact count, in one
     pass: `np.count_nonzero(present & (week > since))` makes two arrays first)."""
-    threads = threads_for(len(week))
-    if threads == 1:
-        return int(_count_after(present, week, since))
-    with numba_threads(threads):
-        return int(_count_after_threaded(present, week, since))
+    return int(_count_after(len(week), present, week, since))
 
 
+@OnWeekThreads
 @numba.njit(cache=True, nogil=True)
 def _among(ids, chosen, out):
     top = -1
@@ -87,17 +90,9 @@ def _among(ids, chosen, out):
         out[i] = 0 <= ids[i] <= top and marked[ids[i]]
 
 
-_among_threaded = threaded_twin(_among)
-
-
 def among(ids: np.ndarray, chosen: np.ndarray) -> np.ndarray:
     """`np.isin(ids, chosen)` for non-negative ids (people's), in one pass over `ids` after
     marking `chosen` in a table as long as its largest id (a negative chosen id matches none)."""
     out = np.empty(len(ids), dtype=bool)
-    threads = threads_for(len(ids))
-    if threads == 1:
-        _among(ids, chosen, out)
-    else:
-        with numba_threads(threads):
-            _among_threaded(ids, chosen, out)
+    _among(len(ids), ids, chosen, out)
     return out

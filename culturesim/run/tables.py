@@ -26,6 +26,8 @@ RELATION_LABELS = {
     rules.PUBLIC: "public",
 }
 """An act's relation, by its code in the engine: who the perpetrator is to the victim."""
+RELATION_CATEGORIES = [RELATION_LABELS[code] for code in range(len(RELATION_LABELS))]
+"""The labels in code order: the categories of the events' relation column."""
 
 
 EVENTS_DICTIONARY = ("week", "relation", "trust")
@@ -144,9 +146,9 @@ class TableStream:
         """Relation codes as the dictionary column `relation_labels` makes."""
         import pyarrow as pa
 
-        labels = [RELATION_LABELS[code] for code in range(len(RELATION_LABELS))]
         return pa.DictionaryArray.from_arrays(
-            pa.array(codes, type=kind.index_type), pa.array(labels, type=kind.value_type)
+            pa.array(codes, type=kind.index_type),
+            pa.array(RELATION_CATEGORIES, type=kind.value_type),
         )
 
     def _stop_thread(self) -> None:
@@ -192,6 +194,4 @@ def read_events(path: Path) -> pd.DataFrame:
 def relation_labels(codes: pd.Series) -> pd.Categorical:
     """The events' relation codes as a categorical (a Parquet dictionary column), so any reader
     sees `manager`, `colleague`, `report` or `public` rather than 0-3."""
-    return pd.Categorical.from_codes(
-        codes.to_numpy(), categories=[RELATION_LABELS[c] for c in range(len(RELATION_LABELS))]
-    )
+    return pd.Categorical.from_codes(codes.to_numpy(), categories=RELATION_CATEGORIES)
