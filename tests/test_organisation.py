@@ -124,18 +124,17 @@ def test_equal_trusts_without_a_spread_and_no_ties_without_teammates():
 
 def test_people_are_numbered_in_int32_and_a_run_past_that_stops_with_a_named_error():
     from culturesim.engine.model import CultureModel
-    from culturesim.engine.state import ID_LIMIT, hire
+    from culturesim.engine.state import ID_LIMIT
 
     model = CultureModel("baseline", seed=1, burn_in=False, **{"organisation.staff_per_trust": 200})
-    people, org = model.people, model.org
+    people, replicate = model.people, model.replicates[0]
     assert people.person_id.dtype == np.int32 and people.source_person.dtype == np.int32
-    posts = np.arange(3)
-    assert (
-        hire(people, posts, model.scenario, org, ID_LIMIT - 3, np.random.default_rng(0)) == ID_LIMIT
-    )
-    assert people.person_id[2] == ID_LIMIT - 1
+    replicate.next_person_id = ID_LIMIT - 3
+    assert replicate.new_person_ids(3).tolist() == [ID_LIMIT - 3, ID_LIMIT - 2, ID_LIMIT - 1]
+    assert replicate.next_person_id == ID_LIMIT
+    replicate.next_person_id = ID_LIMIT - 2
     with pytest.raises(OverflowError, match="person ids are int32"):
-        hire(people, posts, model.scenario, org, ID_LIMIT - 2, np.random.default_rng(0))
+        replicate.new_person_ids(3)
 
 
 def test_episodes_past_the_int32_ids_stop_with_a_named_error():

@@ -29,7 +29,15 @@ from culturesim.engine.model import CultureModel
 from culturesim.engine.phases import PHASES
 from culturesim.engine.reference import ReferenceModel
 from culturesim.engine.scenario import FundingChange, LeadershipProgramme, StanceChange
-from culturesim.engine.state import ATTRIBUTES, KEPT, TRAITS, People, hire, reset_person
+from culturesim.engine.state import (
+    ATTRIBUTES,
+    KEPT,
+    TRAITS,
+    People,
+    draw_traits,
+    hire,
+    reset_person,
+)
 from culturesim.engine.week import time_phases
 from culturesim.run import figures, outputs
 from culturesim.viz import plots
@@ -125,14 +133,15 @@ def test_hiring_fills_the_post_with_new_people_and_fresh_traits(scenario):
     people = model.people
     posts = np.arange(5)
     reset_person(people, posts, scenario)
-    next_id = hire(people, posts, scenario, model.org, 10_000, np.random.default_rng(0))
-    assert next_id == 10_005
+    traits = draw_traits(scenario, model.org.level[posts], np.random.default_rng(0))
+    hire(people, posts, scenario, traits, np.arange(10_000, 10_005))
     assert people.occupied[posts].all()
     np.testing.assert_array_equal(people.person_id[posts], np.arange(10_000, 10_005))
     assert (people.tenure_weeks[posts] == 0).all()
     for name in TRAITS:
         values = getattr(people, name)[posts]
         assert ((values >= 0) & (values <= 1)).all()
+        np.testing.assert_array_equal(values, traits[name])
 
 
 def test_the_reference_agents_carry_and_reset_every_declared_attribute(scenario):

@@ -170,7 +170,7 @@ def test_one_worker_and_several_give_the_same_table(tmp_path):
 
 def test_several_runs_per_task_give_the_same_table(tmp_path):
     path = write_experiment(tmp_path, levels=2, shard_runs=3)
-    sweep(path, tmp_path / "one", workers=1, progress=False)
+    sweep(path, tmp_path / "one", workers=1, progress=False, runs_per_task=1)
     sweep(path, tmp_path / "batched", workers=2, progress=False, runs_per_task=5, in_flight=5)
     pd.testing.assert_frame_equal(
         comparable(load_results(tmp_path / "one")), comparable(load_results(tmp_path / "batched"))
@@ -179,6 +179,24 @@ def test_several_runs_per_task_give_the_same_table(tmp_path):
         load_results(tmp_path / "one", "timeseries"),
         load_results(tmp_path / "batched", "timeseries"),
     )
+
+
+def test_replicates_side_by_side_give_the_table_of_runs_one_by_one(tmp_path):
+    """By default a local worker runs a design point's replicates side by side in one model
+    (culturesim.engine.replicates); every measure and series is the same as run alone."""
+    path = write_experiment(tmp_path, replicates=4, levels=2)
+    sweep(path, tmp_path / "alone", workers=2, progress=False, runs_per_task=1)
+    sweep(path, tmp_path / "side", workers=2, progress=False)
+    alone, side = load_results(tmp_path / "alone"), load_results(tmp_path / "side")
+    pd.testing.assert_frame_equal(comparable(alone), comparable(side))
+    pd.testing.assert_frame_equal(
+        load_results(tmp_path / "alone", "timeseries"),
+        load_results(tmp_path / "side", "timeseries"),
+    )
+    # each run of a model shared by a point's replicates records its share of the model's time
+    # (16 runs on 2 workers: tasks of 2 replicates, keeping 4 tasks a worker)
+    assert (side.groupby(["point", "wall_time_s"]).size() == 2).all()
+    assert (alone.groupby(["point", "wall_time_s"]).size() == 1).all()
 
 
 @pytest.mark.parametrize("runs_per_task", [1, 4])
@@ -251,11 +269,11 @@ def test_a_sweep_killed_part_way_then_resumed_equals_an_uninterrupted_one(tmp_pa
 def test_half_written_files_are_never_read_and_journals_are_recovered(tmp_path):
     path = write_experiment(tmp_path, levels=2, shard_runs=3)
     out = tmp_path / "out"
-    sweep(path, out, workers=1, progress=False)
+    sweep(path, out, workers=1, progress=False, runs_per_task=1)
     whole = load_results(out)
     store = ResultStore(out)
     shards = store.committed_shards()
-    assert len(shards) == 3  # 8 runs in shards of 3, 3 and 2
+    assert len(shards) == 3  # 8 runs, one a task, in shards of 3, 3 and 2
 
     # As if killed: the last shard never committed (its runs only in its journal, the last
     # line cut short), a time-series shard and a runs shard caught half-written.

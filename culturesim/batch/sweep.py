@@ -14,6 +14,7 @@ only a sweep folder culturesim wrote (`culturesim.files`).
 
 from __future__ import annotations
 
+import math
 import shutil
 import socket
 import sys
@@ -246,6 +247,8 @@ def _posterior_record(experiment: Experiment) -> dict | None:
 # --- one session -----------------------------------------------------------------------------
 
 MAX_AUTO_RUNS_PER_TASK = 16
+MAX_SIDE_BY_SIDE = 32
+"""The most replicates auto batching gives a local worker at once to run side by side."""
 TASKS_PER_SLOT = 4
 """Auto batching keeps at least this many tasks per worker, so that workers finish together."""
 
@@ -257,9 +260,9 @@ class Batching:
     runs_per_task: int | None = None
     in_flight: int | None = None
 
-    def settle(self, handle: ExecutorHandle, runs_left: int) -> Batching:
+    def settle(self, handle: ExecutorHandle, runs_left: int, replicates: int = 1) -> Batching:
         """The sizes for this session: given ones as they are, the others from `batch_size`."""
-        per_task = self.runs_per_task or batch_size(handle, runs_left)
+        per_task = self.runs_per_task or batch_size(handle, runs_left, replicates)
         return Batching(per_task, self.in_flight or 2 * handle.slots * per_task)
 
     @property
@@ -267,14 +270,20 @@ class Batching:
         return max(1, (self.in_flight or 1) // (self.runs_per_task or 1))
 
 
-def batch_size(handle: ExecutorHandle, runs_left: int) -> int:
-    """Runs per task by default: 1 on a local pool, whose per-run cost is well under a
-    millisecond; on a cluster, where each task costs milliseconds of scheduling and transfer,
-    up to 16, keeping at least `TASKS_PER_SLOT` tasks per worker (benchmarks/results/sweep.md).
+def batch_size(handle: ExecutorHandle, runs_left: int, replicates: int = 1) -> int:
+    """Runs per task by default, keeping at least `TASKS_PER_SLOT` tasks per worker.
+
+    On a cluster, where each task costs milliseconds of scheduling and transfer, up to 16
+    (benchmarks/results/sweep.md). On a local pool, whose per-task cost is well under a
+    millisecond, as many of a design point's `replicates` (those that can run side by side in
+    one model, `culturesim.batch.worker.side_by_side`) as that balance allows, up to
+    `MAX_SIDE_BY_SIDE`, evened out so that tasks start with a point's first replicate.
     """
-    if not handle.batches:
-        return 1
-    return max(1, min(MAX_AUTO_RUNS_PER_TASK, runs_left // (TASKS_PER_SLOT * handle.slots)))
+    balanced = runs_left // (TASKS_PER_SLOT * handle.slots)
+    if handle.batches:
+        return max(1, min(MAX_AUTO_RUNS_PER_TASK, balanced))
+    most = max(1, min(replicates, MAX_SIDE_BY_SIDE, balanced))
+    return math.ceil(replicates / math.ceil(replicates / most))
 
 
 @dataclass
@@ -336,7 +345,9 @@ def _run_session(
             f"{experiment.describe()}\n{handle.where}; results in {store.directory}",
             file=sys.stderr,
         )
-    batching = batching.settle(handle, experiment.n_runs - done_before)
+    shared = run is None and not experiment.spec.posterior_draws  # culturesim's own runs
+    side_by_side = experiment.spec.replicates if shared else 1
+    batching = batching.settle(handle, experiment.n_runs - done_before, side_by_side)
     plan = SweepPlan(experiment, store, manifest, run_spec, handle, batching, report)
     started = time.monotonic()
     try:

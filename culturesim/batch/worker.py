@@ -7,6 +7,7 @@ worker behind.
 
 from __future__ import annotations
 
+import itertools
 import os
 import pickle
 import select
@@ -56,11 +57,25 @@ class RunSpec:
     function: RunFunction | None = None
 
 
-def default_run(scenario: Scenario, seed: int) -> Any:
-    """culturesim's own simulation, imported in the worker."""
-    from culturesim.run.simulate import simulate
+SIDE_BY_SIDE_POSTS = 100_000
+"""Replicates of a design point run side by side in one model up to this many posts in all
+(culturesim.engine.replicates): beyond it a week's fixed cost is already small beside its work,
+so larger models would only hold more memory."""
 
-    return simulate(scenario, seed=seed)
+
+def default_run(scenario: Scenario, seed: int) -> Any:
+    """culturesim's own simulation, imported in the worker, without the tables a sweep does not
+    keep (events, agents snapshots; the trajectory is the same)."""
+    from culturesim.run.simulate import simulate, summary_only
+
+    return simulate(summary_only(scenario), seed=seed)
+
+
+def default_runs(scenario: Scenario, seeds: list[int]) -> list[Any]:
+    """`default_run` for each seed, the runs side by side in one model (the same results)."""
+    from culturesim.run.simulate import simulate_replicates, summary_only
+
+    return simulate_replicates(summary_only(scenario), seeds)
 
 
 def scalar_measures(summary: dict) -> dict[str, float]:
@@ -76,48 +91,105 @@ def scalar_measures(summary: dict) -> dict[str, float]:
     return kept
 
 
+def scenario_of(spec: RunSpec, task: RunTask) -> Scenario:
+    return spec.base.with_overrides({**(task.fixed or {}), **task.values}, f"run {task.run_id}")
+
+
 def execute_run(spec: RunSpec, task: RunTask) -> dict:
     """Run one design point's replicate; an exception becomes a failed record, never a crash."""
     started = time.perf_counter()
     record: dict[str, Any] = {"run_id": task.run_id, "status": "ok", "error": None}
     try:
-        scenario = spec.base.with_overrides(
-            {**(task.fixed or {}), **task.values}, f"run {task.run_id}"
-        )
-        result = (spec.function or default_run)(scenario, task.seed)
-        summary = scalar_measures(result.summary)
-        names = spec.measures if spec.measures is not None else tuple(summary)
-        unknown = [name for name in names if name not in summary]
-        if unknown:
-            raise ValueError(
-                f"no summary measure {', '.join(map(repr, unknown))} (outputs.summary);"
-                f" measures: {', '.join(summary)}"
-            )
-        missing = [name for name in spec.timeseries if name not in result.timeseries]
-        if missing:
-            raise ValueError(
-                f"no time series {', '.join(map(repr, missing))} (outputs.timeseries);"
-                f" series: {', '.join(map(str, result.timeseries.columns))}"
-            )
-        record["measures"] = {name: summary.get(name, float("nan")) for name in names}
-        if spec.timeseries:
-            frame = result.timeseries
-            rows = frame[frame["week"] % spec.every == 0]
-            record["timeseries"] = {"week": [int(w) for w in rows["week"]]} | {
-                name: [float(v) for v in rows[name]] for name in spec.timeseries
-            }
+        result = (spec.function or default_run)(scenario_of(spec, task), task.seed)
+        record |= kept_outputs(spec, result)
     except Exception as error:  # noqa: BLE001 - a failing run is data, the sweep goes on
         record.update(status="failed", error=describe_error(error), measures={})
     record["wall_time_s"] = time.perf_counter() - started
     return record
 
 
+def execute_side_by_side(spec: RunSpec, tasks: list[RunTask]) -> list[dict]:
+    """Replicates of one design point side by side in one model (culturesim.engine.
+    replicates), each with the record it would have alone; its wall time is its share of the
+    model's. If the model fails, each run is tried alone, so that a failure names its run."""
+    started = time.perf_counter()
+    try:
+        results = default_runs(scenario_of(spec, tasks[0]), [task.seed for task in tasks])
+    except Exception:  # noqa: BLE001 - the runs alone say which failed and why
+        return [execute_run(spec, task) for task in tasks]
+    share = (time.perf_counter() - started) / len(tasks)
+    records = []
+    for task, result in zip(tasks, results, strict=True):
+        record: dict[str, Any] = {"run_id": task.run_id, "status": "ok", "error": None}
+        try:
+            record |= kept_outputs(spec, result)
+        except Exception as error:  # noqa: BLE001
+            record.update(status="failed", error=describe_error(error), measures={})
+        records.append(record | {"wall_time_s": share})
+    return records
+
+
+def kept_outputs(spec: RunSpec, result: Any) -> dict[str, Any]:
+    """What the sweep keeps of a run: its summary measures and, every `spec.every` weeks, its
+    time series (ValueError for a name the run does not have)."""
+    summary = scalar_measures(result.summary)
+    names = spec.measures if spec.measures is not None else tuple(summary)
+    unknown = [name for name in names if name not in summary]
+    if unknown:
+        raise ValueError(
+            f"no summary measure {', '.join(map(repr, unknown))} (outputs.summary);"
+            f" measures: {', '.join(summary)}"
+        )
+    missing = [name for name in spec.timeseries if name not in result.timeseries]
+    if missing:
+        raise ValueError(
+            f"no time series {', '.join(map(repr, missing))} (outputs.timeseries);"
+            f" series: {', '.join(map(str, result.timeseries.columns))}"
+        )
+    kept: dict[str, Any] = {"measures": {name: summary.get(name, float("nan")) for name in names}}
+    if spec.timeseries:
+        frame = result.timeseries
+        rows = frame[frame["week"] % spec.every == 0]
+        kept["timeseries"] = {"week": [int(w) for w in rows["week"]]} | {
+            name: [float(v) for v in rows[name]] for name in spec.timeseries
+        }
+    return kept
+
+
 def execute_runs(spec: RunSpec, tasks: tuple[RunTask, ...]) -> list[dict]:
     """Several runs as one task: one dispatch, one transfer and one journal write for all.
 
-    A large run uses this worker's share of the cores in a local pool, one thread on Dask."""
+    Consecutive replicates of one design point run side by side in one model when the sweep
+    runs culturesim's own simulation (`side_by_side`). A large run uses this worker's share of
+    the cores in a local pool, one thread on Dask."""
+    records = []
     with week_threads(process_threads() or 1):
-        return [execute_run(spec, task) for task in tasks]
+        for group in side_by_side(spec, tasks):
+            if len(group) == 1:
+                records.append(execute_run(spec, group[0]))
+            else:
+                records += execute_side_by_side(spec, group)
+    return records
+
+
+def side_by_side(spec: RunSpec, tasks: tuple[RunTask, ...]) -> list[list[RunTask]]:
+    """The tasks in order, in groups that can share one model: consecutive runs of the same
+    scenario (design values and posterior draw), up to `SIDE_BY_SIDE_POSTS` posts in all; each
+    run alone under a run function of the user's."""
+    if spec.function is not None:
+        return [[task] for task in tasks]
+    groups: list[list[RunTask]] = []
+    for _, same in itertools.groupby(tasks, key=lambda task: (task.values, task.fixed)):
+        same = list(same)
+        try:
+            organisation = scenario_of(spec, same[0]).organisation
+        except Exception:  # noqa: BLE001 - each run alone records why its scenario is refused
+            groups += [[task] for task in same]
+            continue
+        posts = organisation.trusts * organisation.staff_per_trust
+        most = max(1, SIDE_BY_SIDE_POSTS // posts)
+        groups += [same[start : start + most] for start in range(0, len(same), most)]
+    return groups
 
 
 def failed_record(task: RunTask, error: str) -> dict:

@@ -11,6 +11,7 @@ measures, events and tables are kept by a `Recorder` (culturesim.engine.recorder
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,28 +30,20 @@ from culturesim.engine.organisation import (
 )
 from culturesim.engine.phases import PHASES
 from culturesim.engine.recorder import Recorder
+from culturesim.engine.replicates import (
+    STREAMS,  # noqa: F401  (re-exported)
+    Replicate,
+    spawn_streams,
+    stack_organisations,
+    stack_people,
+    uniform,
+)
 from culturesim.engine.scenario import DRIVER_RANGES, Scenario, ScenarioError, Shock
-from culturesim.engine.state import initial_people, reset_person
+from culturesim.engine.state import ATTRIBUTES, People, initial_people, reset_person
 from culturesim.engine.threads import default_threads
 from culturesim.engine.week import Loop, Week
 
 EAGER_AGENT_LIMIT = 50_000
-STREAMS = (
-    "organisation",
-    "traits",
-    "aggression",
-    "behaviour",
-    "targets",
-    "turnover",
-    "hiring",
-    "regulator",
-    "interventions",
-    "harm",
-    "trusts",
-    "speaking_up",
-)
-"""The run's random streams, one per mechanism, spawned in this order from the seed (new
-streams go at the end, so the others keep their draws)."""
 
 
 def shocked_drivers(shock: Shock, week: int, overrides: dict[str, float]) -> dict[str, float]:
@@ -106,32 +99,23 @@ class CultureModel(mesa.Model):
         scenario: Scenario | str | Path = "baseline",
         seed: int | None = None,
         burn_in: bool = True,
+        seeds: Sequence[int] | None = None,
         **settings: Any,
     ) -> None:
+        if seeds is not None:
+            seeds = [int(s) for s in seeds]
+            if not seeds:
+                raise ValueError("seeds: give at least one")
+            seed = seeds[0]
         scenario, seed = model_scenario(scenario, seed, settings)
         default_threads()  # a bad CULTURESIM_THREADS is refused now, not after the build
         super().__init__(seed=seed)
         self.scenario = scenario
         self.seed = seed
-        self.rng_streams = dict(
-            zip(
-                STREAMS,
-                (
-                    np.random.default_rng(s)
-                    for s in np.random.SeedSequence(seed).spawn(len(STREAMS))
-                ),
-                strict=True,
-            )
-        )
-        self.org = draw_trust_effects(
-            build_organisation(scenario.organisation, self.rng_streams["organisation"]),
-            scenario.trust_effects,
-            self.rng_streams["trusts"],
-        )
-        self.people = initial_people(scenario, self.org, self.rng_streams["traits"])
-        self.next_person_id = self.org.n_posts
+        self.seeds = tuple(seeds or [seed])
+        """The replicates' seeds (culturesim.engine.replicates): one for an ordinary run."""
+        self.replicates = self._build_replicates(self.seeds)
         self._start_with_settled_vacancies()
-        self.episodes_log = EpisodeLog(scenario.cascades.conversion_window_weeks)
 
         n_trusts = self.org.n_trusts
         self.trust_case_mix = self.org.trust_case_mix
@@ -150,19 +134,89 @@ class CultureModel(mesa.Model):
             name: getattr(scenario.drivers, name).values(scenario.run.steps + 1)
             for name in DRIVER_RANGES
         }
-        self.recorder = Recorder(scenario, self.org)
         self.records_alongside = False
         """Whether a large model may record a week while the next begins (culturesim.engine.
         recorder): set by `culturesim.run.simulate.run_weeks`, whose loop changes nothing
         between weeks, and off for a model stepped by hand."""
-        self.datacollector = RecordedMeasures(self.recorder, seed)
+        if len(self.replicates) == 1:
+            self.datacollector = RecordedMeasures(self.recorder, seed)
         self.week = -scenario.run.burn_in_weeks if burn_in else 0
         self._agents_by_post: dict[int, Person] = {}
         while self.week < 0:
             self._advance()
-        if self.org.n_posts <= EAGER_AGENT_LIMIT:
+        if self.org.n_posts <= EAGER_AGENT_LIMIT and len(self.replicates) == 1:
             for post in range(self.org.n_posts):
                 self.person(post)
+
+    def _build_replicates(self, seeds: Sequence[int]) -> list[Replicate]:
+        """Each seed's streams, organisation and people, side by side in the model's `org`
+        and `people` (culturesim.engine.replicates); one seed is an ordinary run."""
+        s = self.scenario
+        built = []
+        for seed in seeds:
+            streams = spawn_streams(seed)
+            org = draw_trust_effects(
+                build_organisation(s.organisation, streams["organisation"]),
+                s.trust_effects,
+                streams["trusts"],
+            )
+            built.append((seed, streams, org, initial_people(s, org, streams["traits"])))
+        orgs = [org for _, _, org, _ in built]
+        self.org = stack_organisations(orgs)
+        self.people = stack_people([people for *_, people in built], orgs)
+        replicates, first_post, first_trust = [], 0, 0
+        for seed, streams, org, _ in built:
+            replicates.append(
+                Replicate(
+                    seed,
+                    streams,
+                    org,
+                    slice(first_post, first_post + org.n_posts),
+                    slice(first_trust, first_trust + org.n_trusts),
+                    Recorder(s, org),
+                    EpisodeLog(s.cascades.conversion_window_weeks),
+                    next_person_id=org.n_posts,
+                )
+            )
+            first_post, first_trust = first_post + org.n_posts, first_trust + org.n_trusts
+        return replicates
+
+    def _only(self) -> Replicate:
+        if len(self.replicates) > 1:
+            raise AttributeError(
+                f"this model runs {len(self.replicates)} replicates side by side: each has its "
+                "own streams, recorder and episodes (model.replicates[i])"
+            )
+        return self.replicates[0]
+
+    @property
+    def rng_streams(self) -> dict[str, np.random.Generator]:
+        """The run's random streams, one per mechanism (culturesim.engine.replicates.STREAMS)."""
+        return self._only().streams
+
+    @property
+    def recorder(self) -> Recorder:
+        return self._only().recorder
+
+    @property
+    def episodes_log(self) -> EpisodeLog:
+        return self._only().episodes_log
+
+    def people_of(self, replicate: Replicate) -> People:
+        """A replicate's people: views of the model's arrays at its posts."""
+        if len(self.replicates) == 1:
+            return self.people
+        return People(**{a.name: getattr(self.people, a.name)[replicate.posts] for a in ATTRIBUTES})
+
+    def uniform(self, stream: str, posts: np.ndarray | None = None) -> np.ndarray:
+        """A uniform number for every post (or each of the sorted `posts`), each replicate's
+        from its own `stream`."""
+        return uniform(self.replicates, stream, self.org.n_posts if posts is None else posts)
+
+    def settle_records(self) -> None:
+        """Wait for every week being recorded alongside (culturesim.engine.recorder)."""
+        for replicate in self.replicates:
+            replicate.recorder.settle()
 
     def _start_with_settled_vacancies(self) -> None:
         """Leave posts empty with the steady-state chance h / (h + q) of a resting workforce.
@@ -182,7 +236,7 @@ class CultureModel(mesa.Model):
         hiring = rules.hiring_probability(
             self.hiring_base_rate(), np.ones(1), np.zeros(1), s.turnover
         )
-        empty = self.rng_streams["turnover"].random(self.org.n_posts) < leaving / (leaving + hiring)
+        empty = self.uniform("turnover") < leaving / (leaving + hiring)
         reset_person(p, np.flatnonzero(empty), s)
 
     def aggression_exposure(self) -> np.ndarray:
@@ -252,10 +306,9 @@ class CultureModel(mesa.Model):
     def start_leadership_programme(self, share: float, strength: float) -> int:
         """Train a random share of current leaders; returns how many were trained."""
         p = self.people
-        self.recorder.settle()  # last week's measures read who is trained and compassion
+        self.settle_records()  # last week's measures read who is trained and compassion
         leaders = np.flatnonzero(self.org.is_leader & p.occupied & ~p.trained)
-        rng = self.rng_streams["interventions"]
-        chosen = leaders[rng.random(len(leaders)) < share]
+        chosen = leaders[self.uniform("interventions", leaders) < share]
         p.trained[chosen] = True
         p.compassion[chosen] += strength * (1 - p.compassion[chosen])
         return len(chosen)

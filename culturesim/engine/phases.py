@@ -17,7 +17,14 @@ import numpy as np
 from culturesim.engine import rules
 from culturesim.engine.interventions import apply_due
 from culturesim.engine.measures import Observed
-from culturesim.engine.state import BULLYING, COMPASSIONATE, hire, reset_person
+from culturesim.engine.replicates import (
+    Replicate,
+    joined,
+    parts,
+    poisson_per_trust,
+    uniform_per_trust,
+)
+from culturesim.engine.state import BULLYING, COMPASSIONATE, draw_traits, hire, reset_person
 from culturesim.engine.threads import threads_for
 from culturesim.engine.week import Loop, Phase, Week
 
@@ -30,7 +37,7 @@ if TYPE_CHECKING:
 
 def interventions(model: CultureModel, week: Week) -> None:
     if week.t >= 0 and any(due.week == week.t for due in model.scenario.interventions):
-        model.recorder.settle()  # an intervention may change what last week's measures read
+        model.settle_records()  # an intervention may change what last week's measures read
         apply_due(model.scenario.interventions, week.t, model)
     week.drivers = model.drivers_now
 
@@ -85,7 +92,7 @@ def aggression(model: CultureModel, week: Week) -> None:
         week.drivers["public_aggression"],
         week.drivers["demand"],
         model.scenario.aggression,
-        model.rng_streams["aggression"].random(model.org.n_posts),
+        model.uniform("aggression"),
     )
 
 
@@ -111,7 +118,7 @@ def behaviour(model: CultureModel, week: Week) -> None:
         week.newness,
         org.is_leader,
         s.behaviour,
-        model.rng_streams["behaviour"].random(org.n_posts),
+        model.uniform("behaviour"),
     )
     week.behaviour[~p.occupied] = 0
 
@@ -119,7 +126,6 @@ def behaviour(model: CultureModel, week: Week) -> None:
 def targets(model: CultureModel, week: Week) -> None:
     s, org, p = model.scenario, model.org, model.people
     bullies = np.flatnonzero(week.behaviour == BULLYING)
-    target_rng = model.rng_streams["targets"]
     last = p.target_post[bullies]
     still_there = last >= 0
     still_there[still_there] = p.occupied[last[still_there]] & (
@@ -132,10 +138,10 @@ def targets(model: CultureModel, week: Week) -> None:
         org.n_reports,
         org.peers,
         s.targets,
-        target_rng.random(len(bullies)),
-        target_rng.random(len(bullies)),
+        model.uniform("targets", bullies),
+        model.uniform("targets", bullies),
         np.where(still_there, last, -1),
-        target_rng.random(len(bullies)),
+        model.uniform("targets", bullies),
     )
     acted = victim >= 0
     acted[acted] = p.occupied[victim[acted]]
@@ -149,9 +155,24 @@ def targets(model: CultureModel, week: Week) -> None:
     )
     week.persistent_bullies = week.bullies[persistent_act]
     episode = _log_episodes(model, week)
-    model.recorder.record_acts(
-        week.t, p, week.bullies, week.victim, week.relation, episode, week.aggressed, persistent_act
-    )
+    for replicate, acts in zip(
+        model.replicates, parts(model.replicates, week.bullies), strict=True
+    ):
+        replicate.recorder.record_acts(
+            week.t,
+            model.people_of(replicate),
+            own_posts(week.bullies[acts], replicate),
+            own_posts(week.victim[acts], replicate),
+            week.relation[acts],
+            episode[acts],
+            week.aggressed[replicate.posts],
+            persistent_act[acts],
+        )
+
+
+def own_posts(posts: np.ndarray, replicate: Replicate) -> np.ndarray:
+    """Posts of the model as numbered in the replicate's own organisation."""
+    return posts - replicate.first_post if replicate.first_post else posts
 
 
 def _log_episodes(model: CultureModel, week: Week) -> np.ndarray:
@@ -161,7 +182,11 @@ def _log_episodes(model: CultureModel, week: Week) -> np.ndarray:
     starting = bullies[(t - p.bullied_others_week[bullies]) > window]
     converted = week.victimised[starting] & (p.bullied_in_episode[starting] >= 0)
     parent = np.where(converted, p.bullied_in_episode[starting], -1)
-    p.episode[starting] = model.episodes_log.start(parent, starting, p.person_id[starting], t)
+    for replicate, part in zip(model.replicates, parts(model.replicates, starting), strict=True):
+        own = starting[part]
+        p.episode[own] = replicate.episodes_log.start(
+            parent[part], own_posts(own, replicate), p.person_id[own], t
+        )
     return p.episode[bullies]
 
 
@@ -172,15 +197,17 @@ def _challenged(model: CultureModel, bullies: np.ndarray) -> np.ndarray:
     has_manager = manager >= 0
     has_manager[has_manager] = p.occupied[manager[has_manager]]
     manager_compassion = np.where(has_manager, p.compassion[np.maximum(manager, 0)], 0.5)
-    uniform = model.rng_streams["speaking_up"].random(len(bullies))
     challenged = rules.challenge_persistent_bullying(
-        manager_compassion, model.stance, model.scenario.speaking_up, uniform
+        manager_compassion,
+        model.stance,
+        model.scenario.speaking_up,
+        model.uniform("speaking_up", bullies),
     )
     return bullies[challenged]
 
 
 def adaptation(model: CultureModel, week: Week) -> None:
-    model.recorder.settle()  # last week's measures read what this phase and later ones change
+    model.settle_records()  # last week's measures read what this phase and later ones change
     s, p, t = model.scenario, model.people, week.t
     victim, relation, bullies = week.victim, week.relation, week.bullies
     bullied_now = np.zeros(model.org.n_posts, dtype=bool)
@@ -234,8 +261,10 @@ def quality(model: CultureModel, week: Week) -> None:
     week.expected_harm = rules.expected_harm(
         s.quality.harm_rate, week.drivers["demand"], frontline_posts, model.trust_case_mix
     )
-    week.harm = model.rng_streams["harm"].poisson(
-        week.expected_harm * rules.harm_excess(model.trust_quality, s.quality)
+    week.harm = poisson_per_trust(
+        model.replicates,
+        "harm",
+        week.expected_harm * rules.harm_excess(model.trust_quality, s.quality),
     )
 
 
@@ -270,11 +299,7 @@ def turnover(model: CultureModel, week: Week) -> None:
         s.turnover,
         org.leaving_shift,
     )
-    leaving = np.flatnonzero(
-        p.occupied & (model.rng_streams["turnover"].random(org.n_posts) < chance)
-    )
-    week.ceo_exits = int((org.level[leaving] == 0).sum())
-    week.leavers = len(leaving)
+    leaving = np.flatnonzero(p.occupied & (model.uniform("turnover") < chance))
     week.leaving = leaving
     reset_person(p, leaving, s)
 
@@ -292,12 +317,18 @@ def turnover(model: CultureModel, week: Week) -> None:
         s.turnover,
         effort[org.trust[vacant]],
     )
-    hiring_rng = model.rng_streams["hiring"]
-    hired = vacant[hiring_rng.random(len(vacant)) < fill]
+    hired = vacant[model.uniform("hiring", vacant) < fill]
     just_left = np.zeros(org.n_posts, dtype=bool)
     just_left[leaving] = True
     hired = hired[~just_left[hired]]
-    model.next_person_id = hire(p, hired, s, org, model.next_person_id, hiring_rng)
+    traits, person_ids = [], []
+    for replicate, part in zip(model.replicates, parts(model.replicates, hired), strict=True):
+        own = hired[part]
+        traits.append(
+            draw_traits(s, org.level[own], replicate.streams["hiring"], org.compassion_shift(own))
+        )
+        person_ids.append(replicate.new_person_ids(len(own)))
+    hire(p, hired, s, joined(traits), joined(person_ids))
 
 
 def regulator(model: CultureModel, week: Week) -> None:
@@ -330,19 +361,19 @@ def regulator(model: CultureModel, week: Week) -> None:
     model.quality_since_rating[:] = 0
     model.weeks_since_rating = 0
     ceos = org.trust_start[:-1]
-    regulator_rng = model.rng_streams["regulator"]
-    removed = ceos[p.occupied[ceos] & (regulator_rng.random(org.n_trusts) < removal)]
+    removal_draw = uniform_per_trust(model.replicates, "regulator")
+    removed = ceos[p.occupied[ceos] & (removal_draw < removal)]
     reset_person(p, removed, s)
     replacing = entering & (
-        regulator_rng.random(org.n_trusts) < s.special_measures.ceo_replacement_probability
+        uniform_per_trust(model.replicates, "regulator")
+        < s.special_measures.ceo_replacement_probability
     )
     replaced = ceos[replacing & p.occupied[ceos]]
     reset_person(p, replaced, s)
-    week.removed = np.concatenate([removed, replaced])
-    week.ceo_exits += len(removed) + len(replaced)
+    week.removed = np.sort(np.concatenate([removed, replaced]))
+    week.entering = entering
     model.special_measures = (model.special_measures | entering) & ~exiting
     model.special_measures_weeks[entering | exiting] = 0
-    week.special_measures_entries = int(entering.sum())
 
 
 def record(model: CultureModel, week: Week) -> None:
@@ -350,39 +381,68 @@ def record(model: CultureModel, week: Week) -> None:
     p.tenure_weeks += p.occupied
     if week.t >= 0:
         alongside = model.records_alongside and threads_for(model.org.n_posts) > 1
-        model.recorder.record_week(observe(model, week), alongside=alongside)
+        for replicate, observed in zip(model.replicates, observe(model, week), strict=True):
+            replicate.recorder.record_week(observed, alongside=alongside)
 
 
-def observe(model: CultureModel, week: Week) -> Observed:
-    """What the measures read from the vectorised engine's week."""
-    log = model.episodes_log
+def observe(model: CultureModel, week: Week) -> list[Observed]:
+    """What each replicate's measures read from the vectorised engine's week: its own posts
+    and trusts, numbered as in its own organisation."""
+    replicates = model.replicates
+    removed = week.removed if week.removed is not None else np.zeros(0, dtype=np.int64)
+    return [
+        _observed(
+            model,
+            week,
+            replicate,
+            acts,
+            own_posts(week.leaving[left], replicate),
+            (own_posts(removed[out], replicate) if week.removed is not None else None),
+        )
+        for replicate, acts, left, out in zip(
+            replicates,
+            parts(replicates, week.bullies),
+            parts(replicates, week.leaving),
+            parts(replicates, removed),
+            strict=True,
+        )
+    ]
+
+
+def _observed(
+    model: CultureModel,
+    week: Week,
+    replicate: Replicate,
+    acts: slice,
+    leaving: np.ndarray,
+    removed: np.ndarray | None,
+) -> Observed:
+    log, org, trusts = replicate.episodes_log, replicate.org, replicate.trusts
     return Observed(
         t=week.t,
         scenario=model.scenario,
-        org=model.org,
-        people=model.people,
+        org=org,
+        people=model.people_of(replicate),
         drivers=week.drivers,
-        board=week.board,
-        workload=week.workload,
-        bullies=week.bullies,
-        victim=week.victim,
-        relation=week.relation,
-        leavers=week.leavers,
-        ceo_exits=week.ceo_exits,
-        leaving=week.leaving,
-        removed=week.removed,
-        rated_quality=week.rated_quality,
-        trust_quality=model.trust_quality,
-        harm=week.harm,
-        expected_harm=week.expected_harm,
+        board=week.board[trusts],
+        workload=week.workload[replicate.posts],
+        bullies=own_posts(week.bullies[acts], replicate),
+        victim=own_posts(week.victim[acts], replicate),
+        relation=week.relation[acts],
+        leavers=len(leaving),
+        ceo_exits=int((org.level[leaving] == 0).sum()) + (0 if removed is None else len(removed)),
+        leaving=leaving,
+        removed=removed,
+        rated_quality=None if week.rated_quality is None else week.rated_quality[trusts],
+        trust_quality=model.trust_quality[trusts],
+        harm=week.harm[trusts],
+        expected_harm=week.expected_harm[trusts],
         new_episodes=log.new_this_week,
         conversions=log.conversions_this_week,
         reproduction_number=log.reproduction_number(),
-        agency_share=float(
-            np.dot(week.temporary_share, model.org.posts_per_trust) / model.org.n_posts
-        ),
-        special_measures=int(model.special_measures.sum()),
-        special_measures_entries=week.special_measures_entries,
+        agency_share=float(np.dot(week.temporary_share[trusts], org.posts_per_trust) / org.n_posts),
+        special_measures=int(model.special_measures[trusts].sum()),
+        special_measures_entries=0 if week.entering is None else int(week.entering[trusts].sum()),
     )
 
 

@@ -119,6 +119,10 @@ ATTRIBUTES: tuple[Attribute, ...] = (
 )  # fmt: skip
 """Every per-person attribute, in the order of `People`'s fields (docs/ODD.md section 2)."""
 
+POST_VALUED = ("target_post",)
+"""Attributes whose values are posts (-1 for none): they move with the posts when replicates
+sit side by side (culturesim.engine.replicates)."""
+
 TRAITS = tuple(a.name for a in ATTRIBUTES if a.start == TRAIT)
 """Attributes drawn per role at the start and at every hire (compassion, resilience)."""
 
@@ -174,20 +178,15 @@ def hire(
     people: People,
     posts: np.ndarray,
     scenario: Scenario,
-    org: Organisation,
-    next_person_id: int,
-    rng: np.random.Generator,
-) -> int:
-    """Put new people into these vacant posts; returns the next unused person id."""
-    if next_person_id + len(posts) > ID_LIMIT:
-        raise OverflowError(f"more than {ID_LIMIT:,} people in one run: person ids are int32")
-    traits = draw_traits(scenario, org.level[posts], rng, org.compassion_shift(posts))
+    traits: dict[str, np.ndarray],
+    person_ids: np.ndarray,
+) -> None:
+    """Put new people, with these traits (`draw_traits`) and ids, into these vacant posts."""
     reset_person(people, posts, scenario)
     people.occupied[posts] = True
-    people.person_id[posts] = next_person_id + np.arange(len(posts))
+    people.person_id[posts] = person_ids
     for name, values in traits.items():
         getattr(people, name)[posts] = values
-    return next_person_id + len(posts)
 
 
 def reset_person(people: People, posts: np.ndarray, scenario: Scenario) -> None:

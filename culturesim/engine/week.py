@@ -52,6 +52,7 @@ class Week:
     removed: Any = None
     rated_quality: Any = None
     special_measures_entries: int = 0
+    entering: Any = None
 
 
 @dataclass(frozen=True)
