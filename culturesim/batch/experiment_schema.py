@@ -152,8 +152,9 @@ class Executor(Section):
         None,
         ge=1,
         le=10_000,
-        description="Runs sent to a worker as one task (default: 1 on local processes; on Dask "
-        "up to 16, keeping at least 4 tasks per worker).",
+        description="Runs sent to a worker as one task, a design point's replicates running "
+        "side by side in one model (default: on local processes a point's replicates, up to 32; "
+        "on Dask up to 16; keeping at least 4 tasks per worker).",
     )
     shard_runs: int = Field(500, ge=1, le=1_000_000, description="Runs per Parquet shard.")
     shard_seconds: float = Field(

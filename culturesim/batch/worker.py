@@ -8,6 +8,7 @@ worker behind.
 from __future__ import annotations
 
 import itertools
+import math
 import os
 import pickle
 import select
@@ -57,10 +58,11 @@ class RunSpec:
     function: RunFunction | None = None
 
 
-SIDE_BY_SIDE_POSTS = 100_000
-"""Replicates of a design point run side by side in one model up to this many posts in all
-(culturesim.engine.replicates): beyond it a week's fixed cost is already small beside its work,
-so larger models would only hold more memory."""
+SIDE_BY_SIDE_POSTS = 20_000
+"""Replicates of a design point run side by side in one model up to about this many posts in
+all (culturesim.engine.replicates): by then a week's fixed cost is small beside its work, and
+larger models run slower per post as their arrays outgrow the processor's caches (8 baseline
+runs, 16,000 posts, gained 1.58x; 16, 32,000 posts, 1.42x: benchmarks/results/side_by_side.md)."""
 
 
 def default_run(scenario: Scenario, seed: int) -> Any:
@@ -187,8 +189,9 @@ def side_by_side(spec: RunSpec, tasks: tuple[RunTask, ...]) -> list[list[RunTask
             groups += [[task] for task in same]
             continue
         posts = organisation.trusts * organisation.staff_per_trust
-        most = max(1, SIDE_BY_SIDE_POSTS // posts)
-        groups += [same[start : start + most] for start in range(0, len(same), most)]
+        models = math.ceil(len(same) / max(1, SIDE_BY_SIDE_POSTS // posts))
+        size = math.ceil(len(same) / models)  # as even as can be: 32 baseline runs, 4 of 8
+        groups += [same[start : start + size] for start in range(0, len(same), size)]
     return groups
 
 

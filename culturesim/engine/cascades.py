@@ -45,21 +45,26 @@ class EpisodeLog:
                 grown[: self.count] = values[: self.count]
                 self._arrays[name] = grown
         ids = np.arange(self.count, self.count + n, dtype=np.int32)
+        new = slice(self.count, self.count + n)
         converted = parent >= 0
+        conversions = int(np.count_nonzero(converted))
         arrays = self._arrays
-        arrays["parent"][ids] = parent
-        arrays["root"][ids] = np.where(converted, arrays["root"][np.maximum(parent, 0)], ids)
-        arrays["generation"][ids] = np.where(
-            converted, arrays["generation"][np.maximum(parent, 0)] + 1, 0
-        )
-        arrays["post"][ids] = post
-        arrays["person_id"][ids] = person_id
-        arrays["start_week"][ids] = week
-        arrays["offspring"][ids] = 0
-        np.add.at(arrays["offspring"], parent[converted], 1)
+        arrays["parent"][new] = parent
+        arrays["post"][new] = post
+        arrays["person_id"][new] = person_id
+        arrays["start_week"][new] = week
+        arrays["offspring"][new] = 0
+        if conversions:
+            above = np.maximum(parent, 0)
+            arrays["root"][new] = np.where(converted, arrays["root"][above], ids)
+            arrays["generation"][new] = np.where(converted, arrays["generation"][above] + 1, 0)
+            np.add.at(arrays["offspring"], parent[converted], 1)
+        else:  # roots only (most weeks of a small run)
+            arrays["root"][new] = ids
+            arrays["generation"][new] = 0
         self.count += n
         self._new_by_week.append(n)
-        self._conversions_by_week.append(int(converted.sum()))
+        self._conversions_by_week.append(conversions)
         return ids
 
     @property

@@ -73,6 +73,7 @@ class Observed:
     def __post_init__(self) -> None:
         self.staff = int(np.count_nonzero(self.people.occupied))
         self._persistent: np.ndarray | None = None
+        self._acts_by: np.ndarray | None = None
 
     def in_survey(self, weeks: np.ndarray) -> float:
         """Share of staff in post with this happening in the survey's look-back."""
@@ -88,7 +89,17 @@ class Observed:
         return marked / self.staff if self.staff else float("nan")
 
     def staff_mean(self, values: np.ndarray) -> float:
-        return float(values[self.people.occupied].mean())
+        """Mean over staff in post (NaN with nobody in post): `mean` without its overhead,
+        the same sum and division, so the same bits."""
+        if not self.staff:
+            return float("nan")
+        return float(values[self.people.occupied].sum() / self.staff)
+
+    def acts_by(self, relation: int) -> int:
+        """This week's acts of one relation (rules.MANAGER_TO_REPORT, ...), counted once."""
+        if self._acts_by is None:
+            self._acts_by = np.bincount(np.asarray(self.relation, dtype=np.intp), minlength=3)
+        return int(self._acts_by[relation])
 
     def persistent(self) -> np.ndarray:
         """Who is persistently bullied now (Eq. 16), among staff in post (worked out once)."""
@@ -125,14 +136,21 @@ def _summary(name: str, label: str, unit: str, how: str) -> Measure:
     return Measure(name, label, unit, SUMMARY, how)
 
 
+def _mean(values: np.ndarray) -> float:
+    """`np.mean` of a float array without its overhead: the same sum and division."""
+    return float(values.sum() / len(values))
+
+
 def _leaders_trained(o: Observed) -> float:
     leaders = o.org.is_leader & o.people.occupied
-    return float(o.people.trained[leaders].sum()) / max(int(leaders.sum()), 1)
+    trained = np.count_nonzero(o.people.trained & leaders)
+    return float(trained) / max(np.count_nonzero(leaders), 1)
 
 
 def _leaver_rate(o: Observed) -> float:
     weeks = len(o.recent_leavers)
-    return sum(o.recent_leavers) / max(np.mean(o.recent_staff), 1) * 52 / weeks
+    mean_staff = sum(o.recent_staff) / len(o.recent_staff)  # whole numbers: an exact sum
+    return sum(o.recent_leavers) / max(mean_staff, 1) * 52 / weeks
 
 
 def _driver(name: str) -> Callable[[Observed], float]:
@@ -159,7 +177,7 @@ MEASURES: tuple[Measure, ...] = (
     ),
     _weekly("stance", "regulator stance", "0-1", "this week", _driver("stance")),
     _weekly("board_pressure", "board pressure", "relative", "mean over trusts (Eq. 14)",
-            lambda o: float(np.mean(o.board))),
+            lambda o: _mean(o.board)),
     _weekly("staff", "staff in post", "people", "count", lambda o: o.staff),
     _weekly("vacancy_rate", "vacancy rate", "share", "share of posts vacant",
             lambda o: 1 - o.staff / o.org.n_posts),
@@ -172,20 +190,20 @@ MEASURES: tuple[Measure, ...] = (
     _weekly("bullied_by_staff", "bullied by any staff", "share", PREVALENCE,
             lambda o: o.in_survey(o.people.bullied_week)),
     _weekly("persistent_bullied", "persistently bullied", "share", PERSISTENT,
-            lambda o: o.persistent().sum() / max(o.staff, 1)),
+            lambda o: np.count_nonzero(o.persistent()) / max(o.staff, 1)),
     _weekly("perpetrators_last_year", "perpetrators (any act)", "share",
             "share of staff in post who bullied someone at least once in the survey's look-back",
             lambda o: o.in_survey(o.people.bullied_others_week)),
     _weekly("persistent_perpetrators", "persistent perpetrators", "share",
             "share of staff in post who are the counted source of someone persistently bullied",
-            lambda o: o.persistent_perpetrators().sum() / max(o.staff, 1)),
+            lambda o: np.count_nonzero(o.persistent_perpetrators()) / max(o.staff, 1)),
     _weekly("bullying_acts", "bullying acts", "acts", "count this week", lambda o: len(o.victim)),
     _weekly("acts_by_managers", "acts by managers", "acts", "count this week",
-            lambda o: int((o.relation == MANAGER_TO_REPORT).sum())),
+            lambda o: o.acts_by(MANAGER_TO_REPORT)),
     _weekly("acts_by_colleagues", "acts by colleagues", "acts", "count this week",
-            lambda o: int((o.relation == COLLEAGUE).sum())),
+            lambda o: o.acts_by(COLLEAGUE)),
     _weekly("acts_by_reports", "acts by reports", "acts", "count this week",
-            lambda o: int((o.relation == REPORT_TO_MANAGER).sum())),
+            lambda o: o.acts_by(REPORT_TO_MANAGER)),
     _weekly("perpetrators", "perpetrators", "people", "count this week", lambda o: len(o.bullies)),
     _weekly("compassion_climate", "compassion climate", "share",
             "share of staff in post acting compassionately this week",
@@ -202,7 +220,7 @@ MEASURES: tuple[Measure, ...] = (
     _weekly("ceo_exits", "chief-executive exits", "people", "count this week (removals included)",
             lambda o: o.ceo_exits),
     _weekly("ceos_in_post", "chief executives in post", "people", "count",
-            lambda o: int(o.people.occupied[o.org.trust_start[:-1]].sum())),
+            lambda o: np.count_nonzero(o.people.occupied[o.org.trust_start[:-1]])),
     _weekly("leaders_trained", "leaders trained", "share",
             "share of leaders in post trained (0 with none in post)", _leaders_trained),
     _weekly("agency_share", "bank and agency cover", "share",
@@ -212,7 +230,7 @@ MEASURES: tuple[Measure, ...] = (
     _weekly("special_measures_entries", "special measures entries", "trusts",
             "count this week (Eq. 13a)", lambda o: o.special_measures_entries),
     _weekly("care_quality", "care quality", "0-1", "mean over trusts (Eq. 10)",
-            lambda o: float(np.mean(o.trust_quality))),
+            lambda o: _mean(o.trust_quality)),
     _weekly("harm_events", "harm events", "events", "count this week",
             lambda o: int(o.harm.sum())),
     _weekly("expected_harm", "expected harm events", "events",

@@ -160,7 +160,7 @@ def targets(model: CultureModel, week: Week) -> None:
     ):
         replicate.recorder.record_acts(
             week.t,
-            model.people_of(replicate),
+            p.person_id[replicate.posts],
             own_posts(week.bullies[acts], replicate),
             own_posts(week.victim[acts], replicate),
             week.relation[acts],

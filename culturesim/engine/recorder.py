@@ -132,7 +132,7 @@ class Recorder:
     def record_acts(
         self,
         t: int,
-        people: People,
+        person_id: np.ndarray,
         bullies: np.ndarray,
         victim: np.ndarray,
         relation: np.ndarray,
@@ -140,7 +140,8 @@ class Recorder:
         aggressed: np.ndarray,
         persistent: np.ndarray,
     ) -> None:
-        """Keep this week's acts: the latest always, every one if the run records events.
+        """Keep this week's acts: the latest always, every one if the run records events
+        (`person_id`: who holds each post).
 
         `persistent` marks acts that make or keep their victim persistently bullied by this
         perpetrator (Eq. 16); acts of public aggression are never persistent bullying.
@@ -158,12 +159,8 @@ class Recorder:
                 "relation": np.concatenate([relation, np.full(len(public), PUBLIC)]).astype(
                     np.int8
                 ),
-                "perpetrator_person": np.concatenate([people.person_id[bullies], none]).astype(
-                    np.int32
-                ),
-                "victim_person": people.person_id[np.concatenate([victim, public])].astype(
-                    np.int32
-                ),
+                "perpetrator_person": np.concatenate([person_id[bullies], none]).astype(np.int32),
+                "victim_person": person_id[np.concatenate([victim, public])].astype(np.int32),
                 "episode": np.concatenate([episode, none]).astype(np.int32),
                 "persistent": np.concatenate([persistent, np.zeros(len(public), dtype=bool)]),
             }

@@ -151,6 +151,8 @@ def draw_traits(
     `compassion_shift` moves the mean compassion of each post (its trust's leadership effect).
     """
     drawn = {name: np.empty(len(level)) for name in TRAITS}
+    if len(level) == 0:
+        return drawn  # nobody to draw for: nothing taken from the stream either way
     per_role = np.bincount(level, minlength=len(ROLES))
     for depth, role in enumerate(ROLES):
         if per_role[depth] == 0:
