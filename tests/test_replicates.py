@@ -9,7 +9,7 @@ import pytest
 
 from culturesim.batch.executors import ExecutorHandle
 from culturesim.batch.sweep import MAX_SIDE_BY_SIDE, batch_size
-from culturesim.batch.worker import RunSpec, RunTask, side_by_side
+from culturesim.batch.worker import RunSpec, RunTask, side_by_side, side_by_side_size
 from culturesim.engine.model import CultureModel
 from culturesim.engine.scenario import load_scenario
 from culturesim.run.simulate import simulate, simulate_replicates
@@ -83,6 +83,8 @@ def test_a_model_of_several_replicates_refuses_the_single_run_accessors():
         _ = model.recorder
     with pytest.raises(ValueError, match="at least one"):
         CultureModel("baseline", seeds=[])
+    with pytest.raises(ValueError, match="one or the other"):
+        CultureModel("baseline", seed=5, seeds=[1, 2])
 
 
 def _tasks(points: int, replicates: int) -> tuple[RunTask, ...]:
@@ -107,6 +109,10 @@ def test_a_worker_puts_a_points_consecutive_replicates_side_by_side():
     # large models stay alone: 60 trusts of 2,000 posts is more than SIDE_BY_SIDE_POSTS
     big = RunSpec(base.with_overrides({"organisation.trusts": 60}), None, (), 1)
     assert all(len(g) == 1 for g in side_by_side(big, _tasks(1, 3)))
+    # and the sweep does not batch what cannot share a model (a task is one run again)
+    assert side_by_side_size(big.base, 10) == 1
+    local = ExecutorHandle(executor=None, slots=2, where="here", close=lambda: None, local=True)
+    assert batch_size(local, 400, side_by_side_size(big.base, 10)) == 1
 
 
 @pytest.mark.parametrize(

@@ -199,6 +199,17 @@ def test_replicates_side_by_side_give_the_table_of_runs_one_by_one(tmp_path):
     assert (alone.groupby(["point", "wall_time_s"]).size() == 1).all()
 
 
+def test_a_task_of_replicates_ends_with_its_design_point(tmp_path):
+    """Tasks never straddle two points, whose runs could not share a model: 3 replicates in
+    tasks of 2 go as 2 + 1 per point, each task's runs side by side."""
+    path = write_experiment(tmp_path, replicates=3, levels=2)
+    sweep(path, tmp_path / "out", workers=2, progress=False, runs_per_task=2)
+    runs = load_results(tmp_path / "out")
+    shared = runs.groupby("wall_time_s")
+    assert shared["point"].nunique().max() == 1
+    assert sorted(shared.size().value_counts().to_dict().items()) == [(1, 4), (2, 4)]
+
+
 @pytest.mark.parametrize("runs_per_task", [1, 4])
 def test_a_failing_design_point_is_recorded_and_the_rest_complete(tmp_path, runs_per_task):
     path = write_experiment(tmp_path)

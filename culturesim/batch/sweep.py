@@ -55,6 +55,7 @@ from culturesim.batch.worker import (
     describe_error,
     execute_runs,
     failed_record,
+    side_by_side_size,
 )
 from culturesim.errors import SweepError
 from culturesim.files import (
@@ -259,11 +260,15 @@ class Batching:
 
     runs_per_task: int | None = None
     in_flight: int | None = None
+    by_point: bool = False
+    """Whether a task ends with its design point (its replicates can share a model)."""
 
     def settle(self, handle: ExecutorHandle, runs_left: int, replicates: int = 1) -> Batching:
-        """The sizes for this session: given ones as they are, the others from `batch_size`."""
+        """The sizes for this session: given ones as they are, the others from `batch_size`;
+        `replicates`: how many of a point's replicates can share a model."""
         per_task = self.runs_per_task or batch_size(handle, runs_left, replicates)
-        return Batching(per_task, self.in_flight or 2 * handle.slots * per_task)
+        in_flight = self.in_flight or 2 * handle.slots * per_task
+        return Batching(per_task, in_flight, by_point=replicates > 1 and per_task > 1)
 
     @property
     def tasks_in_flight(self) -> int:
@@ -275,9 +280,9 @@ def batch_size(handle: ExecutorHandle, runs_left: int, replicates: int = 1) -> i
 
     On a cluster, where each task costs milliseconds of scheduling and transfer, up to 16
     (benchmarks/results/sweep.md). On a local pool, whose per-task cost is well under a
-    millisecond, as many of a design point's `replicates` (those that can run side by side in
-    one model, `culturesim.batch.worker.side_by_side`) as that balance allows, up to
-    `MAX_SIDE_BY_SIDE`, evened out so that tasks start with a point's first replicate.
+    millisecond, as many of the `replicates` of a design point that can share a model
+    (`culturesim.batch.worker.side_by_side_size`) as that balance allows, up to
+    `MAX_SIDE_BY_SIDE`, in tasks of nearly equal size (a task ends with its point: `Dispatcher`).
     """
     balanced = runs_left // (TASKS_PER_SLOT * handle.slots)
     if handle.batches:
@@ -346,7 +351,7 @@ def _run_session(
             file=sys.stderr,
         )
     shared = run is None and not experiment.spec.posterior_draws  # culturesim's own runs
-    side_by_side = experiment.spec.replicates if shared else 1
+    side_by_side = side_by_side_size(base, experiment.spec.replicates) if shared else 1
     batching = batching.settle(handle, experiment.n_runs - done_before, side_by_side)
     plan = SweepPlan(experiment, store, manifest, run_spec, handle, batching, report)
     started = time.monotonic()
@@ -434,6 +439,9 @@ class Dispatcher:
             while len(batch) < batching.runs_per_task:
                 task = self.retry.pop() if self.retry else next(self.tasks, None)
                 if task is None:
+                    break
+                if batch and batching.by_point and task.point != batch[-1].point:
+                    self.retry.append(task)  # a task ends with its design point's replicates
                     break
                 batch.append(task)
             if not batch:

@@ -174,6 +174,14 @@ def execute_runs(spec: RunSpec, tasks: tuple[RunTask, ...]) -> list[dict]:
     return records
 
 
+def side_by_side_size(scenario: Scenario, runs: int) -> int:
+    """How many of `runs` replicates of this scenario share a model: all that fit in about
+    `SIDE_BY_SIDE_POSTS` posts, as evenly as can be (32 baseline runs: 4 models of 8)."""
+    posts = scenario.organisation.trusts * scenario.organisation.staff_per_trust
+    models = math.ceil(runs / max(1, SIDE_BY_SIDE_POSTS // posts))
+    return math.ceil(runs / models)
+
+
 def side_by_side(spec: RunSpec, tasks: tuple[RunTask, ...]) -> list[list[RunTask]]:
     """The tasks in order, in groups that can share one model: consecutive runs of the same
     scenario (design values and posterior draw), up to `SIDE_BY_SIDE_POSTS` posts in all; each
@@ -184,13 +192,9 @@ def side_by_side(spec: RunSpec, tasks: tuple[RunTask, ...]) -> list[list[RunTask
     for _, same in itertools.groupby(tasks, key=lambda task: (task.values, task.fixed)):
         same = list(same)
         try:
-            organisation = scenario_of(spec, same[0]).organisation
+            size = side_by_side_size(scenario_of(spec, same[0]), len(same))
         except Exception:  # noqa: BLE001 - each run alone records why its scenario is refused
-            groups += [[task] for task in same]
-            continue
-        posts = organisation.trusts * organisation.staff_per_trust
-        models = math.ceil(len(same) / max(1, SIDE_BY_SIDE_POSTS // posts))
-        size = math.ceil(len(same) / models)  # as even as can be: 32 baseline runs, 4 of 8
+            size = 1
         groups += [same[start : start + size] for start in range(0, len(same), size)]
     return groups
 

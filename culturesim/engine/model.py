@@ -89,7 +89,9 @@ class CultureModel(mesa.Model):
     `scenario` is a `Scenario` or a bundled scenario's name or a file's path; other keywords
     are dotted-path settings (`**{"drivers.funding.value": 0.8}`), validated like a file. The
     seed rule and what Mesa's `batch_run` reads are in `culturesim.engine.mesa_tools`.
-    `running` turns False after the scenario's last week (`run.steps`).
+    `running` turns False after the scenario's last week (`run.steps`). With `seeds=[...]` the
+    model runs one replicate per seed side by side (culturesim.engine.replicates): the same
+    outputs for each as its run alone, each kept in `model.replicates[i]`.
     """
 
     phases: Loop = PHASES
@@ -106,6 +108,8 @@ class CultureModel(mesa.Model):
             seeds = [int(s) for s in seeds]
             if not seeds:
                 raise ValueError("seeds: give at least one")
+            if seed is not None and seed != seeds[0]:
+                raise ValueError(f"seed = {seed} and seeds = {seeds}: give one or the other")
             seed = seeds[0]
         scenario, seed = model_scenario(scenario, seed, settings)
         default_threads()  # a bad CULTURESIM_THREADS is refused now, not after the build

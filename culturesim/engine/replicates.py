@@ -151,7 +151,7 @@ def stack_organisations(orgs: Sequence[Organisation]) -> Organisation:
             ]
         ).astype(getattr(orgs[0], name).dtype)
 
-    def joined(name: str) -> np.ndarray:
+    def end_to_end(name: str) -> np.ndarray:
         return np.concatenate([getattr(o, name) for o in orgs])
 
     n_posts = int(sum(o.n_posts for o in orgs))
@@ -168,20 +168,20 @@ def stack_organisations(orgs: Sequence[Organisation]) -> Organisation:
         trust=np.concatenate(
             [o.trust + k for o, k in zip(orgs, trust_offsets, strict=True)]
         ).astype(orgs[0].trust.dtype),
-        level=joined("level"),
+        level=end_to_end("level"),
         manager=shifted("manager", post_offsets),
         first_report=shifted("first_report", post_offsets),
-        n_reports=joined("n_reports"),
+        n_reports=end_to_end("n_reports"),
         peers=peers,
         trust_start=np.concatenate(
             [[0], *(o.trust_start[1:] + k for o, k in zip(orgs, post_offsets, strict=True))]
         ).astype(np.int64),
-        trust_funding=joined("trust_funding"),
-        trust_case_mix=joined("trust_case_mix"),
-        trust_leadership=joined("trust_leadership"),
-        trust_hiring=joined("trust_hiring"),
-        trust_leaving=joined("trust_leaving"),
-        trust_care=joined("trust_care"),
+        trust_funding=end_to_end("trust_funding"),
+        trust_case_mix=end_to_end("trust_case_mix"),
+        trust_leadership=end_to_end("trust_leadership"),
+        trust_hiring=end_to_end("trust_hiring"),
+        trust_leaving=end_to_end("trust_leaving"),
+        trust_care=end_to_end("trust_care"),
     )
 
 

@@ -46,13 +46,13 @@ class Week:
     recently_bullied: Any = None
     harm: Any = None
     expected_harm: Any = None
-    leavers: int = 0
-    ceo_exits: int = 0
+    leavers: int = 0  # the reference engine's counts; the vectorised engine counts each
+    ceo_exits: int = 0  # replicate's from `leaving`, `removed` and `entering` (phases.observe)
     leaving: Any = None
     removed: Any = None
     rated_quality: Any = None
     special_measures_entries: int = 0
-    entering: Any = None
+    entering: Any = None  # trusts entering special measures at this week's rating
 
 
 @dataclass(frozen=True)
