@@ -124,3 +124,25 @@ def test_local_batches_are_whole_or_even_shares_of_a_points_replicates(
 ):
     local = ExecutorHandle(executor=None, slots=2, where="here", close=lambda: None, local=True)
     assert batch_size(local, runs_left, replicates) == expected <= MAX_SIDE_BY_SIDE
+
+
+def test_paired_runs_side_by_side_report_what_each_pair_reports_alone():
+    """`compare` and the causal twins run each arm's replicates side by side: the same numbers
+    as each pair run alone, in groups spread over the workers."""
+    from culturesim.batch.compare import headline_outcomes
+    from culturesim.batch.paired import pair_groups, run_pair, run_pairs
+    from culturesim.run.simulate import summary_only
+
+    a = load_scenario("baseline").with_overrides({"organisation.staff_per_trust": 300})
+    b = a.with_overrides({"drivers.funding.value": 0.8})
+    seeds = [5, 6, 7]
+    together = run_pairs(a, b, seeds, headline_outcomes)
+    alone = [run_pair(summary_only(a), summary_only(b), s, headline_outcomes) for s in seeds]
+    for index, arm in enumerate(("A", "B")):
+        expected = pd.DataFrame([pair[index] for pair in alone])
+        pd.testing.assert_frame_equal(together.measures[arm], expected, check_exact=True)
+        np.testing.assert_array_equal(
+            together.weekly[arm], np.stack([pair[2][index] for pair in alone])
+        )
+    assert [len(g) for g, _ in pair_groups(a, list(range(10)), 2, None)] == [5, 5]
+    assert [g for g, _ in pair_groups(a, [1, 2], 2, ["d1", "d2"])] == [[1], [2]]

@@ -2,8 +2,11 @@
 
 Replicate r of a pair runs both arms with seed S + r. Each mechanism draws from its own random
 stream spawned from that seed (ODD 4, Stochasticity), so the two arms share their draws until
-their states differ, and much of the seed noise cancels in the paired difference. Each pair runs
-in one process, arm A then arm B; pairs run side by side in a process pool with `workers` > 1.
+their states differ, and much of the seed noise cancels in the paired difference. Pairs go in
+groups, each in one process: arm A's replicates side by side in one model, then arm B's
+(culturesim.engine.replicates; the same results as each run alone, in less time); groups run in
+a process pool with `workers` > 1. With posterior draws each pair runs alone (its parameters
+are its own).
 
 The intervals are 95% paired t intervals over replicates (scipy's t quantile): they describe
 seed noise only, not uncertainty in the parameters or the model's structure.
@@ -24,9 +27,10 @@ import pandas as pd
 from scipy import stats
 
 from culturesim.batch.intervals import mean_interval  # noqa: F401 (re-exported)
+from culturesim.batch.worker import side_by_side_size
 from culturesim.engine.scenario import Scenario, ScenarioError, load_scenario
 from culturesim.engine.threads import share_cores
-from culturesim.run.simulate import simulate, summary_only
+from culturesim.run.simulate import RunResult, simulate, simulate_replicates, summary_only
 
 CONFIDENCE = 0.95
 INTERVAL = (
@@ -85,9 +89,36 @@ def run_pair(
         from culturesim.batch.posterior import apply_draw
 
         a, b = apply_draw(a, draw)[0], apply_draw(b, draw)[0]
-    results = [simulate(arm, seed=seed) for arm in (a, b)]
-    weekly = np.stack([r.timeseries[list(WEEKLY_MEASURES)].to_numpy(float) for r in results])
-    return measure(results[0]), measure(results[1]), weekly
+    return _reported(measure, simulate(a, seed=seed), simulate(b, seed=seed))
+
+
+def run_pair_group(
+    a: Scenario, b: Scenario, seeds: Sequence[int], measure: Measure, draw: Any = None
+) -> list[tuple[dict, dict, np.ndarray]]:
+    """`run_pair` for each seed, each arm's replicates side by side in one model (alone with
+    a posterior `draw`, whose parameters are its own pair's)."""
+    if draw is not None or len(seeds) == 1:
+        return [run_pair(a, b, seed, measure, draw) for seed in seeds]
+    arm_a, arm_b = simulate_replicates(a, seeds), simulate_replicates(b, seeds)
+    return [_reported(measure, ra, rb) for ra, rb in zip(arm_a, arm_b, strict=True)]
+
+
+def _reported(measure: Measure, a: RunResult, b: RunResult) -> tuple[dict, dict, np.ndarray]:
+    """What a pair reports: each arm's measures and their weekly table."""
+    weekly = np.stack([r.timeseries[list(WEEKLY_MEASURES)].to_numpy(float) for r in (a, b)])
+    return measure(a), measure(b), weekly
+
+
+def pair_groups(
+    a: Scenario, seeds: Sequence[int], workers: int, draws: Sequence[Any] | None
+) -> list[tuple[list[int], Any]]:
+    """The seeds in groups whose pairs run side by side, each with its posterior draw: as many
+    as share a model (culturesim.batch.worker.side_by_side_size), spread over the workers; one
+    a group with posterior draws."""
+    if draws is not None:
+        return [([seed], draw) for seed, draw in zip(seeds, draws, strict=True)]
+    size = min(side_by_side_size(a, len(seeds)), math.ceil(len(seeds) / max(workers, 1)))
+    return [(list(seeds[start : start + size]), None) for start in range(0, len(seeds), size)]
 
 
 def pool_context() -> multiprocessing.context.BaseContext:
@@ -124,23 +155,23 @@ def run_pairs(
             "a paired comparison needs the same run.steps (e.g. --set run.steps=N)"
         )
     lean_a, lean_b = summary_only(a), summary_only(b)
-    if workers > 1 and len(seeds) > 1:
-        with process_pool(min(workers, len(seeds))) as pool:
+    groups = pair_groups(lean_a, seeds, workers, draws)
+    pairs: list[tuple[dict, dict, np.ndarray]] = []
+    if workers > 1 and len(groups) > 1:
+        with process_pool(min(workers, len(groups))) as pool:
             futures = [
-                pool.submit(run_pair, lean_a, lean_b, s, measure, d)
-                for s, d in zip(seeds, draws or [None] * len(seeds), strict=True)
+                pool.submit(run_pair_group, lean_a, lean_b, group, measure, draw)
+                for group, draw in groups
             ]
-            pairs = []
-            for future in futures:
-                pairs.append(future.result())
+            for (group, _), future in zip(groups, futures, strict=True):
+                pairs += future.result()
                 if progress:
-                    progress(1)
+                    progress(len(group))
     else:
-        pairs = []
-        for seed, draw in zip(seeds, draws or [None] * len(seeds), strict=True):
-            pairs.append(run_pair(lean_a, lean_b, seed, measure, draw))
+        for group, draw in groups:
+            pairs += run_pair_group(lean_a, lean_b, group, measure, draw)
             if progress:
-                progress(1)
+                progress(len(group))
     return PairedRuns(
         a=a,
         b=b,
