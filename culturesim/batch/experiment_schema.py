@@ -153,8 +153,8 @@ class Executor(Section):
         ge=1,
         le=10_000,
         description="Runs sent to a worker as one task, a design point's replicates running "
-        "side by side in one model (default: on local processes a point's replicates, up to 32; "
-        "on Dask up to 16; keeping at least 4 tasks per worker).",
+        "side by side in one model (default: on local processes as many of a point's replicates "
+        "as share a model, else 1; on Dask up to 16; keeping at least 4 tasks per worker).",
     )
     shard_runs: int = Field(500, ge=1, le=1_000_000, description="Runs per Parquet shard.")
     shard_seconds: float = Field(
