@@ -66,18 +66,17 @@ runs, 16,000 posts, gained 1.58x; 16, 32,000 posts, 1.42x: benchmarks/results/si
 
 
 def default_run(scenario: Scenario, seed: int) -> Any:
-    """culturesim's own simulation, imported in the worker, without the tables a sweep does not
-    keep (events, agents snapshots; the trajectory is the same)."""
-    from culturesim.run.simulate import simulate, summary_only
+    """culturesim's own simulation, imported in the worker."""
+    from culturesim.run.simulate import simulate
 
-    return simulate(summary_only(scenario), seed=seed)
+    return simulate(scenario, seed=seed)
 
 
 def default_runs(scenario: Scenario, seeds: list[int]) -> list[Any]:
     """`default_run` for each seed, the runs side by side in one model (the same results)."""
-    from culturesim.run.simulate import simulate_replicates, summary_only
+    from culturesim.run.simulate import simulate_replicates
 
-    return simulate_replicates(summary_only(scenario), seeds)
+    return simulate_replicates(scenario, seeds)
 
 
 def scalar_measures(summary: dict) -> dict[str, float]:
@@ -100,14 +99,10 @@ def scenario_of(spec: RunSpec, task: RunTask) -> Scenario:
 def execute_run(spec: RunSpec, task: RunTask) -> dict:
     """Run one design point's replicate; an exception becomes a failed record, never a crash."""
     started = time.perf_counter()
-    record: dict[str, Any] = {"run_id": task.run_id, "status": "ok", "error": None}
-    try:
-        result = (spec.function or default_run)(scenario_of(spec, task), task.seed)
-        record |= kept_outputs(spec, result)
-    except Exception as error:  # noqa: BLE001 - a failing run is data, the sweep goes on
-        record.update(status="failed", error=describe_error(error), measures={})
-    record["wall_time_s"] = time.perf_counter() - started
-    return record
+    record = record_of(
+        spec, task, lambda: (spec.function or default_run)(scenario_of(spec, task), task.seed)
+    )
+    return record | {"wall_time_s": time.perf_counter() - started}
 
 
 def execute_side_by_side(spec: RunSpec, tasks: list[RunTask]) -> list[dict]:
@@ -119,16 +114,21 @@ def execute_side_by_side(spec: RunSpec, tasks: list[RunTask]) -> list[dict]:
         results = default_runs(scenario_of(spec, tasks[0]), [task.seed for task in tasks])
     except Exception:  # noqa: BLE001 - the runs alone say which failed and why
         return [execute_run(spec, task) for task in tasks]
-    share = (time.perf_counter() - started) / len(tasks)
-    records = []
-    for task, result in zip(tasks, results, strict=True):
-        record: dict[str, Any] = {"run_id": task.run_id, "status": "ok", "error": None}
-        try:
-            record |= kept_outputs(spec, result)
-        except Exception as error:  # noqa: BLE001
-            record.update(status="failed", error=describe_error(error), measures={})
-        records.append(record | {"wall_time_s": share})
-    return records
+    share = {"wall_time_s": (time.perf_counter() - started) / len(tasks)}
+    return [
+        record_of(spec, task, lambda result=result: result) | share
+        for task, result in zip(tasks, results, strict=True)
+    ]
+
+
+def record_of(spec: RunSpec, task: RunTask, result: Callable[[], Any]) -> dict[str, Any]:
+    """A run's record from what `result()` gives; an exception makes it a failed record."""
+    record: dict[str, Any] = {"run_id": task.run_id, "status": "ok", "error": None}
+    try:
+        record |= kept_outputs(spec, result())
+    except Exception as error:  # noqa: BLE001 - a failing run is data, the sweep goes on
+        record.update(status="failed", error=describe_error(error), measures={})
+    return record
 
 
 def kept_outputs(spec: RunSpec, result: Any) -> dict[str, Any]:

@@ -116,9 +116,7 @@ class CultureModel(mesa.Model):
         super().__init__(seed=seed)
         self.scenario = scenario
         self.seed = seed
-        self.seeds = tuple(seeds or [seed])
-        """The replicates' seeds (culturesim.engine.replicates): one for an ordinary run."""
-        self.replicates = self._build_replicates(self.seeds)
+        self.replicates = self._build_replicates(seeds or [seed])
         self._start_with_settled_vacancies()
 
         n_trusts = self.org.n_trusts
@@ -184,6 +182,11 @@ class CultureModel(mesa.Model):
             )
             first_post, first_trust = first_post + org.n_posts, first_trust + org.n_trusts
         return replicates
+
+    @property
+    def seeds(self) -> tuple[int, ...]:
+        """The replicates' seeds (culturesim.engine.replicates): one for an ordinary run."""
+        return tuple(replicate.seed for replicate in self.replicates)
 
     def _only(self) -> Replicate:
         if len(self.replicates) > 1:
@@ -361,6 +364,8 @@ class CultureModel(mesa.Model):
     def largest_cascade(self) -> pd.DataFrame:
         return largest_cascade(self.episodes(), self.scenario.cascades.conversion_window_weeks)
 
-    def people_frame(self) -> pd.DataFrame:
-        """Every post's current holder, one row per post (vacant posts included)."""
-        return self.recorder.people_frame(self.people, self.week - 1)
+    def people_frame(self, replicate: int = 0) -> pd.DataFrame:
+        """Every post's current holder, one row per post (vacant posts included), of the
+        `replicate`'s run when the model runs several side by side (posts numbered as its own)."""
+        own = self.replicates[replicate]
+        return own.recorder.people_frame(self.people_of(own), self.week - 1)

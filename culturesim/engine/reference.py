@@ -56,17 +56,10 @@ from culturesim.engine.state import (
 )
 from culturesim.engine.week import Loop, Phase, Week
 
-REFERENCE_STREAMS = (
-    "aggression",
-    "behaviour",
-    "targets",
-    "turnover",
-    "hiring",
-    "regulator",
-    "interventions",
-    "harm",
-    "speaking_up",
-)
+BUILD_STREAMS = ("organisation", "traits", "trusts")
+"""The streams the reference shares with CultureModel: its organisation and first people."""
+REFERENCE_STREAMS = tuple(name for name in STREAMS if name not in BUILD_STREAMS)
+"""Its own streams for the week's mechanisms, spawned after CultureModel's (`STREAMS`)."""
 
 
 def _plain(value: object) -> object:

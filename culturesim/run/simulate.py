@@ -151,19 +151,13 @@ def simulate_replicates(
 
     def snapshot() -> None:
         for index, frames in enumerate(snapshots):
-            frames.append(people_frame_of(model, index))
+            frames.append(model.people_frame(index))
 
     run_weeks(model, progress, snapshot)
     return [
         result_of(model, frames, settle(scenario, seed), replicate=index)
         for index, (seed, frames) in enumerate(zip(model.seeds, snapshots, strict=True))
     ]
-
-
-def people_frame_of(model: CultureModel, replicate: int) -> pd.DataFrame:
-    """A replicate's `people_frame` (every post's holder now, posts numbered as its own)."""
-    own = model.replicates[replicate]
-    return own.recorder.people_frame(model.people_of(own), model.week - 1)
 
 
 def run_weeks(
@@ -220,7 +214,7 @@ def result_of(
     with quiet_empty_means():
         timeseries = recorder.timeseries()
         episodes = model.replicates[replicate].episodes_log.frame()
-        agents = pd.concat([*snapshots, people_frame_of(model, replicate)], ignore_index=True)
+        agents = pd.concat([*snapshots, model.people_frame(replicate)], ignore_index=True)
         summary = summarise(timeseries, episodes, scenario)
     return RunResult(
         scenario=scenario,
