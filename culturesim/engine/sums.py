@@ -3,13 +3,15 @@ compiled pass over the population.
 
 A week sums staff, strain, recent bullying and norms per team (Eq. 2, 10) and per trust (Eq.
 12, the trusts table). `np.bincount(group, weights=value * present)` makes the product, casts
-it to float and scans the group index for its largest value before adding: four passes over
-the population where one will do. `sum_per_group` adds `value[i] * present[i]` to
-`out[group[i]]` in post order, the same additions in the same order as `np.bincount`, so the
-sums are the same bit for bit (`tests/test_sums.py`). Every group lies inside one trust and a
-trust's posts are contiguous, so a large model's trusts are shared out among threads whole
-(`PARALLEL_FROM`, culturesim.engine.threads), and each group's sum is still made by one thread
-in post order.
+it to float and scans the group index for its largest value before adding: four passes over the
+population where one will do. `sum_per_group` adds `value[i] * present[i]` to `out[group[i]]`
+in post order, the same additions in the same order as `np.bincount`, so the sums are the same
+bit for bit (`tests/test_sums.py`). A group's running sum stays in a register while its posts
+follow one another (a team's posts are contiguous), rather than going back to memory after each
+addition, which waited on the last store (issue 11, session 9). Every group lies inside one
+trust and a trust's posts are contiguous, so a large model's trusts are shared out among
+threads whole (`PARALLEL_FROM`, culturesim.engine.threads), and each group's sum is still made
+by one thread in post order.
 """
 
 from __future__ import annotations
@@ -40,8 +42,18 @@ class OnWeekThreads:
 @numba.njit(cache=True, nogil=True)
 def _sum_by_trust_blocks(group, value, present, trust_start, out):
     for trust in numba.prange(len(trust_start) - 1):
-        for i in range(trust_start[trust], trust_start[trust + 1]):
-            out[group[i]] += value[i] * present[i]
+        first, end = trust_start[trust], trust_start[trust + 1]
+        if first == end:
+            continue
+        current = group[first]
+        running = out[current]
+        for i in range(first, end):
+            if group[i] != current:  # a run of one group's posts ends: its sum goes back
+                out[current] = running
+                current = group[i]
+                running = out[current]
+            running += value[i] * present[i]
+        out[current] = running
 
 
 def sum_per_group(

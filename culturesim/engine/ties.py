@@ -8,7 +8,10 @@ in the same order as `culturesim.engine.rules` states them, so results are bit f
 of the numpy formulation (`tests/test_golden.py`). The tie indices arrive as unsigned
 (`tie_indices`, a view of the matrix's own int32 indices, which are never negative): numba
 then reads a colleague's values without the check for a negative index that a signed index
-costs, about 1.4x faster at nhs-england size and 2x at 10,000 posts (issue 11). Each post's
+costs, about 1.4x faster at nhs-england size and 2x at 10,000 posts (issue 11). The weights
+are written out in each kernel rather than shared through an inlined helper function: with the
+helper, the same arithmetic ran about 2.2x slower at 10,000 posts and 1.3x at nhs-england size
+(session 9, `benchmarks/bench_ties.py`). Each post's
 row is computed on its own, so the `threaded_twin`s, the same code compiled to share the rows
 out among threads (large models, culturesim.engine.threads), give the same results bit for
 bit. numba is imported when a model first needs it (not at `import culturesim`); the kernels
@@ -26,18 +29,6 @@ def tie_indices(indices: np.ndarray) -> np.ndarray:
     return indices.view(np.uint32) if indices.dtype == np.int32 else indices.astype(np.uint32)
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
-def _weights(i, count, manager, occupied, leader_weight):
-    """Post i's weights: (colleague scale, manager scale, manager's post, nobody around)."""
-    boss = manager[i] if manager[i] >= 0 else 0
-    w_peer = (1 - leader_weight) * (1.0 if count > 0 else 0.0)
-    w_boss = leader_weight * (1.0 if manager[i] >= 0 and occupied[boss] else 0.0)
-    total = w_peer + w_boss
-    if total == 0:
-        return 0.0, 0.0, boss, True
-    return w_peer / max(count, 1.0) / total, w_boss / total, boss, False
-
-
 @numba.njit(cache=True, nogil=True)
 def neighbour_mean_of_one(indptr, indices, manager, occupied, leader_weight, x, seen_x):
     """Eq. 1 for one quantity, written into `seen_x`."""
@@ -48,11 +39,14 @@ def neighbour_mean_of_one(indptr, indices, manager, occupied, leader_weight, x, 
             present = np.float64(occupied[j])
             count += present
             a += x[j] * present
-        peer_scale, boss_scale, boss, alone = _weights(i, count, manager, occupied, leader_weight)
-        if alone:  # nobody in post around: a person sees only themselves
+        boss = manager[i] if manager[i] >= 0 else 0
+        w_peer = (1 - leader_weight) * (1.0 if count > 0 else 0.0)
+        w_boss = leader_weight * (1.0 if manager[i] >= 0 and occupied[boss] else 0.0)
+        total = w_peer + w_boss
+        if total == 0:  # nobody in post around: a person sees only themselves
             seen_x[i] = x[i]
         else:
-            seen_x[i] = peer_scale * a + boss_scale * x[boss]
+            seen_x[i] = (w_peer / max(count, 1.0) / total) * a + (w_boss / total) * x[boss]
 
 
 @numba.njit(cache=True, nogil=True)
@@ -69,10 +63,14 @@ def neighbour_means_of_three(
             a += x[j] * present
             b += y[j] * present
             c += z[j] * present
-        peer_scale, boss_scale, boss, alone = _weights(i, count, manager, occupied, leader_weight)
-        if alone:
+        boss = manager[i] if manager[i] >= 0 else 0
+        w_peer = (1 - leader_weight) * (1.0 if count > 0 else 0.0)
+        w_boss = leader_weight * (1.0 if manager[i] >= 0 and occupied[boss] else 0.0)
+        total = w_peer + w_boss
+        if total == 0:
             seen_x[i], seen_y[i], seen_z[i] = x[i], y[i], z[i]
         else:
+            peer_scale, boss_scale = w_peer / max(count, 1.0) / total, w_boss / total
             seen_x[i] = peer_scale * a + boss_scale * x[boss]
             seen_y[i] = peer_scale * b + boss_scale * y[boss]
             seen_z[i] = peer_scale * c + boss_scale * z[boss]
