@@ -38,6 +38,7 @@ from culturesim.engine.model import CultureModel
 from culturesim.engine.week import time_phases
 scenario = load_scenario(sys.argv[1])
 model = CultureModel(scenario, seed=1)
+model.records_alongside = True  # as in culturesim's run loop (run_weeks)
 time_phases(model, 2)
 weeks = int(sys.argv[2])
 started = time.process_time()
