@@ -259,7 +259,7 @@ def write_run(
     """
     scenario = result.scenario
     in_memory = result.tables_in_memory()
-    write_tables(folder, in_memory)
+    write_tables(folder, in_memory, result.org.n_posts)
     write_json(folder / "summary.json", result.summary)
     (folder / "scenario.resolved.toml").write_text(resolved_toml(scenario))
     if scenario.run.figures:
@@ -294,7 +294,8 @@ def stream_run(
     team heatmap's counts (None without figures or events), counted a quarter at a time.
     """
     model = CultureModel(scenario)
-    events, agents = TableStream(building, "events"), TableStream(building, "agents")
+    posts = model.org.n_posts
+    events, agents = TableStream(building, "events", posts), TableStream(building, "agents", posts)
     quarter: list[dict[str, np.ndarray]] = []
     counts: list[pd.Series] = []
 
