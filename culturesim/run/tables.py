@@ -44,7 +44,7 @@ neighbouring values are close and their differences pack into a few bits, while 
 about 2^15 already compress well as they are. Measured on the events of 104-week runs, the file
 delta-encoded against as before: 1.19x the size at 10,000 posts, 0.71x at 30,000, 0.47x at
 100,000; a whole-NHS run's `events.parquet` went from 592 to 306 MB, written in the same time
-and read back in about a third of the CPU time (issue 11, session 9)."""
+and read back in about half the CPU time (pyarrow, file in the page cache; issue 11, session 9)."""
 
 
 def parquet_encodings(table: str, schema: Any, posts: int) -> dict[str, Any]:
