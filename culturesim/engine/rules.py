@@ -213,7 +213,7 @@ def pick_targets(
     with probability proportional to its weight, among the relations the bully has (reports,
     colleague ties, a manager), then one person in it. Power makes downward weight the largest.
     """
-    degree = np.diff(peers.indptr)[perpetrators]
+    degree = peers.indptr[perpetrators + 1] - peers.indptr[perpetrators]  # their colleagues
     down_weight = t.downward_weight * (n_reports[perpetrators] > 0)
     down_or_side = down_weight + t.sideways_weight * (degree > 0)
     total = down_or_side + t.upward_weight * (manager[perpetrators] >= 0)
