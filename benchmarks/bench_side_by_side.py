@@ -13,7 +13,9 @@ the kinds in each round and taking medians over rounds:
    (`culturesim.batch.worker.default_run`), then side by side in models of each of `--packs`
    replicates (`default_runs`). Reported: CPU per run, runs per core-second and the gain.
    `--filed CHECKOUT` also times `simulate(baseline)` one by one with the code in CHECKOUT
-   (issue 11's "now": `git archive 9c8174c | tar -x -C CHECKOUT`).
+   (issue 11's "now": `git archive 9c8174c | tar -x -C CHECKOUT`); `--old CHECKOUT` times
+   the same alone and side-by-side runs with an older checkout that has them (session 8 on),
+   alternated with this one's, for an old / new ratio of each.
 2. 1,000-post weeks: CPU per replicate-week of steady-state weeks (after the build, events
    not recorded), alone and side by side in a model of the largest pack: issue 11's "1k-post
    week under 0.3 ms, or an equivalent gain for small-model sweeps".
@@ -100,16 +102,19 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--weeks", type=int, default=300, help="1,000-post weeks timed")
     parser.add_argument("--filed", type=Path, help="a checkout of the code issue 11 measured")
+    parser.add_argument("--old", type=Path, help="an older checkout with side-by-side runs")
     args = parser.parse_args()
 
     kinds = [1, *args.packs] + ([0] if args.filed else [])
-    per_run: dict[int, list[float]] = {kind: [] for kind in kinds}
+    old_kinds = [-kind for kind in (1, *args.packs)] if args.old else []
+    per_run: dict[int, list[float]] = {kind: [] for kind in kinds + old_kinds}
     week_pack = max(args.packs)
     per_week: dict[int, list[float]] = {1: [], week_pack: []}
     for round_ in range(args.rounds):
-        for kind in kinds:
-            checkout = args.filed if kind == 0 else REPO
-            per_run[kind].append(child(RUNS, args.runs, kind, checkout=checkout)["cpu_per_run_s"])
+        for kind in kinds + old_kinds:
+            checkout = args.filed if kind == 0 else args.old if kind < 0 else REPO
+            measured = child(RUNS, args.runs, abs(kind), checkout=checkout)
+            per_run[kind].append(measured["cpu_per_run_s"])
         for pack in per_week:
             per_week[pack].append(child(WEEKS, pack, args.weeks)["cpu_per_replicate_week_ms"])
         latest = {kind: f"{values[-1] * 1e3:.0f} ms" for kind, values in per_run.items()}
@@ -124,6 +129,14 @@ def main() -> None:
         else:
             what = "alone, one by one" if kind == 1 else f"side by side, {kind} a model"
         rows.append(f"| {what} | {cpu * 1e3:.0f} | {1 / cpu:.2f} | {alone / cpu:.2f}x |")
+    for kind in old_kinds:
+        cpu = statistics.median(per_run[kind])
+        how = "alone, one by one" if kind == -1 else f"side by side, {-kind} a model"
+        ratios = [old / new for old, new in zip(per_run[kind], per_run[-kind], strict=True)]
+        rows.append(
+            f"| the code in {args.old}, {how} (old / new {statistics.median(ratios):.2f}x) "
+            f"| {cpu * 1e3:.0f} | {1 / cpu:.2f} | {alone / cpu:.2f}x |"
+        )
     alone_week = statistics.median(per_week[1])
     side_week = statistics.median(per_week[week_pack])
     load = os.getloadavg()[0]
