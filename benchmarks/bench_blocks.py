@@ -8,11 +8,13 @@ the week could run as blocks of whole trusts, one a core. This measures what tha
 before anyone builds it: two half-size national models (105 trusts each, seeds 1 and 2) stepped
 at the same time, each in a thread of its own and on one thread (numpy and numba release the
 interpreter lock), against the whole model (210 trusts) on two threads with its measures
-worked out alongside, as `culturesim run` does. Each model is built without burn-in and warmed
-for two weeks; then `--weeks` weeks are timed (wall and process CPU), `--rounds` times,
-alternating. The halves are the ceiling: a week by blocks would also draw every random number
-from the run's own streams in post order and number people and episodes across blocks, which
-costs synchronisation the halves do not pay.
+worked out alongside, as `culturesim run` does. Every trust has the national mean size
+(`organisation.trust_size_spread = 0`), so the halves are exactly half the whole each: with
+drawn sizes the larger half would set the pace. Each model is built without burn-in and
+warmed for two weeks on its threads; then `--weeks` weeks are timed (wall and process CPU),
+`--rounds` times, alternating. The halves are the ceiling: a week by blocks would also draw
+every random number from the run's own streams in post order and number people and episodes
+across blocks, which costs synchronisation the halves do not pay.
 
 Appends a markdown table to benchmarks/results/blocks.md.
 """
@@ -40,13 +42,13 @@ RESULTS = Path(__file__).resolve().parent / "results" / "blocks.md"
 
 def time_weeks(models: list[CultureModel], weeks: int, threads_each: int) -> tuple[float, float]:
     """Milliseconds a week (wall, CPU) with each model stepped in a thread of its own."""
-    for model in models:
-        for _ in range(2):
-            model.step()
     start = threading.Barrier(len(models) + 1)
 
     def step(model: CultureModel) -> None:
         with week_threads(threads_each):
+            for _ in range(2):  # warm-up: kernels loaded and pools made for these threads
+                model.step()
+            model.settle_records()
             start.wait()
             for _ in range(weeks):
                 model.step()
@@ -62,15 +64,21 @@ def time_weeks(models: list[CultureModel], weeks: int, threads_each: int) -> tup
     return (time.perf_counter() - wall) / weeks * 1e3, (time.process_time() - cpu) / weeks * 1e3
 
 
+def national(trusts: int):
+    return load_scenario("nhs-england").with_overrides(
+        {"organisation.trusts": trusts, "organisation.trust_size_spread": 0.0}
+    )
+
+
 def whole(weeks: int) -> tuple[float, float]:
-    model = CultureModel(load_scenario("nhs-england"), seed=1, burn_in=False)
+    model = CultureModel(national(210), seed=1, burn_in=False)
     model.records_alongside = True  # as culturesim's run loop does
     return time_weeks([model], weeks, threads_each=2)
 
 
 def halves(weeks: int) -> tuple[float, float]:
-    half = load_scenario("nhs-england").with_overrides({"organisation.trusts": 105})
-    models = [CultureModel(half, seed=seed, burn_in=False) for seed in (1, 2)]
+    models = [CultureModel(national(105), seed=seed, burn_in=False) for seed in (1, 2)]
+    assert models[0].org.n_posts == models[1].org.n_posts  # every trust the same size
     return time_weeks(models, weeks, threads_each=1)
 
 
@@ -101,8 +109,8 @@ def main(argv: list[str] | None = None) -> None:
         "",
         "| how | wall | CPU |",
         "|---|---:|---:|",
-        f"| whole model (210 trusts) on 2 threads, measures alongside | {wall['whole']:.1f}"
-        f" | {cpu['whole']:.1f} |",
+        "| whole model (210 trusts of equal size) on 2 threads, measures alongside"
+        f" | {wall['whole']:.1f} | {cpu['whole']:.1f} |",
         f"| two halves (105 trusts each) at once, one thread each | {wall['halves']:.1f}"
         f" | {cpu['halves']:.1f} |",
         f"| whole / halves | {wall['whole'] / wall['halves']:.2f}x | |",

@@ -38,34 +38,38 @@ fell back to plain storage: it tripled the time to write a row group (44 ms agai
 
 
 DELTA_FROM_POSTS = 20_000
-"""Organisations of at least this many posts store their tables' integer columns (ids, posts,
-weeks, counts) delta-encoded. A run's rows come in post, person or episode order, so
-neighbouring values are close and their differences pack into a few bits, while ids under
-about 2^15 already compress well as they are. Measured on the events of 104-week runs, the file
-delta-encoded against as before: 1.19x the size at 10,000 posts, 0.71x at 30,000, 0.47x at
-100,000; a whole-NHS run's `events.parquet` went from 592 to 306 MB, written in the same time
-and read back in about half the CPU time (pyarrow, file in the page cache; issue 11, session 9)."""
+"""Organisations from which the events' ids are stored delta-encoded (`parquet_encodings`).
+
+A run writes its rows in post, person or episode order, so neighbouring values are close and
+their differences pack into a few bits. The events' ids (perpetrator, victim, people,
+episode) jump about more, and below about 2^15 compress as well as they are: measured on the
+events of 104-week runs, delta-encoded against as before, 1.19x the size at 10,000 posts, 0.71x
+at 30,000, 0.47x at 100,000. A whole-NHS run's `events.parquet` went from 592 to 306 MB,
+written in the same time and read back in about half the CPU time (pyarrow, file in the page
+cache; issue 11, session 9)."""
 
 
 def parquet_encodings(table: str, schema: Any, posts: int) -> dict[str, Any]:
     """How the Parquet writer stores each column of this table, for an organisation of
     `posts` posts (its keyword arguments). The tables read back the same whichever it is.
 
-    The events dictionary-encode only their few-valued columns (`EVENTS_DICTIONARY`); the other
-    tables every column, as Arrow does by default; from `DELTA_FROM_POSTS` posts, integer
-    columns other than the events' few-valued ones are delta-encoded instead.
+    Integer columns are delta-encoded: in the episodes, agents, trusts and timeseries tables
+    at every size (104-week runs with four snapshots: episodes 0.47x the size and agents 0.88x
+    at 2,000 posts, 0.36x and 0.82x at 12,000), in the events from `DELTA_FROM_POSTS` posts,
+    except their few-valued
+    columns (`EVENTS_DICTIONARY`), which are dictionary-encoded. Every other column of the
+    other tables is dictionary-encoded, as Arrow does by default.
     """
     import pyarrow as pa
 
     def few_valued(name: str) -> bool:
         return table == "events" and name in EVENTS_DICTIONARY
 
+    delta_ids = table != "events" or posts >= DELTA_FROM_POSTS
     delta = [
         field.name
         for field in schema
-        if posts >= DELTA_FROM_POSTS
-        and pa.types.is_integer(field.type)
-        and not few_valued(field.name)
+        if delta_ids and pa.types.is_integer(field.type) and not few_valued(field.name)
     ]
     dictionary = [
         field.name
