@@ -129,13 +129,14 @@ def main() -> None:
         else:
             what = "alone, one by one" if kind == 1 else f"side by side, {kind} a model"
         rows.append(f"| {what} | {cpu * 1e3:.0f} | {1 / cpu:.2f} | {alone / cpu:.2f}x |")
-    for kind in old_kinds:
+    old_alone = statistics.median(per_run[-1]) if old_kinds else None
+    for kind in old_kinds:  # against the old code's own run alone
         cpu = statistics.median(per_run[kind])
         how = "alone, one by one" if kind == -1 else f"side by side, {-kind} a model"
         ratios = [old / new for old, new in zip(per_run[kind], per_run[-kind], strict=True)]
         rows.append(
             f"| the code in {args.old}, {how} (old / new {statistics.median(ratios):.2f}x) "
-            f"| {cpu * 1e3:.0f} | {1 / cpu:.2f} | {alone / cpu:.2f}x |"
+            f"| {cpu * 1e3:.0f} | {1 / cpu:.2f} | {old_alone / cpu:.2f}x (its own alone) |"
         )
     alone_week = statistics.median(per_week[1])
     side_week = statistics.median(per_week[week_pack])
@@ -171,7 +172,7 @@ def main() -> None:
     )
     print(text)
     previous = RESULTS.read_text() if RESULTS.is_file() else "# Replicates side by side\n\n"
-    RESULTS.write_text(previous + text + "\n")
+    RESULTS.write_text(previous.rstrip("\n") + "\n\n" + text + "\n")
     print(f"appended to {RESULTS}", file=sys.stderr)
 
 

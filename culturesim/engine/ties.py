@@ -10,8 +10,9 @@ of the numpy formulation (`tests/test_golden.py`). The tie indices arrive as uns
 then reads a colleague's values without the check for a negative index that a signed index
 costs, about 1.4x faster at nhs-england size and 2x at 10,000 posts (issue 11). The weights
 are written out in each kernel rather than shared through an inlined helper function: with the
-helper, the same arithmetic ran about 2.2x slower at 10,000 posts and 1.3x at nhs-england size
-(session 9, `benchmarks/bench_ties.py`). Each post's
+helper, the serial kernels ran the same arithmetic about 2.2x slower at 10,000 posts and 1.3x
+at nhs-england size on one thread (the threaded twins were as fast either way; issue 11,
+session 9, in `benchmarks/results/issue11.md`). Each post's
 row is computed on its own, so the `threaded_twin`s, the same code compiled to share the rows
 out among threads (large models, culturesim.engine.threads), give the same results bit for
 bit. numba is imported when a model first needs it (not at `import culturesim`); the kernels
