@@ -13,7 +13,7 @@ import pytest
 
 from culturesim.engine import threads
 from culturesim.engine.model import CultureModel
-from culturesim.engine.sums import among, count_after
+from culturesim.engine.sums import among, count_after, first_of_each
 from culturesim.engine.threads import week_threads
 
 
@@ -108,3 +108,14 @@ def test_compassion_climate_is_the_mean_over_staff_to_the_bit():
     p = model.people
     expected = float((p.behaviour == COMPASSIONATE)[p.occupied].mean())
     assert model.records[-1]["compassion_climate"] == expected
+
+
+@pytest.mark.parametrize("draws", [0, 1, 50, 5_000])
+def test_first_of_each_finds_each_values_first_appearance_in_order(draws):
+    """The acts a week keeps per victim (Eq. 15a, 16) are each victim's first in post order:
+    the positions np.unique's return_index gives, in the order the values appear."""
+    values = np.random.default_rng(draws).integers(0, max(draws // 3, 1), size=draws)
+    first = first_of_each(values)
+    _, expected = np.unique(values, return_index=True)
+    assert np.array_equal(first, np.sort(expected))  # the same positions, in appearance order
+    assert len(set(values[first])) == len(first) == len(set(values))

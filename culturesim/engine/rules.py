@@ -266,6 +266,8 @@ def count_sources(
     makes that person the counted source when the old one has at most one week left in the
     look-back (of several such acts in a week, the first perpetrator's in post order).
     """
+    from culturesim.engine.sums import first_of_each  # numba: compiled on first use
+
     weeks = (source_weeks << 1) & np.uint32((1 << p.window_weeks) - 1)
     person = source_person.copy()
     same = person[victim] == perpetrator_person
@@ -273,7 +275,8 @@ def count_sources(
     counted = np.zeros(len(person), dtype=bool)
     counted[victim[same]] = True
     other = ~same & ~counted[victim]
-    newly, first = np.unique(victim[other], return_index=True)
+    first = first_of_each(victim[other])  # each victim's first such act, in post order
+    newly = victim[other][first]
     replace = np.bitwise_count(weeks[newly]) <= 1
     person[newly[replace]] = perpetrator_person[other][first[replace]]
     weeks[newly[replace]] = 1
@@ -290,9 +293,10 @@ def attribute_parent(
     perpetrator's (the lowest level, nearest the board: bullying runs downwards); else the
     perpetrator in the lowest post. Returns the indices of the chosen acts.
     """
+    from culturesim.engine.sums import first_of_each  # numba: compiled on first use
+
     order = np.lexsort((bullies, level[bullies], ~from_source))
-    _, first = np.unique(victim[order], return_index=True)
-    return order[first]
+    return order[first_of_each(victim[order])]
 
 
 def persistently_bullied(source_weeks: np.ndarray, p: Persistence) -> np.ndarray:

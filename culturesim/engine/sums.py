@@ -108,3 +108,26 @@ def among(ids: np.ndarray, chosen: np.ndarray) -> np.ndarray:
     out = np.empty(len(ids), dtype=bool)
     _among(len(ids), ids, chosen, out)
     return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _first_of_each(values, out):
+    top = -1
+    for value in values:
+        top = max(top, value)
+    seen = np.zeros(top + 1, dtype=np.bool_)
+    found = 0
+    for i in range(len(values)):
+        if not seen[values[i]]:
+            seen[values[i]] = True
+            out[found] = i
+            found += 1
+    return found
+
+
+def first_of_each(values: np.ndarray) -> np.ndarray:
+    """Where each distinct value of `values` (non-negative: posts) first appears, in the order
+    they appear: the indices `np.unique(values, return_index=True)` gives, not sorted by value,
+    in one pass rather than a stable sort (a whole-NHS week's victims: about 4 ms a call)."""
+    out = np.empty(len(values), dtype=np.int64)
+    return out[: _first_of_each(values, out)]
