@@ -11,6 +11,7 @@ import types
 from collections.abc import Mapping
 from typing import Any, Union, get_args, get_origin
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, model_validator
 
 
@@ -22,6 +23,23 @@ def _numeric(annotation: Any) -> bool:
         options = [a for a in get_args(annotation) if a is not type(None)]
         return bool(options) and all(a in (int, float) for a in options)
     return False
+
+
+def _boolean(annotation: Any) -> bool:
+    """Whether a field holds true/false (`bool`, or it or None)."""
+    if get_origin(annotation) in (Union, types.UnionType):
+        options = [a for a in get_args(annotation) if a is not type(None)]
+        return options == [bool]
+    return annotation is bool
+
+
+def _not_a_boolean(value: Any) -> str | None:
+    """What a value given for true/false is instead (None if it is one, numpy's included)."""
+    if isinstance(value, bool | np.bool_) or value is None:
+        return None
+    if isinstance(value, str):
+        return "text (write true or false without quotes)"
+    return "a number" if isinstance(value, int | float) else type(value).__name__
 
 
 def _number_list(annotation: Any) -> bool:
@@ -59,14 +77,18 @@ class Section(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _numbers_are_numbers(cls, data: Any) -> Any:
-        """TOML's true/false and quoted text are not numbers (pydantic would otherwise read
-        them as 1/0 and parse the text, so `steps = "104"` would pass unnoticed)."""
+        """TOML's true/false and quoted text are not numbers, and neither text nor numbers
+        are true/false (pydantic would otherwise read true/false as 1/0, parse the text, and
+        take "no", "off" or 0 for false, so `steps = "104"` or `figures = "no"` would pass
+        unnoticed)."""
         for key, value in data.items() if isinstance(data, dict) else ():
             field = cls.model_fields.get(key)
             if field is None:
                 continue
             if _numeric(field.annotation) and (why := _not_a_number(value)):
                 raise ValueError(f"{key} = {_as_written(value)}: must be a number, not {why}")
+            if _boolean(field.annotation) and (why := _not_a_boolean(value)):
+                raise ValueError(f"{key} = {_as_written(value)}: must be true or false, not {why}")
             if _number_list(field.annotation) and isinstance(value, list | tuple):
                 for item in value:
                     if why := _not_a_number(item):

@@ -68,6 +68,16 @@ CASES = [
         ("regulator.stance = '0.9'", "must be a number, not text (write it without quotes)"),
     ),
     Case(
+        "quoted_boolean",
+        BASE + '[run]\nfigures = "no"\n',
+        ("run.figures = 'no'", "must be true or false, not text (write true or false without"),
+    ),
+    Case(
+        "number_for_boolean",
+        BASE + "[run]\nrecord_events = 0\n",
+        ("run.record_events = 0", "must be true or false, not a number"),
+    ),
+    Case(
         "quoted_number_in_a_list",
         BASE + '[organisation]\nspans_of_control = ["7", 5, 6, 12]\n',
         ("organisation.spans_of_control", "must be numbers; '7' is text"),

@@ -23,6 +23,7 @@ from culturesim.engine.scenario import (
     ScenarioError,
     load_scenario,
 )
+from culturesim.errors import ExperimentError
 from culturesim.run.memory import estimate_run_bytes
 from tests.conftest import assert_clean_error, run_cli, write_tiny
 from tests.conftest import invoke as in_process
@@ -63,8 +64,7 @@ def experiment(folder: Path, parameters: str, design: str = 'kind = "grid"', top
     ("path", "values", "stored", "dtype"),
     [
         ("regulator.stance", "[0, 1]", [0.0, 1.0], "float64"),
-        ("run.record_events", "[1, 0]", [True, False], "bool"),
-        ("run.figures", '["true", "false"]', [True, False], "bool"),
+        ("run.record_events", "[true, false]", [True, False], "bool"),
         ("organisation.peer_ties", "[1, 2.0]", [1, 2], "int64"),
     ],
 )
@@ -75,6 +75,15 @@ def test_values_are_stored_in_the_fields_type(
     design = load_experiment(file).design
     assert design[path].tolist() == stored
     assert str(design[path].dtype) == dtype
+
+
+@pytest.mark.parametrize("values", ["[1, 0]", '["true", "false"]'])
+def test_true_or_false_values_must_be_written_so(values: str, tmp_path: Path) -> None:
+    """As a scenario file's own true/false fields: 1/0 or quoted text is refused in one line
+    (they were once read as true and false, and "no" or "off" as false)."""
+    file = experiment(tmp_path, f'[[parameters]]\npath = "run.record_events"\nvalues = {values}\n')
+    with pytest.raises(ExperimentError, match=r"run\.record_events = .*must be true or false"):
+        load_experiment(file)
 
 
 def test_values_that_validate_sweep_and_load(tmp_path: Path) -> None:
@@ -430,3 +439,11 @@ def test_the_page_refuses_a_scenario_it_did_not_offer(tmp_path: Path) -> None:
     for crafted in (str(outside), str(SCENARIO_DIR / "baseline.toml"), "../../etc/passwd"):
         with pytest.raises(ValueError, match="not one the page offered"):
             VizModel(crafted)
+
+
+def test_numpy_true_and_false_are_true_and_false() -> None:
+    """A design table's booleans arrive as numpy's (a sweep or the EMA connector): accepted."""
+    import numpy as np
+
+    scenario = load_scenario("baseline").with_overrides({"run.figures": np.False_})
+    assert scenario.run.figures is False
