@@ -103,18 +103,6 @@ def test_per_person_rules_join_their_blocks_in_order(threaded_from_any_size):
     assert np.array_equal(flagged, x > 500)
 
 
-def test_a_rule_whose_blocks_disagree_on_dtype_is_refused(threaded_from_any_size):
-    """Blocks are joined into arrays of the first finished block's dtype, so a rule whose
-    blocks give different dtypes would be silently cast: it is refused instead."""
-
-    @per_person
-    def wobbly(x):
-        return x.astype(np.int8) if x[0] == 0 else x.astype(np.int64)
-
-    with week_threads(2), pytest.raises(TypeError, match="same dtype for every block"):
-        wobbly(np.arange(1000))
-
-
 def test_levers_pulled_between_weeks_by_hand_change_no_record(threaded_from_any_size):
     """A model stepped by hand (the page, its replicate replays, a notebook) records each week
     before `step` returns, so a lever pulled between weeks cannot reach last week's measures;

@@ -176,52 +176,22 @@ def per_person(
             per_post = isinstance(value, np.ndarray) and value.shape == (n,) and not kept_whole
             return value[part] if per_post else value
 
-        joined = Joined(n)
-
-        def on_block(part: slice, context: contextvars.Context) -> None:
+        def on_block(part: slice, context: contextvars.Context) -> Any:
             parts_of_args = [cut(a, part, i in whole_positions) for i, a in enumerate(args)]
             parts_of_keywords = {k: cut(v, part, k in whole) for k, v in keywords.items()}
             with week_threads(1):  # a rule called inside a block runs whole, in the block
-                joined.put(part, context.run(rule, *parts_of_args, **parts_of_keywords))
+                return context.run(rule, *parts_of_args, **parts_of_keywords)
 
         parts = blocks(n, max(threads, -(-n // BLOCK_POSTS)))
         # each block runs in the caller's context, so numpy's error state (np.errstate, a
         # context variable) applies in the pool's threads as it does in the caller's
         contexts = [contextvars.copy_context() for _ in parts]
-        for _ in _pool(threads).map(on_block, parts, contexts):
-            pass
-        return joined.whole
+        results = list(_pool(threads).map(on_block, parts, contexts))
+        if isinstance(results[0], tuple):  # several per-person results: each joined
+            return tuple(np.concatenate(joined) for joined in zip(*results, strict=True))
+        return np.concatenate(results)
 
     return by_blocks  # type: ignore[return-value]
-
-
-class Joined:
-    """A per-person rule's whole result, filled in block by block by the threads that computed
-    the blocks. Joining the blocks in the caller (`np.concatenate`) copied every result once
-    more on one core while the other waited (a whole-NHS week on two threads 1.04x faster
-    without it, issue 11, session 9). A rule may return a tuple of per-person arrays, and must
-    return the same dtypes for every block (concatenation would have promoted them)."""
-
-    def __init__(self, n: int) -> None:
-        self.n = n
-        self.whole: Any = None
-        self._lock = threading.Lock()
-
-    def put(self, part: slice, result: Any) -> None:
-        pieces = result if isinstance(result, tuple) else (result,)
-        with self._lock:  # the first block to finish makes the whole arrays
-            if self.whole is None:
-                made = tuple(np.empty((self.n, *p.shape[1:]), dtype=p.dtype) for p in pieces)
-                self.whole = made if isinstance(result, tuple) else made[0]
-        for whole, piece in zip(
-            self.whole if isinstance(result, tuple) else (self.whole,), pieces, strict=True
-        ):
-            if piece.dtype != whole.dtype:
-                raise TypeError(
-                    f"a per-person rule gave {piece.dtype} for one block of people and "
-                    f"{whole.dtype} for another: it must give the same dtype for every block"
-                )
-            whole[part] = piece
 
 
 _numba_lock = threading.Lock()
