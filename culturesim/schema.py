@@ -15,22 +15,22 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, model_validator
 
 
+def _options(annotation: Any) -> list[Any]:
+    """The types a field may hold, None left out (`X | None` gives [X]; `X` gives [X])."""
+    if get_origin(annotation) in (Union, types.UnionType):
+        return [a for a in get_args(annotation) if a is not type(None)]
+    return [annotation]
+
+
 def _numeric(annotation: Any) -> bool:
     """Whether a field holds a number (`int`, `float`, or either or None)."""
-    if annotation in (int, float):
-        return True
-    if get_origin(annotation) in (Union, types.UnionType):
-        options = [a for a in get_args(annotation) if a is not type(None)]
-        return bool(options) and all(a in (int, float) for a in options)
-    return False
+    options = _options(annotation)
+    return bool(options) and all(a in (int, float) for a in options)
 
 
 def _boolean(annotation: Any) -> bool:
     """Whether a field holds true/false (`bool`, or it or None)."""
-    if get_origin(annotation) in (Union, types.UnionType):
-        options = [a for a in get_args(annotation) if a is not type(None)]
-        return options == [bool]
-    return annotation is bool
+    return _options(annotation) == [bool]
 
 
 def _not_a_boolean(value: Any) -> str | None:
@@ -76,7 +76,7 @@ class Section(BaseModel):
 
     @model_validator(mode="before")
     @classmethod
-    def _numbers_are_numbers(cls, data: Any) -> Any:
+    def _values_as_written(cls, data: Any) -> Any:
         """TOML's true/false and quoted text are not numbers, and neither text nor numbers
         are true/false (pydantic would otherwise read true/false as 1/0, parse the text, and
         take "no", "off" or 0 for false, so `steps = "104"` or `figures = "no"` would pass

@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from culturesim.batch.executors import ExecutorHandle
 from culturesim.batch.dispatch import MAX_SIDE_BY_SIDE, batch_size
+from culturesim.batch.executors import ExecutorHandle
 from culturesim.batch.worker import RunSpec, RunTask, side_by_side, side_by_side_size
 from culturesim.engine.model import CultureModel
 from culturesim.engine.scenario import load_scenario

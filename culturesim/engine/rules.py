@@ -275,8 +275,9 @@ def count_sources(
     counted = np.zeros(len(person), dtype=bool)
     counted[victim[same]] = True
     other = ~same & ~counted[victim]
-    first = first_of_each(victim[other])  # each victim's first such act, in post order
-    newly = victim[other][first]
+    others = victim[other]
+    first = first_of_each(others)  # each victim's first such act, in post order
+    newly = others[first]
     replace = np.bitwise_count(weeks[newly]) <= 1
     person[newly[replace]] = perpetrator_person[other][first[replace]]
     weeks[newly[replace]] = 1

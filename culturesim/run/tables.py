@@ -45,8 +45,7 @@ their differences pack into a few bits. The events' ids (perpetrator, victim, pe
 episode) jump about more, and below about 2^15 compress as well as they are: measured on the
 events of 104-week runs, delta-encoded against as before, 1.19x the size at 10,000 posts, 0.71x
 at 30,000, 0.47x at 100,000. A whole-NHS run's `events.parquet` went from 592 to 306 MB,
-written in the same time and read back in about half the CPU time (pyarrow, file in the page
-cache; issue 11, session 9)."""
+written in the same time (issue 11, session 9)."""
 
 
 def parquet_encodings(table: str, schema: Any, posts: int) -> dict[str, Any]:
@@ -56,9 +55,8 @@ def parquet_encodings(table: str, schema: Any, posts: int) -> dict[str, Any]:
     Integer columns are delta-encoded: in the episodes, agents, trusts and timeseries tables
     at every size (104-week runs with four snapshots: episodes 0.47x the size and agents 0.88x
     at 2,000 posts, 0.36x and 0.82x at 12,000), in the events from `DELTA_FROM_POSTS` posts,
-    except their few-valued
-    columns (`EVENTS_DICTIONARY`), which are dictionary-encoded. Every other column of the
-    other tables is dictionary-encoded, as Arrow does by default.
+    except their few-valued columns (`EVENTS_DICTIONARY`), which are dictionary-encoded. Every
+    other column of the other tables is dictionary-encoded, as Arrow does by default.
     """
     import pyarrow as pa
 
