@@ -7,6 +7,11 @@ to docs/ODD.md section 7 (Submodels).
 
 from __future__ import annotations
 
+import functools
+import threading
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -37,6 +42,35 @@ MANAGER_TO_REPORT, COLLEAGUE, REPORT_TO_MANAGER, PUBLIC = 0, 1, 2, 3
 
 def logistic(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
+
+
+_compiling = threading.Lock()
+
+
+def compiled(loop: Callable[..., None]) -> Callable[..., None]:
+    """A rule's loop over people, compiled by numba on its first call (and cached on disk).
+
+    The busiest rules (Eq. 5, 6-7, 11) are written as one loop over people rather than as a
+    dozen numpy expressions, each a pass over the population: the same operations in the same
+    order, so the same bits (`tests/test_golden.py`), at a fraction of the cost (issue 11).
+    Their `exp` stays numpy's, between two loops: numba's differs from it in the last bit for
+    some arguments. Division is compiled without Python's zero check (`error_model="numpy"`),
+    which lets the loops run on vectors; no rule divides by zero.
+    """
+    kernel = None
+
+    @functools.wraps(loop)
+    def run(*args: Any) -> None:
+        nonlocal kernel
+        if kernel is None:
+            with _compiling:
+                if kernel is None:
+                    import numba
+
+                    kernel = numba.njit(cache=True, nogil=True, error_model="numpy")(loop)
+        kernel(*args)
+
+    return run
 
 
 @per_person(people="trust_funding")
@@ -89,10 +123,25 @@ def felt_pressure(
     pressure_i = transmission x pressure_m(t-1) x (1 - leader_buffering x compassion_m),
     where m is i's manager (an empty manager's post buffers nothing).
     """
-    boss = np.maximum(manager, 0)
-    shield = compassion[boss] * occupied[boss]
-    passed = p.transmission * last_pressure[boss] * (1 - p.leader_buffering * shield)
-    return np.where(manager >= 0, passed, board_pressure)
+    pressure = np.empty(len(board_pressure))
+    _pass_pressure_down(
+        board_pressure, last_pressure, manager, compassion, occupied,
+        p.transmission, p.leader_buffering, pressure,
+    )  # fmt: skip
+    return pressure
+
+
+@compiled
+def _pass_pressure_down(
+    board_pressure, last_pressure, manager, compassion, occupied, transmission, buffering, out
+):
+    for i in range(len(out)):
+        m = manager[i]
+        if m < 0:
+            out[i] = board_pressure[i]
+        else:
+            shield = compassion[m] * occupied[m]
+            out[i] = transmission * last_pressure[m] * (1 - buffering * shield)
 
 
 @per_person
@@ -138,17 +187,61 @@ def update_strain(
     A negative act raises the target in its week (acute); persistent bullying raises it for as
     long as it lasts (chronic, the construct of Nielsen & Einarsen 2012).
     """
-    target = logistic(
-        s.baseline_logit
-        + s.workload_weight * (workload_now - 1)
-        + s.pressure_weight * pressure
-        + s.bullied_weight * bullied
-        + s.persistent_weight * persistent
-        + s.aggression_weight * aggressed
-        - s.support_weight * support
-        - s.resilience_weight * (resilience - 0.5)
+    weights = (
+        s.baseline_logit,
+        s.workload_weight,
+        s.pressure_weight,
+        s.bullied_weight,
+        s.persistent_weight,
+        s.aggression_weight,
+        s.support_weight,
+        s.resilience_weight,
     )
-    return strain + (target - strain) / s.time_constant_weeks
+    minus_logit = np.empty(len(strain))
+    _strain_minus_logit(
+        workload_now, pressure, bullied, persistent, aggressed, support, resilience, weights,
+        minus_logit,
+    )  # fmt: skip
+    np.exp(minus_logit, out=minus_logit)
+    new_strain = minus_logit
+    _step_strain(strain, minus_logit, s.time_constant_weeks, new_strain)
+    return new_strain
+
+
+@compiled
+def _strain_minus_logit(
+    workload_now, pressure, bullied, persistent, aggressed, support, resilience, weights, out
+):
+    """-(the logit of Eq. 5's target), for `np.exp`."""
+    (
+        baseline,
+        workload_w,
+        pressure_w,
+        bullied_w,
+        persistent_w,
+        aggression_w,
+        support_w,
+        resilience_w,
+    ) = weights
+    for i in range(len(out)):
+        out[i] = -(
+            baseline
+            + workload_w * (workload_now[i] - 1)
+            + pressure_w * pressure[i]
+            + bullied_w * bullied[i]
+            + persistent_w * persistent[i]
+            + aggression_w * aggressed[i]
+            - support_w * support[i]
+            - resilience_w * (resilience[i] - 0.5)
+        )
+
+
+@compiled
+def _step_strain(strain, exp_minus_logit, time_constant_weeks, out):
+    """strain + (target - strain) / T, target the logistic of Eq. 5's logit."""
+    for i in range(len(out)):
+        target = 1.0 / (1.0 + exp_minus_logit[i])
+        out[i] = strain[i] + (target - strain[i]) / time_constant_weeks
 
 
 @per_person
@@ -170,27 +263,77 @@ def choose_behaviour(
     Victimisation acts through persistent bullying (Hauge et al. 2009's construct); one's own
     recent bullying (habit) keeps a perpetrator at it.
     """
-    learning = 1 + b.newcomer_norm_boost * newness
-    p_bully = logistic(
-        b.bullying_baseline_logit
-        + b.leader_logit_offset * is_leader
-        + b.strain_weight * strain
-        + b.victimisation_weight * persistent
-        + b.habit_weight * own_bullying
-        + b.norm_weight * learning * bullying_seen
-        - b.compassion_weight * (compassion - 0.5)
-        - b.support_weight * support
+    weights = (
+        b.bullying_baseline_logit,
+        b.leader_logit_offset,
+        b.strain_weight,
+        b.victimisation_weight,
+        b.habit_weight,
+        b.norm_weight,
+        b.compassion_weight,
+        b.support_weight,
+        b.compassion_baseline_logit,
+        b.compassion_disposition_weight,
+        b.compassion_strain_weight,
+        b.compassion_norm_weight,
+        b.newcomer_norm_boost,
     )
-    p_kind = logistic(
-        b.compassion_baseline_logit
-        + b.compassion_disposition_weight * (compassion - 0.5)
-        - b.compassion_strain_weight * strain
-        + b.compassion_norm_weight * learning * (compassion_seen - 0.5)
-    )
-    behaviour = np.full(len(strain), NEUTRAL, dtype=np.int8)
-    behaviour[uniform < p_bully + (1 - p_bully) * p_kind] = COMPASSIONATE
-    behaviour[uniform < p_bully] = BULLYING
+    minus_logits = np.empty((2, len(strain)))
+    _behaviour_minus_logits(
+        strain, compassion, persistent, own_bullying, support, bullying_seen, compassion_seen,
+        newness, is_leader, weights, minus_logits[0], minus_logits[1],
+    )  # fmt: skip
+    np.exp(minus_logits, out=minus_logits)
+    behaviour = np.empty(len(strain), dtype=np.int8)
+    _pick_behaviour(minus_logits[0], minus_logits[1], uniform, behaviour)
     return behaviour
+
+
+@compiled
+def _behaviour_minus_logits(
+    strain, compassion, persistent, own_bullying, support, bullying_seen, compassion_seen,
+    newness, is_leader, weights, bully_out, kind_out,
+):  # fmt: skip
+    """-(Eq. 6's logits of p_b and p_c), for `np.exp`."""
+    (
+        bully_baseline, leader_offset, strain_w, victimisation_w, habit_w, norm_w,
+        compassion_w, support_w,
+        kind_baseline, disposition_w, kind_strain_w, kind_norm_w,
+        newcomer_boost,
+    ) = weights  # fmt: skip
+    for i in range(len(strain)):
+        learning = 1 + newcomer_boost * newness[i]
+        bully_out[i] = -(
+            bully_baseline
+            + leader_offset * is_leader[i]
+            + strain_w * strain[i]
+            + victimisation_w * persistent[i]
+            + habit_w * own_bullying[i]
+            + norm_w * learning * bullying_seen[i]
+            - compassion_w * (compassion[i] - 0.5)
+            - support_w * support[i]
+        )
+        kind_out[i] = -(
+            kind_baseline
+            + disposition_w * (compassion[i] - 0.5)
+            - kind_strain_w * strain[i]
+            + kind_norm_w * learning * (compassion_seen[i] - 0.5)
+        )
+
+
+@compiled
+def _pick_behaviour(exp_minus_bully, exp_minus_kind, uniform, behaviour):
+    """Eq. 7: one draw u; bullying if u < p_b, else compassion if u < p_b + (1 - p_b) p_c."""
+    for i in range(len(uniform)):
+        p_bully = 1.0 / (1.0 + exp_minus_bully[i])
+        p_kind = 1.0 / (1.0 + exp_minus_kind[i])
+        kind_or_worse = uniform[i] < p_bully + (1 - p_bully) * p_kind
+        bullies = uniform[i] < p_bully  # implies kind_or_worse: p_b <= p_b + (1 - p_b) p_c
+        behaviour[i] = (
+            NEUTRAL
+            + (COMPASSIONATE - NEUTRAL) * kind_or_worse
+            + (BULLYING - COMPASSIONATE) * bullies
+        )
 
 
 @per_person(whole=("manager", "first_report", "n_reports"))
@@ -382,14 +525,36 @@ def leave_probability(
 
     `trust_shift` is each post's trust effect on the logit (its local labour market).
     """
-    return logistic(
-        u.baseline_logit
-        + trust_shift
-        + u.ceo_logit_offset * is_chief_executive
-        + u.strain_weight * strain
-        + u.bullied_weight * persistent
-        + u.newcomer_weight * newness
+    weights = (
+        u.baseline_logit,
+        u.ceo_logit_offset,
+        u.strain_weight,
+        u.bullied_weight,
+        u.newcomer_weight,
     )
+    chance = np.empty(len(strain))
+    _leaving_minus_logit(
+        strain, persistent, newness, is_chief_executive,
+        np.broadcast_to(np.asarray(trust_shift, dtype=float), chance.shape), weights, chance,
+    )  # fmt: skip
+    np.exp(chance, out=chance)
+    np.add(1.0, chance, out=chance)
+    return np.divide(1.0, chance, out=chance)
+
+
+@compiled
+def _leaving_minus_logit(strain, persistent, newness, is_chief_executive, shift, weights, out):
+    """-(Eq. 11's logit), for `np.exp`."""
+    baseline, ceo_offset, strain_w, bullied_w, newcomer_w = weights
+    for i in range(len(out)):
+        out[i] = -(
+            baseline
+            + shift[i]
+            + ceo_offset * is_chief_executive[i]
+            + strain_w * strain[i]
+            + bullied_w * persistent[i]
+            + newcomer_w * newness[i]
+        )
 
 
 def recruitment_effort(
