@@ -120,7 +120,7 @@ def behaviour(model: CultureModel, week: Week) -> None:
         s.behaviour,
         model.uniform("behaviour"),
     )
-    week.behaviour[~p.occupied] = 0
+    week.behaviour *= p.occupied  # vacant posts: NEUTRAL (0)
 
 
 def targets(model: CultureModel, week: Week) -> None:

@@ -84,7 +84,15 @@ def workload(
 
     The staffed share counts as at least `workload.staffing_floor`.
     """
-    return demand / (trust_funding * np.maximum(staffed_share, staffing_floor))
+    load = np.empty(len(trust_funding))
+    _divide_demand(demand, trust_funding, staffed_share, staffing_floor, load)
+    return load
+
+
+@compiled
+def _divide_demand(demand, trust_funding, staffed_share, staffing_floor, out):
+    for i in range(len(out)):
+        out[i] = demand / (trust_funding[i] * max(staffed_share[i], staffing_floor))
 
 
 def temporary_cover(trust_vacancy: np.ndarray, t: TemporaryStaffing) -> np.ndarray:
@@ -101,7 +109,15 @@ def covered_staffing(
 ) -> np.ndarray:
     """Eq. 2a: a team's staffed share with the covered part of its gaps filled by temporary
     staff, each worth `effectiveness` of a substantive member."""
-    return staffed_share + t.effectiveness * vacancies_covered * (1 - staffed_share)
+    covered = np.empty(len(staffed_share))
+    _cover_gaps(staffed_share, vacancies_covered, t.effectiveness, covered)
+    return covered
+
+
+@compiled
+def _cover_gaps(staffed_share, vacancies_covered, effectiveness, out):
+    for i in range(len(out)):
+        out[i] = staffed_share[i] + effectiveness * vacancies_covered[i] * (1 - staffed_share[i])
 
 
 def temporary_staffing_cost(temporary_share: np.ndarray, t: TemporaryStaffing) -> np.ndarray:
@@ -148,13 +164,35 @@ def _pass_pressure_down(
 def newness(tenure_weeks: np.ndarray, newcomer_weeks: float) -> np.ndarray:
     """n_i = exp(-tenure_i / `socialisation.newcomer_weeks`): how new someone still is (1 on
     arrival), which every newcomer effect scales with (Eq. 6, 9, 11)."""
-    return np.exp(-tenure_weeks / newcomer_weeks)
+    newness = np.empty(len(tenure_weeks))
+    _minus_weeks_over(tenure_weeks, newcomer_weeks, newness)
+    return np.exp(newness, out=newness)
+
+
+@compiled
+def _minus_weeks_over(tenure_weeks, newcomer_weeks, out):
+    for i in range(len(out)):
+        out[i] = -tenure_weeks[i] / newcomer_weeks
 
 
 @per_person
 def update_norm(norm: np.ndarray, acted: np.ndarray, memory: float) -> np.ndarray:
     """Eq. 6's local norms: norm <- norm + (1 / tau)(indicator - norm), tau the memory."""
-    return norm + memory * (acted - norm)
+    return _partly_towards(norm, acted, memory)
+
+
+def _partly_towards(value: np.ndarray, target: np.ndarray, share: np.ndarray | float) -> np.ndarray:
+    """value + share x (target - value): a partial adjustment (Eq. 6's norms, Eq. 9), in one
+    compiled pass rather than three."""
+    moved = np.empty(len(value))
+    _adjust(value, target, np.broadcast_to(np.asarray(share, dtype=float), moved.shape), moved)
+    return moved
+
+
+@compiled
+def _adjust(value, target, share, out):
+    for i in range(len(out)):
+        out[i] = value[i] + share[i] * (target[i] - value[i])
 
 
 @per_person
@@ -480,7 +518,7 @@ def socialise(
     compassion: np.ndarray, compassion_around: np.ndarray, pull: np.ndarray
 ) -> np.ndarray:
     """Eq. 9: disposition drifts towards that of one's colleagues and manager."""
-    return compassion + pull * (compassion_around - compassion)
+    return _partly_towards(compassion, compassion_around, pull)
 
 
 def expected_harm(
