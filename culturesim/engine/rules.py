@@ -394,43 +394,51 @@ def pick_targets(
     with probability proportional to its weight, among the relations the bully has (reports,
     colleague ties, a manager), then one person in it. Power makes downward weight the largest.
     """
-    degree = peers.indptr[perpetrators + 1] - peers.indptr[perpetrators]  # their colleagues
-    down_weight = t.downward_weight * (n_reports[perpetrators] > 0)
-    down_or_side = down_weight + t.sideways_weight * (degree > 0)
-    total = down_or_side + t.upward_weight * (manager[perpetrators] >= 0)
-    scale = np.where(total > 0, total, 1)
-    relation = (
-        (uniform_relation >= down_weight / scale).view(np.int8)
-        + (uniform_relation >= down_or_side / scale).view(np.int8)
-        + (uniform_relation >= total / scale).view(np.int8)
-    )
-    relation[total == 0] = -1
-
-    victim = np.full(len(perpetrators), -1, dtype=np.int64)
-    down = relation == MANAGER_TO_REPORT
-    boss = perpetrators[down]
-    victim[down] = first_report[boss] + (uniform_person[down] * n_reports[boss]).astype(np.int64)
-    side = relation == COLLEAGUE
-    start = peers.indptr[perpetrators[side]]
-    victim[side] = peers.indices[start + (uniform_person[side] * degree[side]).astype(np.int64)]
-    up = relation == REPORT_TO_MANAGER
-    victim[up] = manager[perpetrators[up]]
-
-    again = (last_target >= 0) & (uniform_repeat < t.repeat_probability)
-    victim[again] = last_target[again]
-    relation[again] = relation_between(perpetrators[again], last_target[again], manager)
+    victim = np.empty(len(perpetrators), dtype=np.int64)
+    relation = np.empty(len(perpetrators), dtype=np.int8)
+    weights = (t.downward_weight, t.sideways_weight, t.upward_weight, t.repeat_probability)
+    _pick_targets(
+        perpetrators, manager, first_report, n_reports, peers.indptr, peers.indices, weights,
+        uniform_relation, uniform_person, last_target, uniform_repeat, victim, relation,
+    )  # fmt: skip
     return victim, relation
 
 
-def relation_between(
-    perpetrator: np.ndarray, victim: np.ndarray, manager: np.ndarray
-) -> np.ndarray:
-    """Manager to report, report to manager, or colleague."""
-    return np.where(
-        manager[victim] == perpetrator,
-        MANAGER_TO_REPORT,
-        np.where(manager[perpetrator] == victim, REPORT_TO_MANAGER, COLLEAGUE),
-    ).astype(np.int8)
+@compiled
+def _pick_targets(
+    perpetrators, manager, first_report, n_reports, colleagues_from, colleague, weights,
+    uniform_relation, uniform_person, last_target, uniform_repeat, victims, relations,
+):  # fmt: skip
+    downward, sideways, upward, repeat_probability = weights
+    for k in range(len(perpetrators)):
+        bully = perpetrators[k]
+        first_colleague = colleagues_from[bully]
+        colleagues = colleagues_from[bully + 1] - first_colleague
+        down = downward * (n_reports[bully] > 0)
+        down_or_side = down + sideways * (colleagues > 0)
+        total = down_or_side + upward * (manager[bully] >= 0)
+        scale = total if total > 0 else 1.0
+        u = uniform_relation[k]
+        relation = (u >= down / scale) + (u >= down_or_side / scale) + (u >= total / scale)
+        victim = -1
+        if total == 0:  # nobody to bully
+            relation = -1
+        elif relation == MANAGER_TO_REPORT:
+            victim = first_report[bully] + np.int64(uniform_person[k] * n_reports[bully])
+        elif relation == COLLEAGUE:
+            victim = colleague[first_colleague + np.int64(uniform_person[k] * colleagues)]
+        elif relation == REPORT_TO_MANAGER:
+            victim = manager[bully]
+        if last_target[k] >= 0 and uniform_repeat[k] < repeat_probability:  # the same again
+            victim = last_target[k]
+            if manager[victim] == bully:
+                relation = MANAGER_TO_REPORT
+            elif manager[bully] == victim:
+                relation = REPORT_TO_MANAGER
+            else:
+                relation = COLLEAGUE
+        victims[k] = victim
+        relations[k] = relation
 
 
 def count_sources(
