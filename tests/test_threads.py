@@ -162,3 +162,26 @@ def test_a_rule_reading_someone_elses_post_gets_that_array_whole(threaded_from_a
     with week_threads(3):
         assert np.array_equal(managers_value(manager, value), value[manager])
         assert np.array_equal(managers_value(manager, value=value), value[manager])
+
+
+def test_a_rule_that_writes_into_a_result_gets_its_blocks_parts_of_one_array(
+    threaded_from_any_size, monkeypatch
+):
+    monkeypatch.setattr(threads, "BLOCK_POSTS", 100)  # eleven blocks on three threads
+    seen_parts = []
+
+    @per_person(result=np.float64)
+    def halved(x, out=None):
+        seen_parts.append(out)
+        result = np.empty(len(x)) if out is None else out
+        return np.divide(x, 2, out=result)
+
+    x = np.arange(1001.0)
+    with week_threads(3):
+        whole = halved(x)
+    assert np.array_equal(whole, x / 2)
+    assert len(seen_parts) == 11
+    assert all(part.base is whole for part in seen_parts)  # views of the one result: no join
+    with week_threads(1):
+        assert np.array_equal(halved(x), x / 2)  # run whole, the rule makes its own array
+    assert seen_parts[-1] is None

@@ -73,18 +73,19 @@ def compiled(loop: Callable[..., None]) -> Callable[..., None]:
     return run
 
 
-@per_person(people="trust_funding")
+@per_person(people="trust_funding", result=np.float64)
 def workload(
     demand: float,
     trust_funding: np.ndarray,
     staffed_share: np.ndarray,
     staffing_floor: float = Workload.model_fields["staffing_floor"].default,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """Eq. 2: workload = demand / (funding x staffed share of one's team); 1 is sustainable.
 
     The staffed share counts as at least `workload.staffing_floor`.
     """
-    load = np.empty(len(trust_funding))
+    load = np.empty(len(trust_funding)) if out is None else out
     _divide_demand(demand, trust_funding, staffed_share, staffing_floor, load)
     return load
 
@@ -103,13 +104,16 @@ def temporary_cover(trust_vacancy: np.ndarray, t: TemporaryStaffing) -> np.ndarr
     return np.minimum(t.cover * trust_vacancy, t.max_share)
 
 
-@per_person
+@per_person(result=np.float64)
 def covered_staffing(
-    staffed_share: np.ndarray, vacancies_covered: np.ndarray, t: TemporaryStaffing
+    staffed_share: np.ndarray,
+    vacancies_covered: np.ndarray,
+    t: TemporaryStaffing,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """Eq. 2a: a team's staffed share with the covered part of its gaps filled by temporary
     staff, each worth `effectiveness` of a substantive member."""
-    covered = np.empty(len(staffed_share))
+    covered = np.empty(len(staffed_share)) if out is None else out
     _cover_gaps(staffed_share, vacancies_covered, t.effectiveness, covered)
     return covered
 
@@ -125,7 +129,7 @@ def temporary_staffing_cost(temporary_share: np.ndarray, t: TemporaryStaffing) -
     return t.premium * t.pay_share * temporary_share
 
 
-@per_person(whole=("last_pressure", "compassion", "occupied"))
+@per_person(whole=("last_pressure", "compassion", "occupied"), result=np.float64)
 def felt_pressure(
     board_pressure: np.ndarray,
     last_pressure: np.ndarray,
@@ -133,13 +137,14 @@ def felt_pressure(
     compassion: np.ndarray,
     occupied: np.ndarray,
     p: Pressure,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """Eq. 3: the board feels the regulator; each leader passes last week's pressure down.
 
     pressure_i = transmission x pressure_m(t-1) x (1 - leader_buffering x compassion_m),
     where m is i's manager (an empty manager's post buffers nothing).
     """
-    pressure = np.empty(len(board_pressure))
+    pressure = np.empty(len(board_pressure)) if out is None else out
     _pass_pressure_down(
         board_pressure, last_pressure, manager, compassion, occupied,
         p.transmission, p.leader_buffering, pressure,
@@ -160,11 +165,13 @@ def _pass_pressure_down(
             out[i] = transmission * last_pressure[m] * (1 - buffering * shield)
 
 
-@per_person
-def newness(tenure_weeks: np.ndarray, newcomer_weeks: float) -> np.ndarray:
+@per_person(result=np.float64)
+def newness(
+    tenure_weeks: np.ndarray, newcomer_weeks: float, out: np.ndarray | None = None
+) -> np.ndarray:
     """n_i = exp(-tenure_i / `socialisation.newcomer_weeks`): how new someone still is (1 on
     arrival), which every newcomer effect scales with (Eq. 6, 9, 11)."""
-    newness = np.empty(len(tenure_weeks))
+    newness = np.empty(len(tenure_weeks)) if out is None else out
     _minus_weeks_over(tenure_weeks, newcomer_weeks, newness)
     return np.exp(newness, out=newness)
 
@@ -175,16 +182,20 @@ def _minus_weeks_over(tenure_weeks, newcomer_weeks, out):
         out[i] = -tenure_weeks[i] / newcomer_weeks
 
 
-@per_person
-def update_norm(norm: np.ndarray, acted: np.ndarray, memory: float) -> np.ndarray:
+@per_person(result=np.float64)
+def update_norm(
+    norm: np.ndarray, acted: np.ndarray, memory: float, out: np.ndarray | None = None
+) -> np.ndarray:
     """Eq. 6's local norms: norm <- norm + (1 / tau)(indicator - norm), tau the memory."""
-    return _partly_towards(norm, acted, memory)
+    return _partly_towards(norm, acted, memory, out)
 
 
-def _partly_towards(value: np.ndarray, target: np.ndarray, share: np.ndarray | float) -> np.ndarray:
+def _partly_towards(
+    value: np.ndarray, target: np.ndarray, share: np.ndarray | float, out: np.ndarray | None
+) -> np.ndarray:
     """value + share x (target - value): a partial adjustment (Eq. 6's norms, Eq. 9), in one
     compiled pass rather than three."""
-    moved = np.empty(len(value))
+    moved = np.empty(len(value)) if out is None else out
     _adjust(value, target, np.broadcast_to(np.asarray(share, dtype=float), moved.shape), moved)
     return moved
 
@@ -195,20 +206,22 @@ def _adjust(value, target, share, out):
         out[i] = value[i] + share[i] * (target[i] - value[i])
 
 
-@per_person
+@per_person(result=np.bool_)
 def suffer_aggression(
     exposure: np.ndarray,
     level_of_aggression: float,
     demand: float,
     a: Aggression,
     uniform: np.ndarray,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """Eq. 4: patient and public aggression, a Poisson event at rate x aggression x demand."""
-    chance = 1 - np.exp(-a.weekly_rate * level_of_aggression * demand * exposure)
-    return uniform < chance
+    chance = np.exp(-a.weekly_rate * level_of_aggression * demand * exposure)
+    np.subtract(1, chance, out=chance)
+    return np.less(uniform, chance, out=out)
 
 
-@per_person
+@per_person(result=np.float64)
 def update_strain(
     strain: np.ndarray,
     workload_now: np.ndarray,
@@ -219,6 +232,7 @@ def update_strain(
     support: np.ndarray,
     resilience: np.ndarray,
     s: Strain,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """Eq. 5: strain moves a step towards a target set by load, mistreatment and support.
 
@@ -235,14 +249,13 @@ def update_strain(
         s.support_weight,
         s.resilience_weight,
     )
-    minus_logit = np.empty(len(strain))
+    new_strain = np.empty(len(strain)) if out is None else out
     _strain_minus_logit(
         workload_now, pressure, bullied, persistent, aggressed, support, resilience, weights,
-        minus_logit,
+        new_strain,
     )  # fmt: skip
-    np.exp(minus_logit, out=minus_logit)
-    new_strain = minus_logit
-    _step_strain(strain, minus_logit, s.time_constant_weeks, new_strain)
+    np.exp(new_strain, out=new_strain)
+    _step_strain(strain, new_strain, s.time_constant_weeks, new_strain)
     return new_strain
 
 
@@ -282,7 +295,7 @@ def _step_strain(strain, exp_minus_logit, time_constant_weeks, out):
         out[i] = strain[i] + (target - strain[i]) / time_constant_weeks
 
 
-@per_person
+@per_person(result=np.int8)
 def choose_behaviour(
     strain: np.ndarray,
     compassion: np.ndarray,
@@ -295,6 +308,7 @@ def choose_behaviour(
     is_leader: np.ndarray,
     b: Behaviour,
     uniform: np.ndarray,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """Eq. 6-7: bully with p_b; otherwise act compassionately with p_c; else neutrally.
 
@@ -322,7 +336,7 @@ def choose_behaviour(
         newness, is_leader, weights, minus_logits[0], minus_logits[1],
     )  # fmt: skip
     np.exp(minus_logits, out=minus_logits)
-    behaviour = np.empty(len(strain), dtype=np.int8)
+    behaviour = np.empty(len(strain), dtype=np.int8) if out is None else out
     _pick_behaviour(minus_logits[0], minus_logits[1], uniform, behaviour)
     return behaviour
 
@@ -521,12 +535,15 @@ def challenge_persistent_bullying(
     return uniform < p_challenge
 
 
-@per_person
+@per_person(result=np.float64)
 def socialise(
-    compassion: np.ndarray, compassion_around: np.ndarray, pull: np.ndarray
+    compassion: np.ndarray,
+    compassion_around: np.ndarray,
+    pull: np.ndarray,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """Eq. 9: disposition drifts towards that of one's colleagues and manager."""
-    return _partly_towards(compassion, compassion_around, pull)
+    return _partly_towards(compassion, compassion_around, pull, out)
 
 
 def expected_harm(
@@ -558,7 +575,7 @@ def team_quality(
     return np.clip(quality, 0.0, 1.0)
 
 
-@per_person
+@per_person(result=np.float64)
 def leave_probability(
     strain: np.ndarray,
     persistent: np.ndarray,
@@ -566,6 +583,7 @@ def leave_probability(
     is_chief_executive: np.ndarray,
     u: Turnover,
     trust_shift: np.ndarray | float = 0.0,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """Eq. 11: the weekly chance of leaving rises with strain, persistent bullying, newness.
 
@@ -578,7 +596,7 @@ def leave_probability(
         u.bullied_weight,
         u.newcomer_weight,
     )
-    chance = np.empty(len(strain))
+    chance = np.empty(len(strain)) if out is None else out
     _leaving_minus_logit(
         strain, persistent, newness, is_chief_executive,
         np.broadcast_to(np.asarray(trust_shift, dtype=float), chance.shape), weights, chance,
