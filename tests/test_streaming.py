@@ -8,6 +8,7 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
@@ -215,3 +216,21 @@ def test_a_large_organisation_stores_its_event_ids_delta_encoded(tmp_path: Path)
         pd.testing.assert_frame_equal(read_events(path), large.events, check_exact=True)
     delta, plain = (tmp_path / f"{f}/events.parquet" for f in ("large", "as-if-small"))
     assert delta.stat().st_size < 0.8 * plain.stat().st_size
+
+
+def test_team_heatmap_counts_each_person_bullied_by_staff_once_a_quarter(both) -> None:
+    held, *_ = both
+    team = held.model.org.team
+    events = held.events
+    by_staff = events[events.perpetrator >= 0]
+    expected = (
+        by_staff.assign(team=team[by_staff.victim], quarter=by_staff.week // 13)
+        .groupby(["team", "quarter"])
+        .victim_person.nunique()
+    )
+    counted = team_victims_of(events, team)
+    assert counted.sum() > 100
+    np.testing.assert_array_equal(
+        counted.index.to_frame().to_numpy(), expected.index.to_frame().to_numpy()
+    )
+    np.testing.assert_array_equal(counted.to_numpy(), expected.to_numpy())

@@ -85,23 +85,67 @@ QUARTER_WEEKS = 13
 
 def team_victims_of(events: pd.DataFrame | dict[str, np.ndarray], team: np.ndarray) -> pd.Series:
     """Distinct people bullied by staff in each (team, quarter), indexed by team and quarter,
-    from events of whole quarters (so the counts of separate parts of a run's events add up).
+    from events of whole quarters (so the counts of separate parts of a run's events add up)."""
+    counter = TeamVictims(team)
+    counter.add(events)
+    return counter.counts()
 
-    Counted on one int64 key per act (team and quarter above 32 bits, the person below), so a
-    quarter of a whole-NHS run's events costs a few tens of MB, not a pandas table's copies.
+
+class TeamVictims:
+    """The team heatmap's counts (`team_victims_of`) kept as a run's events come, a week or more
+    at a time in week order, without holding them.
+
+    A person is bullied in one team (their post's: a person id is never moved to another post),
+    so each person is counted once a quarter, when first seen in it: a table of the quarter each
+    person id was last counted in (4 bytes a person) and the teams of those newly counted. A
+    whole-NHS run held a quarter's events for this (tens of MB) and sorted them, about 1.6 s a
+    run (issue 11).
     """
-    staff = np.asarray(events["perpetrator"]) >= 0
-    teams = team[np.asarray(events["victim"])[staff]].astype(np.int64)
-    quarter = np.asarray(events["week"])[staff] // QUARTER_WEEKS
-    quarters = int(quarter.max()) + 1 if len(quarter) else 1
-    person = np.asarray(events["victim_person"])[staff].astype(np.int64)
-    pair_of_victim = np.unique((teams * quarters + quarter) << 32 | person) >> 32  # sorted
-    first = np.flatnonzero(np.diff(pair_of_victim, prepend=-1))
-    pairs, victims = pair_of_victim[first], np.diff(np.r_[first, len(pair_of_victim)])
-    index = pd.MultiIndex.from_arrays(
-        [pairs // quarters, (pairs % quarters).astype(quarter.dtype)], names=["team", "quarter"]
-    )
-    return pd.Series(victims.astype(np.int64), index=index)
+
+    def __init__(self, team: np.ndarray) -> None:
+        self.team = team
+        self._counted_in = np.zeros(0, dtype=np.int32)  # quarter + 1; 0: never counted
+        self._teams: dict[int, list[np.ndarray]] = {}
+        self._quarter_dtype: np.dtype = np.dtype(np.int64)
+
+    def add(self, events: pd.DataFrame | dict[str, np.ndarray]) -> None:
+        from culturesim.engine.sums import first_of_each  # numba: compiled on first use
+
+        staff = np.asarray(events["perpetrator"]) >= 0
+        person = np.asarray(events["victim_person"])[staff]
+        post = np.asarray(events["victim"])[staff]
+        quarter = np.asarray(events["week"])[staff] // QUARTER_WEEKS
+        self._quarter_dtype = quarter.dtype
+        if not len(person):
+            return
+        if person.max() >= len(self._counted_in):
+            grown = np.zeros(max(int(person.max()) + 1, 2 * len(self._counted_in)), np.int32)
+            grown[: len(self._counted_in)] = self._counted_in
+            self._counted_in = grown
+        starts = np.flatnonzero(np.diff(quarter, prepend=quarter[0] - 1))
+        for start, end in zip(starts, [*starts[1:], len(quarter)], strict=True):
+            q, people = int(quarter[start]), person[start:end]
+            first = first_of_each(people)
+            new = first[self._counted_in[people[first]] != q + 1]
+            self._counted_in[people[new]] = q + 1
+            self._teams.setdefault(q, []).append(self.team[post[start:end][new]])
+
+    def counts(self) -> pd.Series:
+        """Victims per (team, quarter), sorted by team then quarter."""
+        teams, quarters, victims = [], [], []
+        for q, parts in self._teams.items():
+            present, count = np.unique(np.concatenate(parts), return_counts=True)
+            teams.append(present)
+            quarters.append(np.full(len(present), q, dtype=self._quarter_dtype))
+            victims.append(count)
+        if not teams:
+            teams, quarters, victims = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)], [[]]
+        team, quarter = np.concatenate(teams).astype(np.int64), np.concatenate(quarters)
+        order = np.lexsort((quarter, team))
+        index = pd.MultiIndex.from_arrays(
+            [team[order], quarter[order].astype(self._quarter_dtype)], names=["team", "quarter"]
+        )
+        return pd.Series(np.concatenate(victims).astype(np.int64)[order], index=index)
 
 
 def team_heatmap(

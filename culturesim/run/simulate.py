@@ -291,26 +291,23 @@ def stream_run(
     `building`, the temporary folder of `out`, as the run goes rather than holding them.
 
     Returns the result, whose events and agents are read from `out` when first used, and the
-    team heatmap's counts (None without figures or events), counted a quarter at a time.
+    team heatmap's counts (None without figures or events), counted as the events come.
     """
     model = CultureModel(scenario)
     posts = model.org.n_posts
     events, agents = TableStream(building, "events", posts), TableStream(building, "agents", posts)
-    quarter: list[dict[str, np.ndarray]] = []
-    counts: list[pd.Series] = []
+    team_victims = None
+    if scenario.run.figures:
+        from culturesim.run.figures import TeamVictims
+
+        team_victims = TeamVictims(model.org.team)
 
     def write_week(week: int) -> None:
         columns = model.recorder.take_events()
         if columns is not None:
             events.write(columns)
-            if scenario.run.figures:
-                quarter.append({name: columns[name] for name in TEAM_VICTIM_COLUMNS})
-        if quarter and (week % QUARTER_WEEKS == 0 or week == scenario.run.steps):
-            from culturesim.run.figures import team_victims_of
-
-            whole = {name: np.concatenate([c[name] for c in quarter]) for name in quarter[0]}
-            counts.append(team_victims_of(whole, model.org.team))
-            quarter.clear()
+            if team_victims is not None:
+                team_victims.add(columns)
         if week % QUARTER_WEEKS == 0:
             release_freed_memory()
 
@@ -343,12 +340,12 @@ def stream_run(
         summary=summary,
         model=model,
     )
-    return result, pd.concat(counts) if counts else None
+    taken = team_victims is not None and model.recorder.events_taken
+    return result, team_victims.counts() if taken else None
 
 
 QUARTER_WEEKS = 13
-TEAM_VICTIM_COLUMNS = ("perpetrator", "victim", "week", "victim_person")
-"""What the team heatmap (`culturesim.run.figures.team_victims_of`) reads of the events."""
+"""Weeks between the run's hand-backs of freed memory (`release_freed_memory`)."""
 
 
 def run_to_folder(
