@@ -22,6 +22,7 @@ from culturesim.engine.scenario import (
     Pressure,
     Quality,
     Regulator,
+    Socialisation,
     SpeakingUp,
     Strain,
     Targets,
@@ -504,9 +505,12 @@ def test_a_supportive_stance_and_a_compassionate_manager_challenge_more_often():
 
 
 def test_disposition_moves_the_pulled_share_of_the_way_to_what_is_seen():
-    moved = rules.socialise(np.array([0.4, 0.4, 0.4]), np.array([0.9, 0.9, 0.2]),
-                            np.array([0.1, 1.0, 0.0]))  # fmt: skip
-    assert moved == pytest.approx([0.45, 0.9, 0.4])
+    # pull = rate + newcomer_rate x newness: 0.1, 0.5 and 0.1; a vacant post keeps its value
+    moved = rules.socialise(
+        np.full(4, 0.4), np.array([0.9, 0.9, 0.2, 0.9]), np.array([0.0, 1.0, 0.0, 1.0]),
+        np.array([True, True, True, False]), Socialisation(rate=0.1, newcomer_rate=0.4),
+    )  # fmt: skip
+    assert moved == pytest.approx([0.45, 0.65, 0.38, 0.4])
 
 
 # --- Eq. 10: care quality --------------------------------------------------------------------

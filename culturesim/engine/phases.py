@@ -229,13 +229,14 @@ def adaptation(model: CultureModel, week: Week) -> None:
     bullying_norm = rules.update_norm(p.bullying_norm, week.behaviour == BULLYING, memory)
     compassion_norm = rules.update_norm(p.compassion_norm, kind, memory)
     bullying_norm[_challenged(model, week.persistent_bullies)] = 0.0
-    pull = s.socialisation.rate + s.socialisation.newcomer_rate * week.newness
-    compassion = rules.socialise(p.compassion, week.compassion_around, pull)
+    compassion = rules.socialise(
+        p.compassion, week.compassion_around, week.newness, p.occupied, s.socialisation
+    )
 
     # commit the week's new state (synchronous update)
     p.pressure, p.support, p.strain, p.behaviour = week.pressure, support, strain, week.behaviour
     p.bullying_norm, p.compassion_norm = bullying_norm, compassion_norm
-    p.compassion = np.where(p.occupied, compassion, p.compassion)
+    p.compassion = compassion
     p.bullied_by_manager_week[victim[relation == rules.MANAGER_TO_REPORT]] = t
     p.bullied_by_colleague_week[victim[relation != rules.MANAGER_TO_REPORT]] = t
     from_source = week.source_person[victim] == p.person_id[bullies]

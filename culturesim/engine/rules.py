@@ -26,6 +26,7 @@ from culturesim.engine.scenario import (
     Quality,
     Recruitment,
     Regulator,
+    Socialisation,
     SpeakingUp,
     SpecialMeasures,
     Strain,
@@ -539,11 +540,28 @@ def challenge_persistent_bullying(
 def socialise(
     compassion: np.ndarray,
     compassion_around: np.ndarray,
-    pull: np.ndarray,
+    newness: np.ndarray,
+    occupied: np.ndarray,
+    s: Socialisation,
     out: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Eq. 9: disposition drifts towards that of one's colleagues and manager."""
-    return _partly_towards(compassion, compassion_around, pull, out)
+    """Eq. 9: disposition drifts towards that of one's colleagues and manager, with a pull of
+    rate + newcomer_rate x newness; a vacant post's value stays as it is."""
+    socialised = np.empty(len(compassion)) if out is None else out
+    _socialise(
+        compassion, compassion_around, newness, occupied, s.rate, s.newcomer_rate, socialised
+    )
+    return socialised
+
+
+@compiled
+def _socialise(compassion, compassion_around, newness, occupied, rate, newcomer_rate, out):
+    for i in range(len(out)):
+        if occupied[i]:
+            pull = rate + newcomer_rate * newness[i]
+            out[i] = compassion[i] + pull * (compassion_around[i] - compassion[i])
+        else:
+            out[i] = compassion[i]
 
 
 def expected_harm(
