@@ -73,9 +73,9 @@ class Organisation:
 
     def sum_per_trust(self, value: np.ndarray, present: np.ndarray) -> np.ndarray:
         """Each trust's sum of `value` over the posts `present` marks (a float each)."""
-        from culturesim.engine.sums import sum_per_group  # numba: compiled on first use
+        from culturesim.engine.sums import sum_per_trust  # numba: compiled on first use
 
-        return sum_per_group(self.trust, value, present, self.n_trusts, self.trust_start)
+        return sum_per_trust(value, present, self.trust_start)
 
     def sum_per_team(self, value: np.ndarray, present: np.ndarray) -> np.ndarray:
         """Each team's sum of `value` over the posts `present` marks, indexed by the team

@@ -56,6 +56,24 @@ def _sum_by_trust_blocks(group, value, present, trust_start, out):
         out[current] = running
 
 
+@OnWeekThreads
+@numba.njit(cache=True, nogil=True)
+def _sum_by_trust(value, present, trust_start, out):
+    for trust in numba.prange(len(trust_start) - 1):
+        running = 0.0
+        for i in range(trust_start[trust], trust_start[trust + 1]):
+            running += value[i] * present[i]
+        out[trust] = running
+
+
+def sum_per_trust(value: np.ndarray, present: np.ndarray, trust_start: np.ndarray) -> np.ndarray:
+    """`sum_per_group` with each trust as the group, bit for bit, without reading a group index:
+    a trust's posts are the block `trust_start[t] : trust_start[t + 1]`."""
+    out = np.zeros(len(trust_start) - 1)
+    _sum_by_trust(len(value), value, present, trust_start, out)
+    return out
+
+
 def sum_per_group(
     group: np.ndarray,
     value: np.ndarray,
