@@ -85,6 +85,25 @@ def test_neighbour_mean_of_several_quantities_equals_one_at_a_time():
     assert np.array_equal(together, apart)
 
 
+@pytest.mark.parametrize("threads", [1, 2])
+def test_neighbour_share_of_a_yes_no_quantity_is_its_mean_bit_for_bit(threads, monkeypatch):
+    from culturesim.engine import threads as week_threads
+    from culturesim.engine.model import CultureModel
+
+    monkeypatch.setattr(week_threads, "PARALLEL_FROM", 0)
+    org = CultureModel("baseline", seed=5, burn_in=False).org
+    rng = np.random.default_rng(8)
+    for leader_weight in (0.0, 0.3, 1.0):
+        occupied = rng.random(org.n_posts) > 0.3
+        marked = occupied & (rng.random(org.n_posts) < 0.4)  # vacant posts are never marked
+        hood = rules.neighbourhood(org.peers, org.manager, occupied, leader_weight)
+        with week_threads.week_threads(threads):
+            share = rules.neighbour_share(hood, marked)
+            (mean,) = rules.neighbour_mean(hood, marked.astype(float))
+        assert share.tobytes() == mean.tobytes()
+        assert 0 < share.mean() < 1
+
+
 # --- Eq. 2: workload -------------------------------------------------------------------------
 
 

@@ -59,3 +59,27 @@ def neighbour_mean(hood: Neighbourhood, *quantities: np.ndarray) -> list[np.ndar
                 for quantity, view in zip(group, out, strict=True):
                     of_one(*ties_of, hood.leader_weight, quantity, view)
     return seen
+
+
+def neighbour_share(hood: Neighbourhood, marked: np.ndarray) -> np.ndarray:
+    """Eq. 1 for a yes/no quantity (`marked`, one bool a post, False at vacant posts): the
+    share of those around a person that it marks, weighted as `neighbour_mean` weighs them,
+    bit for bit its result for `marked` as floats, in a pass that reads a byte a colleague."""
+    from culturesim.engine import ties  # numba: imported and compiled on first use
+
+    threads = threads_for(len(hood.manager))
+    share_of_one = (
+        ties.neighbour_share_of_one if threads == 1 else ties.neighbour_share_of_one_threaded
+    )
+    present_and_marked = hood.occupied.view(np.uint8) | (marked.view(np.uint8) << 1)
+    seen = np.empty(len(hood.manager))
+    with numba_threads(threads):
+        share_of_one(
+            hood.peers.indptr,
+            ties.tie_indices(hood.peers.indices),
+            hood.manager,
+            present_and_marked,
+            hood.leader_weight,
+            seen,
+        )
+    return seen

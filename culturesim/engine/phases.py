@@ -212,8 +212,8 @@ def adaptation(model: CultureModel, week: Week) -> None:
     victim, relation, bullies = week.victim, week.relation, week.bullies
     bullied_now = np.zeros(model.org.n_posts, dtype=bool)
     bullied_now[victim] = True
-    kind = (week.behaviour == COMPASSIONATE).astype(float)
-    (support,) = rules.neighbour_mean(week.hood, kind)
+    kind = week.behaviour == COMPASSIONATE
+    support = rules.neighbour_share(week.hood, kind)
     strain = rules.update_strain(
         p.strain,
         week.workload,

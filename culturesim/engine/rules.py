@@ -17,6 +17,7 @@ import scipy.sparse as sp
 
 from culturesim.engine.neighbours import Neighbourhood as Neighbourhood  # Eq. 1, re-exported
 from culturesim.engine.neighbours import neighbour_mean as neighbour_mean
+from culturesim.engine.neighbours import neighbour_share as neighbour_share
 from culturesim.engine.neighbours import neighbourhood as neighbourhood
 from culturesim.engine.scenario import (
     Aggression,
