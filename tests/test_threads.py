@@ -185,3 +185,25 @@ def test_a_rule_that_writes_into_a_result_gets_its_blocks_parts_of_one_array(
     with week_threads(1):
         assert np.array_equal(halved(x), x / 2)  # run whole, the rule makes its own array
     assert seen_parts[-1] is None
+
+
+@pytest.mark.parametrize("count", [100_001, 1_390_672])
+def test_a_large_draw_on_threads_gives_the_streams_own_numbers(count):
+    one, split = np.random.default_rng(4), np.random.default_rng(4)
+    split.random(3)
+    one.random(3)
+    with week_threads(2):
+        assert threads_for(count) == 2
+        drawn = threads.uniform_on_threads(split, count)
+    assert drawn.tobytes() == one.random(count).tobytes()
+    assert split.bit_generator.state == one.bit_generator.state  # the stream goes on the same
+    assert split.random(5).tobytes() == one.random(5).tobytes()
+    kept_back = np.random.default_rng(4)
+    kept_back.integers(0, 10, dtype=np.uint32)  # a 32-bit output kept back: drawn whole
+    again = np.random.default_rng(4)
+    again.integers(0, 10, dtype=np.uint32)
+    with week_threads(2):
+        assert (
+            threads.uniform_on_threads(kept_back, count).tobytes() == again.random(count).tobytes()
+        )
+    assert kept_back.bit_generator.state == again.bit_generator.state  # kept back still

@@ -25,6 +25,7 @@ from culturesim.engine.cascades import EpisodeLog
 from culturesim.engine.organisation import Organisation
 from culturesim.engine.recorder import Recorder
 from culturesim.engine.state import ATTRIBUTES, ID_LIMIT, POST_VALUED, People
+from culturesim.engine.threads import uniform_on_threads
 
 STREAMS = (
     "organisation",
@@ -104,7 +105,7 @@ def uniform(replicates: Sequence[Replicate], stream: str, posts: np.ndarray | in
     replicate's from its own `stream`, as many as it would draw alone."""
     if len(replicates) == 1:
         count = posts if isinstance(posts, int | np.integer) else len(posts)
-        return replicates[0].streams[stream].random(count)
+        return uniform_on_threads(replicates[0].streams[stream], int(count))
     if isinstance(posts, int | np.integer):
         counts = [r.posts.stop - r.posts.start for r in replicates]
     else:
