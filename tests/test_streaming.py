@@ -230,6 +230,8 @@ def test_team_heatmap_counts_each_person_bullied_by_staff_once_a_quarter(both) -
     )
     counted = team_victims_of(events, team)
     assert counted.sum() > 100
+    shuffled = events.sample(frac=1.0, random_state=3)  # the order of the events does not count
+    pd.testing.assert_series_equal(team_victims_of(shuffled, team), counted)
     np.testing.assert_array_equal(
         counted.index.to_frame().to_numpy(), expected.index.to_frame().to_numpy()
     )

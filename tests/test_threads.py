@@ -207,3 +207,29 @@ def test_a_large_draw_on_threads_gives_the_streams_own_numbers(count):
             threads.uniform_on_threads(kept_back, count).tobytes() == again.random(count).tobytes()
         )
     assert kept_back.bit_generator.state == again.bit_generator.state  # kept back still
+
+
+def test_a_rule_given_out_writes_there_and_one_that_ignores_out_is_refused(threaded_from_any_size):
+    @per_person(result=np.float64)
+    def halved(x, out=None):
+        result = np.empty(len(x)) if out is None else out
+        return np.divide(x, 2, out=result)
+
+    @per_person(result=np.float64)
+    def careless(x, out=None):
+        return x / 2  # a new array: the whole result would be left unwritten
+
+    x = np.arange(1001.0)
+    mine = np.zeros(1001)
+    with week_threads(3):
+        assert halved(x, out=mine) is mine
+        with pytest.raises(TypeError, match="careless returned a new array"):
+            careless(x)
+    assert np.array_equal(mine, x / 2)
+
+
+def test_the_weeks_own_threads_run_whatever_they_are_given_whole():
+    with week_threads(2):
+        assert threads_for(10 * threads.PARALLEL_FROM) == 2
+        inside = threads._pool(2).submit(threads_for, 10 * threads.PARALLEL_FROM).result()
+    assert inside == 1  # waiting on its own pool could hang

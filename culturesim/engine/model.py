@@ -19,7 +19,7 @@ import mesa
 import numpy as np
 import pandas as pd
 
-from culturesim.engine import rules
+from culturesim.engine import interrupts, rules
 from culturesim.engine.cascades import EpisodeLog, largest_cascade
 from culturesim.engine.measures import TIMESERIES_COLUMNS  # noqa: F401  (re-exported)
 from culturesim.engine.mesa_tools import RecordedMeasures, model_scenario
@@ -116,7 +116,15 @@ class CultureModel(mesa.Model):
         super().__init__(seed=seed)
         self.scenario = scenario
         self.seed = seed
-        self.replicates = self._build_replicates(seeds or [seed])
+        with interrupts.between_weeks():  # numba compiles its kernels in the first weeks
+            self._build(scenario, seed, seeds or [seed], burn_in)
+        if self.org.n_posts <= EAGER_AGENT_LIMIT and len(self.replicates) == 1:
+            for post in range(self.org.n_posts):
+                self.person(post)
+
+    def _build(self, scenario: Scenario, seed: int, seeds: Sequence[int], burn_in: bool) -> None:
+        """The organisation, people and trust state, then the burn-in weeks."""
+        self.replicates = self._build_replicates(seeds)
         self._start_with_settled_vacancies()
 
         n_trusts = self.org.n_trusts
@@ -146,9 +154,6 @@ class CultureModel(mesa.Model):
         self._agents_by_post: dict[int, Person] = {}
         while self.week < 0:
             self._advance()
-        if self.org.n_posts <= EAGER_AGENT_LIMIT and len(self.replicates) == 1:
-            for post in range(self.org.n_posts):
-                self.person(post)
 
     def _build_replicates(self, seeds: Sequence[int]) -> list[Replicate]:
         """Each seed's streams, organisation and people, side by side in the model's `org`
@@ -329,6 +334,7 @@ class CultureModel(mesa.Model):
             self.running = False
 
     def _advance(self) -> None:
+        interrupts.check()
         week = Week(self.week)
         for phase in self.phases:
             phase(self, week)

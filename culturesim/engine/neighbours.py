@@ -62,9 +62,9 @@ def neighbour_mean(hood: Neighbourhood, *quantities: np.ndarray) -> list[np.ndar
 
 
 def neighbour_share(hood: Neighbourhood, marked: np.ndarray) -> np.ndarray:
-    """Eq. 1 for a yes/no quantity (`marked`, one bool a post, False at vacant posts): the
-    share of those around a person that it marks, weighted as `neighbour_mean` weighs them,
-    bit for bit its result for `marked` as floats, in a pass that reads a byte a colleague."""
+    """Eq. 1 for a yes/no quantity (`marked`, one bool a post): the share of those around a
+    person that it marks, weighted as `neighbour_mean` weighs them, bit for bit its result for
+    `marked` as floats, in a pass that reads a byte a colleague."""
     from culturesim.engine import ties  # numba: imported and compiled on first use
 
     threads = threads_for(len(hood.manager))

@@ -52,12 +52,13 @@ _compiling = threading.Lock()
 def compiled(loop: Callable[..., None]) -> Callable[..., None]:
     """A rule's loop over people, compiled by numba on its first call (and cached on disk).
 
-    The busiest rules (Eq. 5, 6-7, 11) are written as one loop over people rather than as a
-    dozen numpy expressions, each a pass over the population: the same operations in the same
-    order, so the same bits (`tests/test_golden.py`), at a fraction of the cost (issue 11).
-    Their `exp` stays numpy's, between two loops: numba's differs from it in the last bit for
-    some arguments. Division is compiled without Python's zero check (`error_model="numpy"`),
-    which lets the loops run on vectors; no rule divides by zero.
+    The busiest rules (Eq. 2, 2a, 3, 5, 6-7, 6's norms, 8's choice of target, 9, 11 and
+    newness) are written as one loop over people rather than as a dozen numpy expressions,
+    each a pass over the population: the same operations in the same order, so the same bits
+    (`tests/test_golden.py`), at a fraction of the cost (issue 11). Their `exp` stays numpy's,
+    between two loops: numba's differs from it in the last bit for some arguments. Division is
+    compiled without Python's zero check (`error_model="numpy"`), which lets the loops run on
+    vectors: a division by zero gives inf or nan, as numpy's does, without its warning.
     """
     kernel = None
 
@@ -189,23 +190,16 @@ def update_norm(
     norm: np.ndarray, acted: np.ndarray, memory: float, out: np.ndarray | None = None
 ) -> np.ndarray:
     """Eq. 6's local norms: norm <- norm + (1 / tau)(indicator - norm), tau the memory."""
-    return _partly_towards(norm, acted, memory, out)
-
-
-def _partly_towards(
-    value: np.ndarray, target: np.ndarray, share: np.ndarray | float, out: np.ndarray | None
-) -> np.ndarray:
-    """value + share x (target - value): a partial adjustment (Eq. 6's norms, Eq. 9), in one
-    compiled pass rather than three."""
-    moved = np.empty(len(value)) if out is None else out
-    _adjust(value, target, np.broadcast_to(np.asarray(share, dtype=float), moved.shape), moved)
-    return moved
+    updated = np.empty(len(norm)) if out is None else out
+    _adjust(norm, acted, float(memory), updated)
+    return updated
 
 
 @compiled
 def _adjust(value, target, share, out):
+    """value + share x (target - value), a partial adjustment."""
     for i in range(len(out)):
-        out[i] = value[i] + share[i] * (target[i] - value[i])
+        out[i] = value[i] + share * (target[i] - value[i])
 
 
 @per_person(result=np.bool_)
@@ -381,11 +375,12 @@ def _pick_behaviour(exp_minus_bully, exp_minus_kind, uniform, behaviour):
     for i in range(len(uniform)):
         p_bully = 1.0 / (1.0 + exp_minus_bully[i])
         p_kind = 1.0 / (1.0 + exp_minus_kind[i])
-        kind_or_worse = uniform[i] < p_bully + (1 - p_bully) * p_kind
-        bullies = uniform[i] < p_bully  # implies kind_or_worse: p_b <= p_b + (1 - p_b) p_c
+        bullies = uniform[i] < p_bully
+        kind = uniform[i] < p_bully + (1 - p_bully) * p_kind
+        # bullying if u < p_b, else compassion if u < p_b + (1 - p_b) p_c, else neutral
         behaviour[i] = (
             NEUTRAL
-            + (COMPASSIONATE - NEUTRAL) * kind_or_worse
+            + (COMPASSIONATE - NEUTRAL) * (kind | bullies)
             + (BULLYING - COMPASSIONATE) * bullies
         )
 

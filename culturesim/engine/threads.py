@@ -118,7 +118,9 @@ def _pool(threads: int) -> ThreadPoolExecutor:
     with _pools_lock:
         if threads not in _pools:
             _one_malloc_arena()
-            _pools[threads] = ThreadPoolExecutor(threads, thread_name_prefix="culturesim-week")
+            _pools[threads] = ThreadPoolExecutor(
+                threads, thread_name_prefix="culturesim-week", initializer=_one_thread_here
+            )
         return _pools[threads]
 
 
@@ -135,6 +137,11 @@ def _one_malloc_arena() -> None:
         libc.mallopt(ctypes.c_int(-8), ctypes.c_int(1))  # M_ARENA_MAX
     except (OSError, AttributeError):
         pass
+
+
+def _one_thread_here() -> None:
+    """A pool thread runs whatever it is given whole: waiting on its own pool could hang."""
+    _settings.threads = 1
 
 
 def blocks(n: int, parts: int) -> list[slice]:
@@ -200,10 +207,13 @@ def per_person(
         # context variable) applies in the pool's threads as it does in the caller's
         contexts = [contextvars.copy_context() for _ in parts]
         if result is not None:
-            joined = np.empty(n, dtype=result)
+            given = keywords.pop("out", None)
+            joined = np.empty(n, dtype=result) if given is None else given
             outs = [joined[part] for part in parts]
-            for _ in _pool(threads).map(on_block, parts, contexts, outs):
-                pass
+            written = _pool(threads).map(on_block, parts, contexts, outs)
+            for block, out in zip(written, outs, strict=True):
+                if block is not out:
+                    raise TypeError(f"{rule.__name__} returned a new array, not its `out`")
             return joined
         results = list(_pool(threads).map(on_block, parts, contexts))
         if isinstance(results[0], tuple):  # several per-person results: each joined
@@ -214,7 +224,7 @@ def per_person(
 
 
 def uniform_on_threads(stream: np.random.Generator, count: int) -> np.ndarray:
-    """`stream.random(count)`, the same numbers, drawn on the week's threads for a large model.
+    """`stream.random(count)`, the same numbers, drawn in two halves at once for a large model.
 
     Each double takes one 64-bit output of the stream's PCG64, so the second half is drawn by a
     copy of the generator advanced past the first half (`PCG64.advance`), at the same time as

@@ -91,7 +91,7 @@ def neighbour_share_of_one(indptr, indices, manager, present_and_marked, leader_
         for k in range(indptr[i], indptr[i + 1]):
             code = present_and_marked[indices[k]]
             count += np.float64(code & 1)
-            marked += np.float64(code >> 1)
+            marked += np.float64(code == 3)  # in post and marked
         boss = manager[i] if manager[i] >= 0 else 0
         boss_code = present_and_marked[boss]
         w_peer = (1 - leader_weight) * (1.0 if count > 0 else 0.0)

@@ -93,7 +93,7 @@ def team_victims_of(events: pd.DataFrame | dict[str, np.ndarray], team: np.ndarr
 
 class TeamVictims:
     """The team heatmap's counts (`team_victims_of`) kept as a run's events come, a week or more
-    at a time in week order, without holding them.
+    at a time (each `add` after the last one's weeks, as a run makes them), without holding them.
 
     A person is bullied in one team (their post's: a person id is never moved to another post),
     so each person is counted once a quarter, when first seen in it: a table of the quarter each
@@ -118,6 +118,9 @@ class TeamVictims:
         self._quarter_dtype = quarter.dtype
         if not len(person):
             return
+        if (np.diff(quarter) < 0).any():  # events out of week order: each quarter's together
+            order = np.argsort(quarter, kind="stable")
+            person, post, quarter = person[order], post[order], quarter[order]
         if person.max() >= len(self._counted_in):
             grown = np.zeros(max(int(person.max()) + 1, 2 * len(self._counted_in)), np.int32)
             grown[: len(self._counted_in)] = self._counted_in

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from culturesim.engine import interrupts
 from culturesim.engine.model import CultureModel
 from culturesim.engine.organisation import Organisation
 from culturesim.engine.scenario import Scenario
@@ -172,7 +173,7 @@ def run_weeks(
     The callbacks only read the model, so a large model may record each week while the next
     begins (`CultureModel.records_alongside`); every week is recorded when this returns."""
     steps, every = model.scenario.run.steps, model.scenario.run.snapshot_every
-    with quiet_empty_means():
+    with quiet_empty_means(), interrupts.between_weeks():
         model.records_alongside = True
         try:
             for week in range(1, steps + 1):
