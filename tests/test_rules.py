@@ -87,15 +87,17 @@ def test_neighbour_mean_of_several_quantities_equals_one_at_a_time():
 
 @pytest.mark.parametrize("threads", [1, 2])
 def test_neighbour_share_of_a_yes_no_quantity_is_its_mean_bit_for_bit(threads, monkeypatch):
+    from culturesim.engine import neighbours
     from culturesim.engine import threads as week_threads
     from culturesim.engine.model import CultureModel
 
     monkeypatch.setattr(week_threads, "PARALLEL_FROM", 0)
+    monkeypatch.setattr(neighbours, "BYTE_PASS_FROM", 0)  # the byte pass, as a large model's
     org = CultureModel("baseline", seed=5, burn_in=False).org
     rng = np.random.default_rng(8)
     for leader_weight in (0.0, 0.3, 1.0):
         occupied = rng.random(org.n_posts) > 0.3
-        marked = occupied & (rng.random(org.n_posts) < 0.4)  # vacant posts are never marked
+        marked = rng.random(org.n_posts) < 0.4  # vacant posts too: they count for nobody
         hood = rules.neighbourhood(org.peers, org.manager, occupied, leader_weight)
         with week_threads.week_threads(threads):
             share = rules.neighbour_share(hood, marked)
