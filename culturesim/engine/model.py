@@ -39,7 +39,7 @@ from culturesim.engine.replicates import (
     uniform,
 )
 from culturesim.engine.scenario import DRIVER_RANGES, Scenario, ScenarioError, Shock
-from culturesim.engine.state import ATTRIBUTES, People, initial_people, reset_person
+from culturesim.engine.state import People, PostsView, initial_people, reset_person
 from culturesim.engine.threads import default_threads
 from culturesim.engine.week import Loop, Week
 
@@ -214,11 +214,11 @@ class CultureModel(mesa.Model):
     def episodes_log(self) -> EpisodeLog:
         return self._only().episodes_log
 
-    def people_of(self, replicate: Replicate) -> People:
-        """A replicate's people: views of the model's arrays at its posts."""
+    def people_of(self, replicate: Replicate) -> People | PostsView:
+        """A replicate's people: views of the model's arrays at its posts (made when read)."""
         if len(self.replicates) == 1:
             return self.people
-        return People(**{a.name: getattr(self.people, a.name)[replicate.posts] for a in ATTRIBUTES})
+        return PostsView(self.people, replicate.posts)
 
     def uniform(self, stream: str, posts: np.ndarray | None = None) -> np.ndarray:
         """A uniform number for every post (or each of the sorted `posts`), each replicate's

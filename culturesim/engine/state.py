@@ -140,6 +140,27 @@ People = make_dataclass(
 People.__doc__ = "The people's state, one array per attribute of `ATTRIBUTES`, indexed by post."
 
 
+class PostsView:
+    """The people at some posts (a replicate's, `posts` a slice): each attribute, when first
+    read, a view of the whole state's array at those posts. A week's measures read about a
+    third of the attributes, so a replicate side by side no longer makes views of them all
+    (issue 11)."""
+
+    _names = frozenset(a.name for a in ATTRIBUTES)
+
+    def __init__(self, people: People, posts: slice) -> None:
+        self._people, self._posts = people, posts
+
+    def __getattr__(self, name: str) -> np.ndarray:
+        if name not in PostsView._names:
+            raise AttributeError(name)
+        view = getattr(self._people, name)[self._posts]
+        self.__dict__[name] = view
+        return view
+
+    bullied_week = property(_bullied_week)
+
+
 def draw_traits(
     scenario: Scenario,
     level: np.ndarray,
