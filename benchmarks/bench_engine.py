@@ -1,6 +1,7 @@
 """Agent-steps per second of the vectorised engine and of the per-person reference.
 
     python benchmarks/bench_engine.py [--sizes 1000 10000 100000] [--repeats 3] [--profile]
+                                      [--processes N]
 
 For each size N, one organisation of N posts (one trust; above the schema's 50,000 posts per
 trust, N / 50,000 equal trusts) is built by each engine, burn-in included, and then timed over
@@ -8,6 +9,12 @@ steady-state weeks: the median of `--repeats` timings of a block of steps. The r
 fewer steps per block at large N so the whole benchmark runs in a few minutes. Events are not
 recorded (the reference does not record them). Also measured: the time and memory of creating
 one `Person` Mesa agent per post (CultureModel does so eagerly up to EAGER_AGENT_LIMIT posts).
+
+With `--processes N` each engine is timed in N fresh child processes, alternating engines
+round by round, and the figures are medians over the processes, with the ratio of each round
+listed: the per-person reference's time for the same seed and weeks was seen to vary by up
+to half between processes on this machine (issue 11, session 10), which one process cannot
+show.
 
 Results go to benchmarks/results/engine.md (a table with the date, machine and command). The
 target (issue 11) is at least 150x the reference at 10,000 posts. To compare with an older
@@ -21,11 +28,13 @@ import cProfile
 import datetime
 import gc
 import io
+import json
 import math
 import os
 import platform
 import pstats
 import statistics
+import subprocess
 import sys
 import time
 import tracemalloc
@@ -90,6 +99,37 @@ def time_engine(engine_class, scenario, steps: int, repeats: int) -> dict:
     }
 
 
+ENGINES = {"vectorised": CultureModel, "reference": ReferenceModel}
+
+
+def time_in_processes(size: int, repeats: int, processes: int) -> dict:
+    """Each engine timed in `processes` fresh child processes, engines alternating round by
+    round; medians over the processes, and each round's reference / vectorised ratio."""
+    runs: dict[str, list[dict]] = {name: [] for name in ENGINES}
+    for _ in range(processes):
+        for name in ENGINES:
+            child = subprocess.run(
+                [sys.executable, __file__, "--child", name, str(size), str(repeats)],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            runs[name].append(json.loads(child.stdout.splitlines()[-1]))
+    row = {}
+    for name, timings in runs.items():
+        row[name] = {
+            key: statistics.median(timing[key] for timing in timings)
+            if isinstance(timings[0][key], float)
+            else timings[0][key]
+            for key in timings[0]
+        }
+    row["round_ratios"] = [
+        r["step_ms"] / v["step_ms"]
+        for v, r in zip(runs["vectorised"], runs["reference"], strict=True)
+    ]
+    return row
+
+
 def agent_creation_cost(posts: int) -> dict:
     """Seconds and bytes to create one Person agent per post, as CultureModel does eagerly."""
     scenario = scenario_of_size(posts)
@@ -151,6 +191,10 @@ def machine() -> str:
     )
 
 
+def rounds(row: dict) -> str:
+    return ", ".join(f"{ratio:.0f}×" for ratio in row["round_ratios"])
+
+
 def markdown(
     engine_rows: list[dict], creation_rows: list[dict], command: str, repeats: int, load: str
 ) -> str:
@@ -180,6 +224,17 @@ def markdown(
             f"| {r['step_ms'] / v['step_ms']:.0f}× ({r['cpu_ms'] / v['cpu_ms']:.0f}×) "
             f"| {v['build_s']:.2f} s / {r['build_s']:.1f} s |"
         )
+    with_rounds = [row for row in engine_rows if "round_ratios" in row]
+    if with_rounds:
+        lines += [
+            "",
+            f"Timed in {len(with_rounds[0]['round_ratios'])} fresh processes per engine (medians"
+            " above); the ratio of each round: "
+            + "; ".join(
+                f"{row['vectorised']['posts']:,} posts: {rounds(row)}" for row in with_rounds
+            )
+            + ".",
+        ]
     lines += [
         "",
         "Steps per timed block: "
@@ -217,7 +272,21 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--profile", action="store_true", help="print a cProfile of CultureModel at 10,000 posts"
     )
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        help="time each engine in this many fresh processes and take medians (default 1: here)",
+    )
+    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.child:  # one engine at one size, timed in this fresh process
+        name, size, repeats = args.child[0], int(args.child[1]), int(args.child[2])
+        timing = time_engine(
+            ENGINES[name], scenario_of_size(size), steps_per_block(name, size), repeats
+        )
+        print(json.dumps(timing))
+        return
     command = "python benchmarks/bench_engine.py " + " ".join(argv or sys.argv[1:])
     load_before = os.getloadavg()[0]
 
@@ -225,15 +294,14 @@ def main(argv: list[str] | None = None) -> None:
     header = f"{'posts':>8} {'vec ms/step':>12} {'vec Msteps/s':>13} {'ref ms/step':>12} "
     print(header + f"{'ref ksteps/s':>13} {'ratio':>7}", flush=True)
     for size in args.sizes:
-        scenario = scenario_of_size(size)
-        row = {
-            "vectorised": time_engine(
-                CultureModel, scenario, steps_per_block("vectorised", size), args.repeats
-            ),
-            "reference": time_engine(
-                ReferenceModel, scenario, steps_per_block("reference", size), args.repeats
-            ),
-        }
+        if args.processes > 1:
+            row = time_in_processes(size, args.repeats, args.processes)
+        else:
+            scenario = scenario_of_size(size)
+            row = {
+                name: time_engine(engine, scenario, steps_per_block(name, size), args.repeats)
+                for name, engine in ENGINES.items()
+            }
         engine_rows.append(row)
         v, r = row["vectorised"], row["reference"]
         print(
@@ -242,6 +310,8 @@ def main(argv: list[str] | None = None) -> None:
             f"{r['step_ms'] / v['step_ms']:>6.0f}× (CPU {r['cpu_ms'] / v['cpu_ms']:.0f}×)",
             flush=True,
         )
+        if "round_ratios" in row:
+            print(f"{'':>8} ratio by process round: {rounds(row)}", flush=True)
 
     creation_rows = [agent_creation_cost(size) for size in args.agent_sizes]
     for row in creation_rows:
