@@ -1,79 +1,55 @@
-"""The model's rules: one short vectorised function per mechanism of docs/ODD.md.
+"""The model's rules: one short function per mechanism of docs/ODD.md.
 
 Each function is pure: it reads arrays of the state at week t and returns new arrays; the
 model commits them all at the end of the step (synchronous updating). Equation numbers refer
-to docs/ODD.md section 7 (Submodels).
+to docs/ODD.md section 7 (Submodels). This module holds what each person feels and does in a
+week (Eq. 2-7, 9); the other rules live by job in `neighbours` (Eq. 1), `bullying` (Eq. 8, 9b,
+15a, 16), `oversight` (Eq. 10, 13, 14) and `workforce` (Eq. 11, 12), and are re-exported here,
+so that every rule is reachable as `rules.NAME`.
 """
 
 from __future__ import annotations
 
-import functools
-import threading
-from collections.abc import Callable
-from typing import Any
-
 import numpy as np
-import scipy.sparse as sp
 
-from culturesim.engine.neighbours import Neighbourhood as Neighbourhood  # Eq. 1, re-exported
+from culturesim.engine.bullying import COLLEAGUE as COLLEAGUE
+from culturesim.engine.bullying import MANAGER_TO_REPORT as MANAGER_TO_REPORT
+from culturesim.engine.bullying import PUBLIC as PUBLIC
+from culturesim.engine.bullying import REPORT_TO_MANAGER as REPORT_TO_MANAGER
+from culturesim.engine.bullying import attribute_parent as attribute_parent
+from culturesim.engine.bullying import (
+    challenge_persistent_bullying as challenge_persistent_bullying,
+)
+from culturesim.engine.bullying import count_sources as count_sources
+from culturesim.engine.bullying import persistent_perpetrators as persistent_perpetrators
+from culturesim.engine.bullying import persistently_bullied as persistently_bullied
+from culturesim.engine.bullying import pick_targets as pick_targets
+from culturesim.engine.neighbours import Neighbourhood as Neighbourhood
 from culturesim.engine.neighbours import neighbour_mean as neighbour_mean
 from culturesim.engine.neighbours import neighbour_share as neighbour_share
 from culturesim.engine.neighbours import neighbourhood as neighbourhood
+from culturesim.engine.oversight import board_pressure as board_pressure
+from culturesim.engine.oversight import expected_harm as expected_harm
+from culturesim.engine.oversight import harm_excess as harm_excess
+from culturesim.engine.oversight import regulator_feedback as regulator_feedback
+from culturesim.engine.oversight import special_measures_review as special_measures_review
+from culturesim.engine.oversight import team_quality as team_quality
+from culturesim.engine.rule_tools import compiled
+from culturesim.engine.rule_tools import logistic as logistic
 from culturesim.engine.scenario import (
     Aggression,
     Behaviour,
-    Persistence,
     Pressure,
-    Quality,
-    Recruitment,
-    Regulator,
     Socialisation,
-    SpeakingUp,
-    SpecialMeasures,
     Strain,
-    Targets,
     TemporaryStaffing,
-    Turnover,
     Workload,
 )
 from culturesim.engine.state import BULLYING, COMPASSIONATE, NEUTRAL
 from culturesim.engine.threads import per_person
-
-MANAGER_TO_REPORT, COLLEAGUE, REPORT_TO_MANAGER, PUBLIC = 0, 1, 2, 3
-
-
-def logistic(x: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-x))
-
-
-_compiling = threading.Lock()
-
-
-def compiled(loop: Callable[..., None]) -> Callable[..., None]:
-    """A rule's loop over people, compiled by numba on its first call (and cached on disk).
-
-    The busiest rules (Eq. 2, 2a, 3, 5, 6-7, 6's norms, 8's choice of target, 9, 11 and
-    newness) are written as one loop over people rather than as a dozen numpy expressions,
-    each a pass over the population: the same operations in the same order, so the same bits
-    (`tests/test_golden.py`), at a fraction of the cost (issue 11). Their `exp` stays numpy's,
-    between two loops: numba's differs from it in the last bit for some arguments. Division is
-    compiled without Python's zero check (`error_model="numpy"`), which lets the loops run on
-    vectors: a division by zero gives inf or nan, as numpy's does, without its warning.
-    """
-    kernel = None
-
-    @functools.wraps(loop)
-    def run(*args: Any) -> None:
-        nonlocal kernel
-        if kernel is None:
-            with _compiling:
-                if kernel is None:
-                    import numba
-
-                    kernel = numba.njit(cache=True, nogil=True, error_model="numpy")(loop)
-        kernel(*args)
-
-    return run
+from culturesim.engine.workforce import hiring_probability as hiring_probability
+from culturesim.engine.workforce import leave_probability as leave_probability
+from culturesim.engine.workforce import recruitment_effort as recruitment_effort
 
 
 @per_person(people="trust_funding", result=np.float64)
@@ -385,153 +361,6 @@ def _pick_behaviour(exp_minus_bully, exp_minus_kind, uniform, behaviour):
         )
 
 
-@per_person(whole=("manager", "first_report", "n_reports"))
-def pick_targets(
-    perpetrators: np.ndarray,
-    manager: np.ndarray,
-    first_report: np.ndarray,
-    n_reports: np.ndarray,
-    peers: sp.csr_matrix,
-    t: Targets,
-    uniform_relation: np.ndarray,
-    uniform_person: np.ndarray,
-    last_target: np.ndarray,
-    uniform_repeat: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Eq. 8: a bully picks their last target again, or a report, a colleague or their manager.
-
-    `last_target` is each bully's last target's post, -1 where that person is no longer in
-    it; they are picked again with chance `repeat_probability`. Otherwise a relation is chosen
-    with probability proportional to its weight, among the relations the bully has (reports,
-    colleague ties, a manager), then one person in it. Power makes downward weight the largest.
-    """
-    victim = np.empty(len(perpetrators), dtype=np.int64)
-    relation = np.empty(len(perpetrators), dtype=np.int8)
-    weights = (t.downward_weight, t.sideways_weight, t.upward_weight, t.repeat_probability)
-    _pick_targets(
-        perpetrators, manager, first_report, n_reports, peers.indptr, peers.indices, weights,
-        uniform_relation, uniform_person, last_target, uniform_repeat, victim, relation,
-    )  # fmt: skip
-    return victim, relation
-
-
-@compiled
-def _pick_targets(
-    perpetrators, manager, first_report, n_reports, colleagues_from, colleague, weights,
-    uniform_relation, uniform_person, last_target, uniform_repeat, victims, relations,
-):  # fmt: skip
-    downward, sideways, upward, repeat_probability = weights
-    for k in range(len(perpetrators)):
-        bully = perpetrators[k]
-        first_colleague = colleagues_from[bully]
-        colleagues = colleagues_from[bully + 1] - first_colleague
-        down = downward * (n_reports[bully] > 0)
-        down_or_side = down + sideways * (colleagues > 0)
-        total = down_or_side + upward * (manager[bully] >= 0)
-        scale = total if total > 0 else 1.0
-        u = uniform_relation[k]
-        relation = (u >= down / scale) + (u >= down_or_side / scale) + (u >= total / scale)
-        victim = -1
-        if total == 0:  # nobody to bully
-            relation = -1
-        elif relation == MANAGER_TO_REPORT:
-            victim = first_report[bully] + np.int64(uniform_person[k] * n_reports[bully])
-        elif relation == COLLEAGUE:
-            victim = colleague[first_colleague + np.int64(uniform_person[k] * colleagues)]
-        elif relation == REPORT_TO_MANAGER:
-            victim = manager[bully]
-        if last_target[k] >= 0 and uniform_repeat[k] < repeat_probability:  # the same again
-            victim = last_target[k]
-            if manager[victim] == bully:
-                relation = MANAGER_TO_REPORT
-            elif manager[bully] == victim:
-                relation = REPORT_TO_MANAGER
-            else:
-                relation = COLLEAGUE
-        victims[k] = victim
-        relations[k] = relation
-
-
-def count_sources(
-    source_person: np.ndarray,
-    source_weeks: np.ndarray,
-    victim: np.ndarray,
-    perpetrator_person: np.ndarray,
-    p: Persistence,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Eq. 16: each person counts the weeks with negative acts from one source.
-
-    `source_weeks` is a bit mask over the last `window_weeks` weeks (bit j: j weeks ago); it
-    slides by a week. An act from the counted source marks this week. An act from anyone else
-    makes that person the counted source when the old one has at most one week left in the
-    look-back (of several such acts in a week, the first perpetrator's in post order).
-    """
-    from culturesim.engine.sums import first_of_each  # numba: compiled on first use
-
-    weeks = (source_weeks << 1) & np.uint32((1 << p.window_weeks) - 1)
-    person = source_person.copy()
-    same = person[victim] == perpetrator_person
-    weeks[victim[same]] |= np.uint32(1)
-    counted = np.zeros(len(person), dtype=bool)
-    counted[victim[same]] = True
-    other = ~same & ~counted[victim]
-    others = victim[other]
-    first = first_of_each(others)  # each victim's first such act, in post order
-    newly = others[first]
-    replace = np.bitwise_count(weeks[newly]) <= 1
-    person[newly[replace]] = perpetrator_person[other][first[replace]]
-    weeks[newly[replace]] = 1
-    return person, weeks
-
-
-def attribute_parent(
-    victim: np.ndarray, bullies: np.ndarray, from_source: np.ndarray, level: np.ndarray
-) -> np.ndarray:
-    """Eq. 15a: which of this week's acts on a victim their next episode would descend from.
-
-    One act per victim, by a stated rule rather than by whichever write came last: the act of
-    the victim's counted persistent source (Eq. 16) if it is among them; else the most senior
-    perpetrator's (the lowest level, nearest the board: bullying runs downwards); else the
-    perpetrator in the lowest post. Returns the indices of the chosen acts.
-    """
-    from culturesim.engine.sums import first_of_each  # numba: compiled on first use
-
-    order = np.lexsort((bullies, level[bullies], ~from_source))
-    return order[first_of_each(victim[order])]
-
-
-def persistently_bullied(source_weeks: np.ndarray, p: Persistence) -> np.ndarray:
-    """Persistent bullying: acts from one source in at least `min_weeks` of the look-back."""
-    return np.bitwise_count(source_weeks) >= p.min_weeks
-
-
-def persistent_perpetrators(
-    person_id: np.ndarray, source_person: np.ndarray, persistent: np.ndarray
-) -> np.ndarray:
-    """Whoever is the counted source of someone persistently bullied (`person_id` is never
-    negative; a source of -1, nobody, matches no one)."""
-    from culturesim.engine.sums import among  # numba: compiled on first use
-
-    return among(person_id, source_person[persistent])
-
-
-def challenge_persistent_bullying(
-    manager_compassion: np.ndarray, stance: float, s: SpeakingUp, uniform: np.ndarray
-) -> np.ndarray:
-    """Eq. 9b: a persistent perpetrator's bullying is raised and acted on with p_r.
-
-    Whoever is challenged stops: their own recent bullying, the habit of Eq. 6, is reset, so no
-    perpetrator is locked in for good. Staff speak up more under a supportive stance and
-    managers act more when compassionate.
-    """
-    p_challenge = logistic(
-        s.challenge_logit
-        + s.stance_weight * (stance - 0.5)
-        + s.manager_compassion_weight * (manager_compassion - 0.5)
-    )
-    return uniform < p_challenge
-
-
 @per_person(result=np.float64)
 def socialise(
     compassion: np.ndarray,
@@ -558,176 +387,3 @@ def _socialise(compassion, compassion_around, newness, occupied, rate, newcomer_
             out[i] = compassion[i] + pull * (compassion_around[i] - compassion[i])
         else:
             out[i] = compassion[i]
-
-
-def expected_harm(
-    harm_rate: float, demand: float, frontline_posts: np.ndarray, case_mix: np.ndarray
-) -> np.ndarray:
-    """Eq. 10b: each trust's expected harm events this week, from demand and case mix."""
-    return harm_rate * demand * frontline_posts * case_mix
-
-
-def harm_excess(trust_quality: np.ndarray, q: Quality) -> np.ndarray:
-    """Eq. 10b: harm's multiplier over expected, 1 + k (Q_ref - Q), never below 0."""
-    return np.maximum(1 + q.harm_excess_weight * (q.reference_quality - trust_quality), 0.0)
-
-
-def team_quality(
-    staffed_share: np.ndarray,
-    mean_strain: np.ndarray,
-    bullied_share: np.ndarray,
-    compassion_climate: np.ndarray,
-    q: Quality,
-) -> np.ndarray:
-    """Eq. 10: a team's care quality from staffing, strain, rudeness and compassion."""
-    quality = (
-        staffed_share**q.staffing_exponent
-        * (1 - q.strain_penalty * mean_strain)
-        * (1 - q.rudeness_penalty * bullied_share)
-        * (1 + q.compassion_gain * (compassion_climate - 0.5))
-    )
-    return np.clip(quality, 0.0, 1.0)
-
-
-@per_person(result=np.float64)
-def leave_probability(
-    strain: np.ndarray,
-    persistent: np.ndarray,
-    newness: np.ndarray,
-    is_chief_executive: np.ndarray,
-    u: Turnover,
-    trust_shift: np.ndarray | float = 0.0,
-    out: np.ndarray | None = None,
-) -> np.ndarray:
-    """Eq. 11: the weekly chance of leaving rises with strain, persistent bullying, newness.
-
-    `trust_shift` is each post's trust effect on the logit (its local labour market).
-    """
-    weights = (
-        u.baseline_logit,
-        u.ceo_logit_offset,
-        u.strain_weight,
-        u.bullied_weight,
-        u.newcomer_weight,
-    )
-    chance = np.empty(len(strain)) if out is None else out
-    _leaving_minus_logit(
-        strain, persistent, newness, is_chief_executive,
-        np.broadcast_to(np.asarray(trust_shift, dtype=float), chance.shape), weights, chance,
-    )  # fmt: skip
-    np.exp(chance, out=chance)
-    np.add(1.0, chance, out=chance)
-    return np.divide(1.0, chance, out=chance)
-
-
-@compiled
-def _leaving_minus_logit(strain, persistent, newness, is_chief_executive, shift, weights, out):
-    """-(Eq. 11's logit), for `np.exp`."""
-    baseline, ceo_offset, strain_w, bullied_w, newcomer_w = weights
-    for i in range(len(out)):
-        out[i] = -(
-            baseline
-            + shift[i]
-            + ceo_offset * is_chief_executive[i]
-            + strain_w * strain[i]
-            + bullied_w * persistent[i]
-            + newcomer_w * newness[i]
-        )
-
-
-def recruitment_effort(
-    trust_vacancy: np.ndarray,
-    special_measures: np.ndarray,
-    r: Recruitment,
-    sm: SpecialMeasures,
-) -> np.ndarray:
-    """Eq. 12a: recruitment effort rises with vacancies above the usual rate (and in special
-    measures), up to the labour market's limit `max_effort`."""
-    effort = (
-        1
-        + r.effort_gain * np.maximum(trust_vacancy - r.usual_vacancy, 0.0)
-        + sm.recruitment_boost * special_measures
-    )
-    return np.minimum(effort, r.max_effort)
-
-
-@per_person
-def hiring_probability(
-    base_rate: np.ndarray,
-    trust_funding: np.ndarray,
-    trust_bullying: np.ndarray,
-    u: Turnover,
-    effort: np.ndarray | float = 1.0,
-) -> np.ndarray:
-    """Eq. 12: a vacancy fills faster with money (up to `funding_cap`) and recruitment effort
-    (Eq. 12a), and slower in a trust known for bullying.
-
-    `base_rate` is the post's rate at funding 1: `executive_hiring_rate` for chief executives
-    and directors (an interim is appointed within weeks), `weekly_hiring_rate` for the rest.
-    """
-    return np.clip(
-        base_rate
-        * effort
-        * np.minimum(trust_funding, u.funding_cap)
-        * np.exp(-u.reputation_penalty * trust_bullying),
-        0.0,
-        1.0,
-    )
-
-
-def regulator_feedback(
-    trust_quality: np.ndarray,
-    extra_pressure: np.ndarray,
-    extra_support: np.ndarray,
-    stance: float,
-    r: Regulator,
-    special_measures: np.ndarray | None = None,
-    relief: float = SpecialMeasures.model_fields["pressure_relief"].default,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Eq. 13: at each rating, shortfall becomes pressure (punitive) or support (supportive).
-
-    A trust in special measures (Eq. 13a) gets no new blame: its extra pressure is cut by
-    `relief` instead. Returns the new extra pressure, the new extra support (a share of
-    funding) and each trust's chance that its chief executive is removed.
-    """
-    shortfall = np.maximum(r.quality_target - trust_quality, 0.0)
-    pressure = np.minimum(
-        r.feedback_decay * extra_pressure + r.pressure_gain * (1 - stance) * shortfall,
-        r.max_extra_pressure,
-    )
-    if special_measures is not None:
-        pressure = np.where(special_measures, (1 - relief) * extra_pressure, pressure)
-    support = np.minimum(
-        r.feedback_decay * extra_support + r.support_gain * stance * shortfall,
-        r.max_extra_support,
-    )
-    removal = np.where(
-        trust_quality < r.inadequate_quality, r.ceo_removal_probability * (1 - stance), 0.0
-    )
-    return pressure, support, removal
-
-
-def special_measures_review(
-    rated_inadequate: np.ndarray,
-    inadequate_ratings: np.ndarray,
-    in_special_measures: np.ndarray,
-    weeks_in: np.ndarray,
-    sm: SpecialMeasures,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Eq. 13a: a trust rated inadequate `entry_ratings` times in a row enters special
-    measures, under either stance; after `min_weeks` it exits at the first rating that is not
-    inadequate.
-
-    Returns each trust's run of inadequate ratings, and which trusts enter and exit now.
-    """
-    run = np.where(rated_inadequate, inadequate_ratings + 1, 0)
-    entering = ~in_special_measures & (run >= sm.entry_ratings)
-    exiting = in_special_measures & (weeks_in >= sm.min_weeks) & ~rated_inadequate
-    return run, entering, exiting
-
-
-def board_pressure(
-    regulator_pressure: float, extra_pressure: np.ndarray, stance: float, r: Regulator
-) -> np.ndarray:
-    """Eq. 14: what a board feels: targets plus feedback, softened by a supportive stance."""
-    return (regulator_pressure + extra_pressure) * (1 - r.stance_buffering * stance)
