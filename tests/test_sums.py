@@ -82,9 +82,15 @@ def test_count_after_is_the_exact_count(values, monkeypatch, count):
     _, occupied = values
     rng = np.random.default_rng(5)
     week = rng.integers(-200, 300, len(occupied)).astype(np.int32)
+    edges = np.array([0, 1, 700, 700, len(occupied)])  # an empty block among them
     with week_threads(count):
-        counted = count_after(occupied, week, 40)
-    assert counted == np.count_nonzero(occupied & (week > 40)) > 0
+        counted = count_after(occupied, week, 40, edges)
+    expected = [
+        np.count_nonzero((occupied & (week > 40))[a:b])
+        for a, b in zip(edges[:-1], edges[1:], strict=True)
+    ]
+    assert counted.tolist() == expected
+    assert counted[2] == 0 < counted[1]
 
 
 @pytest.mark.parametrize("count", [1, 2])

@@ -138,14 +138,14 @@ def test_a_week_that_fails_to_record_alongside_stops_the_run_naming_it(
     from culturesim.engine import recorder
     from culturesim.run.simulate import simulate
 
-    record_row = recorder.record_row
+    record_rows = recorder.record_rows
 
     def fails_in_week_2(observed):
         if observed.t == 2:
             raise ArithmeticError("a measure failed")
-        return record_row(observed)
+        return record_rows(observed)
 
-    monkeypatch.setattr(recorder, "record_row", fails_in_week_2)
+    monkeypatch.setattr(recorder, "record_rows", fails_in_week_2)
     scenario = load_scenario("baseline").with_overrides({"run.steps": 6}, "test")
     with week_threads(2), pytest.raises(ArithmeticError) as raised:
         simulate(scenario, seed=1)

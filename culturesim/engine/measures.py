@@ -21,99 +21,168 @@ from culturesim.engine.rules import (
     COLLEAGUE,
     MANAGER_TO_REPORT,
     REPORT_TO_MANAGER,
-    persistent_perpetrators,
     persistently_bullied,
 )
 from culturesim.engine.scenario import DRIVER_RANGES, Scenario
 from culturesim.engine.state import COMPASSIONATE, People
+from culturesim.engine.tallies import tally
 
 WEEKLY, SUMMARY = "weekly", "summary"
 
 
+@dataclass(frozen=True)
+class Runs:
+    """Where each run of a model lies: a run alone, or replicates side by side (culturesim.
+    engine.replicates). Run i's posts are `posts[i]:posts[i + 1]` of the model's, its trusts
+    `trusts[i]:trusts[i + 1]` and its acts of the week `acts[i]:acts[i + 1]`."""
+
+    posts: np.ndarray
+    trusts: np.ndarray
+    acts: np.ndarray
+
+    @classmethod
+    def alone(cls, org: Organisation, acts: int) -> Runs:
+        return cls(np.array([0, org.n_posts]), np.array([0, org.n_trusts]), np.array([0, acts]))
+
+    def __len__(self) -> int:
+        return len(self.posts) - 1
+
+
+def sum_in_blocks(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """`values[a:b].sum()` for each block between successive `edges`: each block summed as it
+    would be alone, so a float sum has the same bits as a run's own."""
+    return np.array([values[a:b].sum() for a, b in zip(edges[:-1], edges[1:], strict=True)])
+
+
 @dataclass
 class Observed:
-    """What a recorded week saw: the committed state and the week's own values.
+    """What a recorded week saw, for each run of the model at once: the committed state and
+    the week's own values. Every measure is worked out for all runs in one pass over the
+    model's arrays and comes back as one value per run (`Runs`), each the same bits as the
+    run's own alone.
 
-    `bullies`, `victim`, `relation`: this week's acts (posts and relation codes); `board`: each
-    trust's board pressure (Eq. 14); `harm`: harm events per trust; `recent_leavers` and
-    `recent_staff`: the leaver window kept by the recorder; `leaving`: posts whose holder left
-    this week, `removed`: chief executives' posts the regulator emptied; `rated_quality`: each
-    trust's rating if the regulator rated this week, else None; `agency_share`: share of posts
-    covered by bank and agency staff (Eq. 2a); `special_measures`: trusts in special measures
-    after this week's rating, `special_measures_entries`: trusts that entered this week (Eq. 13a).
+    Post-, trust- and act-valued arrays are the model's (posts numbered in the model);
+    `bullies`, `victim`, `relation`: this week's acts, ordered by run; `board`: each trust's
+    board pressure (Eq. 14); `harm`: harm events per trust; `leaving`: posts whose holder left
+    this week (sorted), `removed`: chief executives' posts the regulator emptied (sorted);
+    `rated_quality`: each trust's rating if the regulator rated this week, else None. What
+    each engine counts its own way comes as one value per run: `leavers`, `ceo_exits`,
+    `new_episodes`, `conversions`, `reproduction_number`, `agency_share` (share of posts
+    covered by bank and agency staff, Eq. 2a), `special_measures` (trusts in special measures
+    after this week's rating) and `special_measures_entries` (trusts that entered this week,
+    Eq. 13a). `recent_leavers` and `recent_staff` are the leaver window kept by the recording.
     """
 
     t: int
     scenario: Scenario
     org: Organisation
     people: People
+    runs: Runs
     drivers: dict[str, float]
     board: np.ndarray
     workload: np.ndarray
     bullies: np.ndarray
     victim: np.ndarray
     relation: np.ndarray
-    leavers: int
-    ceo_exits: int
+    leavers: np.ndarray
+    ceo_exits: np.ndarray
     trust_quality: np.ndarray
     harm: np.ndarray
     expected_harm: np.ndarray
-    new_episodes: int
-    conversions: int
-    reproduction_number: float
-    agency_share: float = 0.0
-    special_measures: int = 0
-    special_measures_entries: int = 0
-    recent_leavers: Any = ()
-    recent_staff: Any = ()
+    new_episodes: np.ndarray
+    conversions: np.ndarray
+    reproduction_number: np.ndarray
+    agency_share: np.ndarray
+    special_measures: np.ndarray
+    special_measures_entries: np.ndarray
     leaving: Any = None
     removed: Any = None
     rated_quality: Any = None
+    recent_leavers: Any = ()
+    recent_staff: Any = ()
 
     def __post_init__(self) -> None:
-        self.staff = int(np.count_nonzero(self.people.occupied))
-        self._persistent: np.ndarray | None = None
+        p = self.people
+        self.persistent = p.occupied & persistently_bullied(
+            p.source_weeks, self.scenario.persistence
+        )
+        self.tally = tally(
+            self.runs.posts,
+            p.occupied,
+            {name: getattr(p, name) for name in SURVEYED},
+            self.t - self.scenario.observation.survey_weeks,
+            {
+                "compassionate": p.behaviour == COMPASSIONATE,
+                "persistent": self.persistent,
+                "leaders": self.org.is_leader,
+                "trained leaders": self.org.is_leader & p.trained,
+            },
+            {"compassion": p.compassion, "strain": p.strain, "workload": self.workload},
+            p.person_id,
+            p.source_person,
+            self.persistent,
+        )
+        self.staff = self.tally.staff
         self._acts_by: np.ndarray | None = None
 
-    def in_survey(self, weeks: np.ndarray) -> float:
-        """Share of staff in post with this happening in the survey's look-back."""
-        from culturesim.engine.sums import count_after  # numba: compiled on first use
+    def per_staff(self, count: np.ndarray) -> np.ndarray:
+        """A count per run as a share of its staff in post (0 with nobody in post)."""
+        return count / np.maximum(self.staff, 1)
 
-        since = self.t - self.scenario.observation.survey_weeks
-        return count_after(self.people.occupied, weeks, since) / max(self.staff, 1)
+    def in_survey(self, weeks: str) -> np.ndarray:
+        """Share of staff in post with this (a people's week, `SURVEYED`) happening in the
+        survey's look-back."""
+        return self.per_staff(self.tally.after[weeks])
 
-    def share_of_staff(self, mask: np.ndarray) -> float:
-        """Share of staff in post that `mask` marks (NaN with nobody in post): the mean of the
-        mask over staff, counted rather than summed, to the same bits."""
-        marked = np.count_nonzero(self.people.occupied & mask)
-        return marked / self.staff if self.staff else float("nan")
+    def share_of_staff(self, mark: str) -> np.ndarray:
+        """Share of staff in post this mark marks (NaN with nobody in post)."""
+        return _ratio(self.tally.marked[mark], self.staff)
 
-    def staff_mean(self, values: np.ndarray) -> float:
-        """Mean over staff in post (NaN with nobody in post): `mean` without its overhead,
-        the same sum and division, so the same bits."""
-        if not self.staff:
-            return float("nan")
-        return float(values[self.people.occupied].sum() / self.staff)
+    def staff_mean(self, value: str) -> np.ndarray:
+        """Mean over staff in post (NaN with nobody in post): the sum and division of
+        `values[occupied].mean()`, so the same bits."""
+        return _ratio(self.tally.sums[value], self.staff)
 
-    def acts_by(self, relation: int) -> int:
+    def per_trust_sum(self, values: np.ndarray) -> np.ndarray:
+        """Each run's sum of a value per trust (each run's as its own `sum` makes it)."""
+        values, each = np.asarray(values), np.diff(self.runs.trusts)
+        if len(each) > 1 and (each == each[0]).all():  # a row per run: each row's own sum
+            return values.reshape(len(each), -1).sum(axis=1)
+        return sum_in_blocks(values, self.runs.trusts)
+
+    def per_trust_mean(self, values: np.ndarray) -> np.ndarray:
+        """Each run's mean of a value per trust (the same sum and division as `np.mean`)."""
+        return self.per_trust_sum(values) / np.diff(self.runs.trusts)
+
+    def acts_by(self, relation: int) -> np.ndarray:
         """This week's acts of one relation (rules.MANAGER_TO_REPORT, ...), counted once."""
         if self._acts_by is None:
-            self._acts_by = np.bincount(np.asarray(self.relation, dtype=np.intp), minlength=3)
-        return int(self._acts_by[relation])
+            run = np.repeat(np.arange(len(self.runs)), np.diff(self.runs.acts))
+            codes = run * 3 + np.asarray(self.relation, dtype=np.intp)
+            self._acts_by = np.bincount(codes, minlength=3 * len(self.runs)).reshape(-1, 3)
+        return self._acts_by[:, relation]
 
-    def persistent(self) -> np.ndarray:
-        """Who is persistently bullied now (Eq. 16), among staff in post (worked out once)."""
-        if self._persistent is None:
-            p = self.people
-            self._persistent = p.occupied & persistently_bullied(
-                p.source_weeks, self.scenario.persistence
-            )
-        return self._persistent
+    def acts(self) -> np.ndarray:
+        """This week's acts in each run."""
+        return np.diff(self.runs.acts)
 
-    def persistent_perpetrators(self) -> np.ndarray:
-        """Staff in post who are the counted source of someone persistently bullied."""
-        p = self.people
-        return p.occupied & persistent_perpetrators(p.person_id, p.source_person, self.persistent())
+
+def _ratio(count: np.ndarray, staff: np.ndarray) -> np.ndarray:
+    """count / staff per run, NaN where there is no staff."""
+    share = np.full(len(staff), np.nan)
+    np.divide(count, staff, out=share, where=staff > 0)
+    return share
+
+
+SURVEYED = (
+    "aggressed_week",
+    "bullied_by_colleague_week",
+    "bullied_by_manager_week",
+    "bullied_week",
+    "bullied_others_week",
+)
+"""The people's weeks of something (the last week it happened) a weekly measure looks back on
+over the survey's look-back."""
 
 
 @dataclass(frozen=True)
@@ -136,21 +205,14 @@ def _summary(name: str, label: str, unit: str, how: str) -> Measure:
     return Measure(name, label, unit, SUMMARY, how)
 
 
-def _mean(values: np.ndarray) -> float:
-    """`np.mean` of a float array without its overhead: the same sum and division."""
-    return float(values.sum() / len(values))
+def _leaders_trained(o: Observed) -> np.ndarray:
+    return o.tally.marked["trained leaders"] / np.maximum(o.tally.marked["leaders"], 1)
 
 
-def _leaders_trained(o: Observed) -> float:
-    leaders = o.org.is_leader & o.people.occupied
-    trained = np.count_nonzero(o.people.trained & leaders)
-    return float(trained) / max(np.count_nonzero(leaders), 1)
-
-
-def _leaver_rate(o: Observed) -> float:
+def _leaver_rate(o: Observed) -> np.ndarray:
     weeks = len(o.recent_leavers)
     mean_staff = sum(o.recent_staff) / len(o.recent_staff)  # whole numbers: an exact sum
-    return sum(o.recent_leavers) / max(mean_staff, 1) * 52 / weeks
+    return sum(o.recent_leavers) / np.maximum(mean_staff, 1) * 52 / weeks
 
 
 def _driver(name: str) -> Callable[[Observed], float]:
@@ -177,50 +239,50 @@ MEASURES: tuple[Measure, ...] = (
     ),
     _weekly("stance", "regulator stance", "0-1", "this week", _driver("stance")),
     _weekly("board_pressure", "board pressure", "relative", "mean over trusts (Eq. 14)",
-            lambda o: _mean(o.board)),
+            lambda o: o.per_trust_mean(o.board)),
     _weekly("staff", "staff in post", "people", "count", lambda o: o.staff),
     _weekly("vacancy_rate", "vacancy rate", "share", "share of posts vacant",
-            lambda o: 1 - o.staff / o.org.n_posts),
+            lambda o: 1 - o.staff / np.diff(o.runs.posts)),
     _weekly("bullied_by_public", "bullied by patients/public", "share", PREVALENCE,
-            lambda o: o.in_survey(o.people.aggressed_week)),
+            lambda o: o.in_survey("aggressed_week")),
     _weekly("bullied_by_colleagues", "bullied by colleagues", "share", PREVALENCE,
-            lambda o: o.in_survey(o.people.bullied_by_colleague_week)),
+            lambda o: o.in_survey("bullied_by_colleague_week")),
     _weekly("bullied_by_managers", "bullied by managers", "share", PREVALENCE,
-            lambda o: o.in_survey(o.people.bullied_by_manager_week)),
+            lambda o: o.in_survey("bullied_by_manager_week")),
     _weekly("bullied_by_staff", "bullied by any staff", "share", PREVALENCE,
-            lambda o: o.in_survey(o.people.bullied_week)),
+            lambda o: o.in_survey("bullied_week")),
     _weekly("persistent_bullied", "persistently bullied", "share", PERSISTENT,
-            lambda o: np.count_nonzero(o.persistent()) / max(o.staff, 1)),
+            lambda o: o.per_staff(o.tally.marked["persistent"])),
     _weekly("perpetrators_last_year", "perpetrators (any act)", "share",
             "share of staff in post who bullied someone at least once in the survey's look-back",
-            lambda o: o.in_survey(o.people.bullied_others_week)),
+            lambda o: o.in_survey("bullied_others_week")),
     _weekly("persistent_perpetrators", "persistent perpetrators", "share",
             "share of staff in post who are the counted source of someone persistently bullied",
-            lambda o: np.count_nonzero(o.persistent_perpetrators()) / max(o.staff, 1)),
-    _weekly("bullying_acts", "bullying acts", "acts", "count this week", lambda o: len(o.victim)),
+            lambda o: o.per_staff(o.tally.sources)),
+    _weekly("bullying_acts", "bullying acts", "acts", "count this week", lambda o: o.acts()),
     _weekly("acts_by_managers", "acts by managers", "acts", "count this week",
             lambda o: o.acts_by(MANAGER_TO_REPORT)),
     _weekly("acts_by_colleagues", "acts by colleagues", "acts", "count this week",
             lambda o: o.acts_by(COLLEAGUE)),
     _weekly("acts_by_reports", "acts by reports", "acts", "count this week",
             lambda o: o.acts_by(REPORT_TO_MANAGER)),
-    _weekly("perpetrators", "perpetrators", "people", "count this week", lambda o: len(o.bullies)),
+    _weekly("perpetrators", "perpetrators", "people", "count this week", lambda o: o.acts()),
     _weekly("compassion_climate", "compassion climate", "share",
             "share of staff in post acting compassionately this week",
-            lambda o: o.share_of_staff(o.people.behaviour == COMPASSIONATE)),
+            lambda o: o.share_of_staff("compassionate")),
     _weekly("compassion_disposition", "compassion disposition", "0-1", "mean over staff in post",
-            lambda o: o.staff_mean(o.people.compassion)),
+            lambda o: o.staff_mean("compassion")),
     _weekly("mean_strain", "mean strain", "0-1", "mean over staff in post",
-            lambda o: o.staff_mean(o.people.strain)),
+            lambda o: o.staff_mean("strain")),
     _weekly("mean_workload", "mean workload", "relative", "mean over staff in post (Eq. 2)",
-            lambda o: o.staff_mean(o.workload)),
+            lambda o: o.staff_mean("workload")),
     _weekly("leavers", "leavers", "people", "count this week", lambda o: o.leavers),
     _weekly("leaver_rate", "leaver rate", "per year",
             "leavers over mean staff in the leaver window, annualised", _leaver_rate),
     _weekly("ceo_exits", "chief-executive exits", "people", "count this week (removals included)",
             lambda o: o.ceo_exits),
     _weekly("ceos_in_post", "chief executives in post", "people", "count",
-            lambda o: np.count_nonzero(o.people.occupied[o.org.trust_start[:-1]])),
+            lambda o: o.per_trust_sum(o.people.occupied[o.org.trust_start[:-1]])),
     _weekly("leaders_trained", "leaders trained", "share",
             "share of leaders in post trained (0 with none in post)", _leaders_trained),
     _weekly("agency_share", "bank and agency cover", "share",
@@ -230,12 +292,12 @@ MEASURES: tuple[Measure, ...] = (
     _weekly("special_measures_entries", "special measures entries", "trusts",
             "count this week (Eq. 13a)", lambda o: o.special_measures_entries),
     _weekly("care_quality", "care quality", "0-1", "mean over trusts (Eq. 10)",
-            lambda o: _mean(o.trust_quality)),
+            lambda o: o.per_trust_mean(o.trust_quality)),
     _weekly("harm_events", "harm events", "events", "count this week",
-            lambda o: int(o.harm.sum())),
+            lambda o: o.per_trust_sum(o.harm).astype(np.int64)),
     _weekly("expected_harm", "expected harm events", "events",
             "sum over trusts at the reference quality (Eq. 10b)",
-            lambda o: float(o.expected_harm.sum())),
+            lambda o: o.per_trust_sum(o.expected_harm).astype(float)),
     _weekly("new_episodes", "new perpetrator episodes", "episodes", "count this week",
             lambda o: o.new_episodes),
     _weekly("conversions", "conversions", "episodes", "count this week", lambda o: o.conversions),
@@ -329,6 +391,12 @@ def did_you_mean(name: str, known: list[str] | tuple[str, ...]) -> str:
     return f"; did you mean {close[0]!r}?" if close else f"; one of: {', '.join(known)}"
 
 
-def record_row(observed: Observed) -> dict[str, float]:
-    """One week's value of every weekly measure."""
-    return {m.name: m.of(observed) for m in WEEKLY_MEASURES}
+def record_rows(observed: Observed) -> list[dict[str, float]]:
+    """One week's value of every weekly measure, a row for each run (`Observed.runs`): whole
+    numbers as ints, the rest as floats."""
+    runs = len(observed.runs)
+    columns = []
+    for m in WEEKLY_MEASURES:
+        value = m.of(observed)  # one per run, or one for all
+        columns.append(value.tolist() if np.ndim(value) else [np.asarray(value).item()] * runs)
+    return [dict(zip(TIMESERIES_COLUMNS, row, strict=True)) for row in zip(*columns, strict=True)]

@@ -29,7 +29,7 @@ from culturesim.engine.organisation import (
     draw_trust_effects,
 )
 from culturesim.engine.phases import PHASES
-from culturesim.engine.recorder import Recorder
+from culturesim.engine.recorder import Recorder, Recording
 from culturesim.engine.replicates import (
     STREAMS,  # noqa: F401  (re-exported)
     Replicate,
@@ -171,22 +171,32 @@ class CultureModel(mesa.Model):
         orgs = [org for _, _, org, _ in built]
         self.org = stack_organisations(orgs)
         self.people = stack_people([people for *_, people in built], orgs)
-        replicates, first_post, first_trust = [], 0, 0
-        for seed, streams, org, _ in built:
-            replicates.append(
-                Replicate(
-                    seed,
-                    streams,
-                    org,
-                    slice(first_post, first_post + org.n_posts),
-                    slice(first_trust, first_trust + org.n_trusts),
-                    Recorder(s, org),
-                    EpisodeLog(s.cascades.conversion_window_weeks),
-                    next_person_id=org.n_posts,
-                )
+        posts = np.cumsum([0, *(org.n_posts for org in orgs)])
+        trusts = np.cumsum([0, *(org.n_trusts for org in orgs)])
+        self.run_edges = posts, trusts
+        """Where each replicate's posts and trusts lie in the model's (culturesim.engine.
+        measures.Runs)."""
+        self.recording = Recording(
+            s,
+            self.org,
+            [
+                (org, slice(int(a), int(b)))
+                for org, a, b in zip(orgs, trusts[:-1], trusts[1:], strict=True)
+            ],
+        )
+        return [
+            Replicate(
+                seed,
+                streams,
+                org,
+                slice(int(posts[i]), int(posts[i + 1])),
+                slice(int(trusts[i]), int(trusts[i + 1])),
+                self.recording.recorders[i],
+                EpisodeLog(s.cascades.conversion_window_weeks),
+                next_person_id=org.n_posts,
             )
-            first_post, first_trust = first_post + org.n_posts, first_trust + org.n_trusts
-        return replicates
+            for i, (seed, streams, org, _) in enumerate(built)
+        ]
 
     @property
     def seeds(self) -> tuple[int, ...]:
@@ -227,8 +237,7 @@ class CultureModel(mesa.Model):
 
     def settle_records(self) -> None:
         """Wait for every week being recorded alongside (culturesim.engine.recorder)."""
-        for replicate in self.replicates:
-            replicate.recorder.settle()
+        self.recording.settle()
 
     def _start_with_settled_vacancies(self) -> None:
         """Leave posts empty with the steady-state chance h / (h + q) of a resting workforce.

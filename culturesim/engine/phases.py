@@ -16,7 +16,7 @@ import numpy as np
 
 from culturesim.engine import rules
 from culturesim.engine.interventions import apply_due
-from culturesim.engine.measures import Observed
+from culturesim.engine.measures import Observed, Runs, sum_in_blocks
 from culturesim.engine.replicates import (
     Replicate,
     joined,
@@ -382,68 +382,55 @@ def record(model: CultureModel, week: Week) -> None:
     p.tenure_weeks += p.occupied
     if week.t >= 0:
         alongside = model.records_alongside and threads_for(model.org.n_posts) > 1
-        for replicate, observed in zip(model.replicates, observe(model, week), strict=True):
-            replicate.recorder.record_week(observed, alongside=alongside)
+        model.recording.record_week(observe(model, week), alongside=alongside)
 
 
-def observe(model: CultureModel, week: Week) -> list[Observed]:
-    """What each replicate's measures read from the vectorised engine's week: its own posts
-    and trusts, numbered as in its own organisation."""
-    replicates = model.replicates
+def observe(model: CultureModel, week: Week) -> Observed:
+    """What the measures read from the vectorised engine's week, for every replicate at once
+    (culturesim.engine.measures): the model's arrays, where each replicate lies in them, and
+    what the week counted for each."""
+    org, replicates = model.org, model.replicates
+    posts, trusts = model.run_edges
     removed = week.removed if week.removed is not None else np.zeros(0, dtype=np.int64)
-    return [
-        _observed(
-            model,
-            week,
-            replicate,
-            acts,
-            own_posts(week.leaving[left], replicate),
-            (own_posts(removed[out], replicate) if week.removed is not None else None),
-        )
-        for replicate, acts, left, out in zip(
-            replicates,
-            parts(replicates, week.bullies),
-            parts(replicates, week.leaving),
-            parts(replicates, removed),
-            strict=True,
-        )
-    ]
 
+    def per_run(sorted_posts: np.ndarray) -> np.ndarray:
+        return np.diff(np.searchsorted(sorted_posts, posts))
 
-def _observed(
-    model: CultureModel,
-    week: Week,
-    replicate: Replicate,
-    acts: slice,
-    leaving: np.ndarray,
-    removed: np.ndarray | None,
-) -> Observed:
-    log, org, trusts = replicate.episodes_log, replicate.org, replicate.trusts
     return Observed(
         t=week.t,
         scenario=model.scenario,
         org=org,
-        people=model.people_of(replicate),
+        people=model.people,
+        runs=Runs(posts, trusts, np.searchsorted(week.bullies, posts)),
         drivers=week.drivers,
-        board=week.board[trusts],
-        workload=week.workload[replicate.posts],
-        bullies=own_posts(week.bullies[acts], replicate),
-        victim=own_posts(week.victim[acts], replicate),
-        relation=week.relation[acts],
-        leavers=len(leaving),
-        ceo_exits=int((org.level[leaving] == 0).sum()) + (0 if removed is None else len(removed)),
-        leaving=leaving,
-        removed=removed,
-        rated_quality=None if week.rated_quality is None else week.rated_quality[trusts],
-        trust_quality=model.trust_quality[trusts],
-        harm=week.harm[trusts],
-        expected_harm=week.expected_harm[trusts],
-        new_episodes=log.new_this_week,
-        conversions=log.conversions_this_week,
-        reproduction_number=log.reproduction_number(),
-        agency_share=float(np.dot(week.temporary_share[trusts], org.posts_per_trust) / org.n_posts),
-        special_measures=int(model.special_measures[trusts].sum()),
-        special_measures_entries=0 if week.entering is None else int(week.entering[trusts].sum()),
+        board=week.board,
+        workload=week.workload,
+        bullies=week.bullies,
+        victim=week.victim,
+        relation=week.relation,
+        leavers=per_run(week.leaving),
+        ceo_exits=per_run(week.leaving[org.level[week.leaving] == 0]) + per_run(removed),
+        leaving=week.leaving,
+        removed=week.removed,
+        rated_quality=week.rated_quality,
+        trust_quality=model.trust_quality,
+        harm=week.harm,
+        expected_harm=week.expected_harm,
+        new_episodes=np.array([r.episodes_log.new_this_week for r in replicates]),
+        conversions=np.array([r.episodes_log.conversions_this_week for r in replicates]),
+        reproduction_number=np.array([r.episodes_log.reproduction_number() for r in replicates]),
+        agency_share=np.array(
+            [
+                float(np.dot(week.temporary_share[r.trusts], r.org.posts_per_trust) / r.org.n_posts)
+                for r in replicates
+            ]
+        ),
+        special_measures=sum_in_blocks(model.special_measures, trusts),
+        special_measures_entries=(
+            np.zeros(len(replicates), dtype=np.int64)
+            if week.entering is None
+            else sum_in_blocks(week.entering, trusts)
+        ),
     )
 
 

@@ -26,7 +26,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 import numpy as np
 import pandas as pd
 
-from culturesim.engine.measures import TIMESERIES_COLUMNS, Observed, record_row
+from culturesim.engine.measures import TIMESERIES_COLUMNS, Observed, record_rows
 from culturesim.engine.organisation import Organisation
 from culturesim.engine.rules import PUBLIC, persistent_perpetrators, persistently_bullied
 from culturesim.engine.scenario import Scenario
@@ -66,31 +66,32 @@ WIDE_EVENT_COLUMNS = ("perpetrator_person", "victim_person", "episode")
 """Kept as int32 while the run goes (a third less memory), int64 in the events table."""
 
 
-class Recorder:
-    """Keeps every recorded week's measures and every act, and makes the output tables."""
+class Recording:
+    """The weekly measures of a model's runs (a run alone, or replicates side by side),
+    worked out for every run at once (culturesim.engine.measures) and kept by each run's
+    `Recorder` (`recorders`); the per-trust sums (`TrustRecord`) are kept once for the model's
+    trusts and cut per run when a run's table is made."""
 
-    def __init__(self, scenario: Scenario, org: Organisation) -> None:
-        self.scenario = scenario
-        self.org = org
-        self._records: list[dict[str, float]] = []
+    def __init__(
+        self,
+        scenario: Scenario,
+        org: Organisation,
+        runs: list[tuple[Organisation, slice]] | None = None,
+    ) -> None:
+        """`runs`: each run's own organisation and where its trusts lie in `org` (default:
+        `org` is one run's)."""
+        runs = runs or [(org, slice(0, org.n_trusts))]
+        self.recorders = [Recorder(scenario, own, self, trusts) for own, trusts in runs]
+        self.trust_record = TrustRecord(scenario, org)
         self._recording: Future | None = None
-        self.last_acts: dict[str, np.ndarray] = {}
-        self._event_chunks: list[dict[str, np.ndarray]] = []
-        self.events_taken = False
         window = scenario.observation.leaver_window_weeks
-        self._recent_leavers: deque[int] = deque(maxlen=window)
-        self._recent_staff: deque[int] = deque(maxlen=window)
-        self._trusts = TrustRecord(scenario, org)
-
-    @property
-    def records(self) -> list[dict[str, float]]:
-        """Every recorded week's measures, one dict a week."""
-        self.settle()
-        return self._records
+        self._recent_leavers: deque[np.ndarray] = deque(maxlen=window)
+        self._recent_staff: deque[np.ndarray] = deque(maxlen=window)
 
     def record_week(self, observed: Observed, alongside: bool = False) -> None:
-        """Append the week's value of every weekly measure; `alongside`, on the recording
-        thread, while the caller goes on (it must not change the state before `settle`)."""
+        """Append the week's value of every weekly measure to each run's records;
+        `alongside`, on the recording thread, while the caller goes on (it must not change the
+        state before `settle`)."""
         self.settle()
         self._recent_leavers.append(observed.leavers)
         self._recent_staff.append(observed.staff)
@@ -104,8 +105,9 @@ class Recorder:
     def _record(self, observed: Observed) -> None:
         try:
             with week_threads(1):  # the week's threads are the caller's
-                self._records.append(record_row(observed))
-                self._trusts.record(observed)
+                for recorder, row in zip(self.recorders, record_rows(observed), strict=True):
+                    recorder.rows.append(row)
+                self.trust_record.record(observed)
         except Exception as error:
             error.add_note(f"(while recording week {observed.t})")
             raise
@@ -128,6 +130,33 @@ class Recorder:
         """A copy (the page's branches) or pickle takes the settled records, not the thread."""
         self.settle()
         return {**self.__dict__, "_recording": None}
+
+
+class Recorder:
+    """Keeps one run's weekly measures (recorded by its model's `Recording`) and every act,
+    and makes the run's output tables."""
+
+    def __init__(
+        self, scenario: Scenario, org: Organisation, recording: Recording, trusts: slice
+    ) -> None:
+        self.scenario = scenario
+        self.org = org
+        self.recording = recording
+        self.trust_slice = trusts
+        self.rows: list[dict[str, float]] = []
+        self.last_acts: dict[str, np.ndarray] = {}
+        self._event_chunks: list[dict[str, np.ndarray]] = []
+        self.events_taken = False
+
+    @property
+    def records(self) -> list[dict[str, float]]:
+        """Every recorded week's measures, one dict a week."""
+        self.settle()
+        return self.rows
+
+    def settle(self) -> None:
+        """Wait for a week being recorded alongside (`Recording.settle`)."""
+        self.recording.settle()
 
     def record_acts(
         self,
@@ -173,7 +202,7 @@ class Recorder:
     def trusts(self) -> pd.DataFrame:
         """One row per trust and 52-week year (`culturesim.engine.trusts.TRUST_COLUMNS`)."""
         self.settle()
-        return self._trusts.table()
+        return self.recording.trust_record.table(self.trust_slice, self.org)
 
     def events(self) -> pd.DataFrame:
         """Every bullying act and every act of public aggression (perpetrator -1) so far."""

@@ -39,7 +39,7 @@ from culturesim.engine.organisation import (
     draw_trust_effects,
 )
 from culturesim.engine.phases import PHASES
-from culturesim.engine.recorder import Recorder
+from culturesim.engine.recorder import Recording
 from culturesim.engine.reference_books import ReferenceBookkeeping
 from culturesim.engine.reference_person import (
     MANAGER_TO_REPORT,
@@ -126,7 +126,8 @@ class ReferenceModel(ReferenceBookkeeping, mesa.Model):
         self._new_by_week: deque[int] = deque(maxlen=2 * window)
         self._conversions_by_week: deque[int] = deque(maxlen=window)
         self.acts: list[tuple[ReferencePerson, ReferencePerson, int]] = []
-        self.recorder = Recorder(scenario, org)
+        self.recording = Recording(scenario, org)
+        self.recorder = self.recording.recorders[0]
         self.week = -scenario.run.burn_in_weeks if burn_in else 0
         while self.week < 0:
             self.step()
@@ -477,7 +478,7 @@ class ReferenceModel(ReferenceBookkeeping, mesa.Model):
             if person.occupied:
                 person.tenure_weeks += 1
         if week.t >= 0:
-            self.recorder.record_week(self._observe(week))
+            self.recording.record_week(self._observe(week))
 
 
 ReferenceModel.phases = Loop(

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from culturesim.engine.measures import Observed
+from culturesim.engine.measures import Observed, Runs
 from culturesim.engine.state import ATTRIBUTES, People
 from culturesim.engine.week import Week
 
@@ -80,35 +80,43 @@ class ReferenceBookkeeping:
             earlier = sum(list(self._new_by_week)[:window])
             if earlier:
                 reproduction = sum(self._conversions_by_week) / earlier
+        acts = self.acts
         return Observed(
             t=week.t,
             scenario=self.scenario,
             org=self.org,
             people=self.state(),
+            runs=Runs.alone(self.org, len(acts)),
             drivers=week.drivers,
             board=week.board,
             workload=np.array([p.workload for p in self.people]),
-            bullies=np.array([b.post for b, _, _ in self.acts], dtype=np.int64),
-            victim=np.array([v.post for _, v, _ in self.acts], dtype=np.int64),
-            relation=np.array([r for _, _, r in self.acts], dtype=np.int8),
-            leavers=week.leavers,
-            ceo_exits=week.ceo_exits,
+            bullies=np.array([b.post for b, _, _ in acts], dtype=np.int64),
+            victim=np.array([v.post for _, v, _ in acts], dtype=np.int64),
+            relation=np.array([r for _, _, r in acts], dtype=np.int8),
+            leavers=np.array([week.leavers]),
+            ceo_exits=np.array([week.ceo_exits]),
             leaving=week.leaving,
             removed=week.removed,
             rated_quality=week.rated_quality,
             trust_quality=np.array(self.trust_quality),
             harm=week.harm,
             expected_harm=week.expected_harm,
-            new_episodes=self._new_by_week[-1],
-            conversions=self._conversions_by_week[-1],
-            reproduction_number=reproduction,
-            agency_share=sum(
-                share * len(members)
-                for share, members in zip(self.temporary_share, self.trust_posts, strict=True)
-            )
-            / len(self.people),
-            special_measures=sum(self.special_measures),
-            special_measures_entries=week.special_measures_entries,
+            new_episodes=np.array([self._new_by_week[-1]]),
+            conversions=np.array([self._conversions_by_week[-1]]),
+            reproduction_number=np.array([reproduction]),
+            agency_share=np.array(
+                [
+                    sum(
+                        share * len(members)
+                        for share, members in zip(
+                            self.temporary_share, self.trust_posts, strict=True
+                        )
+                    )
+                    / len(self.people)
+                ]
+            ),
+            special_measures=np.array([sum(self.special_measures)]),
+            special_measures_entries=np.array([week.special_measures_entries]),
         )
 
     @property

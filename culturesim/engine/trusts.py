@@ -125,16 +125,19 @@ class TrustRecord:
                 for name, source in SOURCES.items()
             }
 
-    def table(self) -> pd.DataFrame:
-        """One row per trust and year, with the columns of `TRUST_COLUMNS`."""
-        org, n = self.org, self.org.n_trusts
+    def table(self, trusts: slice = slice(None), org: Organisation | None = None) -> pd.DataFrame:
+        """One row per trust and year, with the columns of `TRUST_COLUMNS`: of the `trusts`
+        of one run, whose own organisation is `org`, when the record is of several runs side
+        by side (culturesim.engine.replicates)."""
+        org = org or self.org
+        n = org.n_trusts
         if not self.weeks:
             return pd.DataFrame({name: [] for name in TRUST_COLUMNS})
         weeks = np.asarray(self.weeks)
         years = weeks // YEAR_WEEKS
         blocks = np.flatnonzero(np.r_[True, years[1:] != years[:-1]])
         sums = {
-            name: np.add.reduceat(np.stack(rows), blocks, axis=0)
+            name: np.add.reduceat(np.stack(rows)[:, trusts], blocks, axis=0)
             for name, rows in self.weekly.items()
         }
         n_weeks = np.diff(np.r_[blocks, len(weeks)])[:, None]
@@ -153,7 +156,10 @@ class TrustRecord:
         }
         for name in SOURCES:
             frame[name] = np.stack(
-                [self.prevalence.get(y, {}).get(name, np.full(n, np.nan)) for y in block_years]
+                [
+                    self.prevalence[y][name][trusts] if y in self.prevalence else np.full(n, np.nan)
+                    for y in block_years
+                ]
             )
         frame |= {
             "bullying_acts": sums["acts"],
@@ -167,14 +173,15 @@ class TrustRecord:
             "ceo_exits": sums["ceo_exits"],
         }
         rated = [
-            np.mean(self.ratings[y], axis=0) if y in self.ratings else None for y in block_years
+            np.mean(np.stack(self.ratings[y])[:, trusts], axis=0) if y in self.ratings else None
+            for y in block_years
         ]
         frame["rated_quality"] = np.stack([np.full(n, np.nan) if r is None else r for r in rated])
         frame["rating"] = np.stack(
             [
                 np.full(n, None, dtype=object)
                 if y not in self.ratings
-                else rating(self.ratings[y][-1], self.scenario).astype(object)
+                else rating(self.ratings[y][-1][trusts], self.scenario).astype(object)
                 for y in block_years
             ]
         )
