@@ -13,7 +13,7 @@ import pytest
 
 from culturesim.engine import threads
 from culturesim.engine.model import CultureModel
-from culturesim.engine.sums import among, count_after, first_of_each
+from culturesim.engine.sums import among, first_of_each
 from culturesim.engine.threads import week_threads
 
 
@@ -74,23 +74,6 @@ def test_a_trust_value_spread_to_its_posts_is_the_gather(organisation):
     assert np.array_equal(
         org.frontline_per_trust, [np.sum(org.level[org.trust == t] == 4) for t in range(3)]
     )
-
-
-@pytest.mark.parametrize("count", [1, 2])
-def test_count_after_is_the_exact_count(values, monkeypatch, count):
-    monkeypatch.setattr(threads, "PARALLEL_FROM", 0)
-    _, occupied = values
-    rng = np.random.default_rng(5)
-    week = rng.integers(-200, 300, len(occupied)).astype(np.int32)
-    edges = np.array([0, 1, 700, 700, len(occupied)])  # an empty block among them
-    with week_threads(count):
-        counted = count_after(occupied, week, 40, edges)
-    expected = [
-        np.count_nonzero((occupied & (week > 40))[a:b])
-        for a, b in zip(edges[:-1], edges[1:], strict=True)
-    ]
-    assert counted.tolist() == expected
-    assert counted[2] == 0 < counted[1]
 
 
 @pytest.mark.parametrize("count", [1, 2])

@@ -51,15 +51,15 @@ def test_tally_matches_numpy_run_by_run():
         here = occupied[a:b]
         assert counted.staff[run] == np.count_nonzero(here)
         for name, week in weeks.items():
-            assert counted.after[name][run] == np.count_nonzero(here & (week[a:b] > 10))
+            assert counted.count(name)[run] == np.count_nonzero(here & (week[a:b] > 10))
         for name, mark in marks.items():
-            assert counted.marked[name][run] == np.count_nonzero(here & mark[a:b])
-        for name, value in values.items():
-            assert counted.sums[name][run] == value[a:b][here].sum()  # the same bits
+            assert counted.count(name)[run] == np.count_nonzero(here & mark[a:b])
+        for j, value in enumerate(values.values()):
+            assert counted.sums[run, j] == value[a:b][here].sum()  # the same bits
         sources = persistent_perpetrators(person_id[a:b], source[a:b], persistent[a:b])
-        assert counted.sources[run] == np.count_nonzero(here & sources)
+        assert counted.count("sources")[run] == np.count_nonzero(here & sources)
     assert counted.staff[0] == counted.staff[4] == 0
-    assert counted.sources.sum() > 0
+    assert counted.count("sources").sum() > 0
 
 
 def test_tally_refuses_another_set_of_counts():

@@ -9,10 +9,33 @@ from __future__ import annotations
 
 from collections import deque
 
+import numba
 import numpy as np
 import pandas as pd
 
 from culturesim.engine.state import ID_LIMIT
+
+
+@numba.njit(cache=True, nogil=True)
+def _open_episodes(
+    parent_of, root, generation, post_of, person_of, start_week, offspring,
+    count, parent, post, person_id, week,
+):  # fmt: skip
+    """Write new episodes from row `count` on: a conversion (parent >= 0, always an earlier
+    episode) joins its parent's cascade one generation down; returns how many converted."""
+    conversions = 0
+    for k in range(len(parent)):
+        i = count + k
+        parent_of[i], post_of[i], person_of[i] = parent[k], post[k], person_id[k]
+        start_week[i], offspring[i] = week, 0
+        above = parent[k]
+        if above >= 0:
+            root[i], generation[i] = root[above], generation[above] + 1
+            offspring[above] += 1
+            conversions += 1
+        else:
+            root[i], generation[i] = i, 0
+    return conversions
 
 
 class EpisodeLog:
@@ -45,23 +68,11 @@ class EpisodeLog:
                 grown[: self.count] = values[: self.count]
                 self._arrays[name] = grown
         ids = np.arange(self.count, self.count + n, dtype=np.int32)
-        new = slice(self.count, self.count + n)
-        converted = parent >= 0
-        conversions = int(np.count_nonzero(converted))
-        arrays = self._arrays
-        arrays["parent"][new] = parent
-        arrays["post"][new] = post
-        arrays["person_id"][new] = person_id
-        arrays["start_week"][new] = week
-        arrays["offspring"][new] = 0
-        if conversions:
-            above = np.maximum(parent, 0)
-            arrays["root"][new] = np.where(converted, arrays["root"][above], ids)
-            arrays["generation"][new] = np.where(converted, arrays["generation"][above] + 1, 0)
-            np.add.at(arrays["offspring"], parent[converted], 1)
-        else:  # roots only (most weeks of a small run)
-            arrays["root"][new] = ids
-            arrays["generation"][new] = 0
+        a = self._arrays
+        conversions = _open_episodes(
+            a["parent"], a["root"], a["generation"], a["post"], a["person_id"], a["start_week"],
+            a["offspring"], self.count, parent, post, person_id, week,
+        )  # fmt: skip
         self.count += n
         self._new_by_week.append(n)
         self._conversions_by_week.append(conversions)

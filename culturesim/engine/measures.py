@@ -30,28 +30,40 @@ from culturesim.engine.tallies import tally
 WEEKLY, SUMMARY = "weekly", "summary"
 
 
-@dataclass(frozen=True)
+@dataclass
 class Runs:
     """Where each run of a model lies: a run alone, or replicates side by side (culturesim.
-    engine.replicates). Run i's posts are `posts[i]:posts[i + 1]` of the model's, its trusts
-    `trusts[i]:trusts[i + 1]` and its acts of the week `acts[i]:acts[i + 1]`."""
+    engine.replicates). Run i's posts are `posts[i]:posts[i + 1]` of the model's and its trusts
+    `trusts[i]:trusts[i + 1]`."""
 
     posts: np.ndarray
     trusts: np.ndarray
-    acts: np.ndarray
+
+    def __post_init__(self) -> None:
+        self.posts_each = self.posts[1:] - self.posts[:-1]
+        self.trusts_each = self.trusts[1:] - self.trusts[:-1]
+        self.trusts_alike = bool((self.trusts_each == self.trusts_each[0]).all())
 
     @classmethod
-    def alone(cls, org: Organisation, acts: int) -> Runs:
-        return cls(np.array([0, org.n_posts]), np.array([0, org.n_trusts]), np.array([0, acts]))
+    def alone(cls, org: Organisation) -> Runs:
+        return cls(np.array([0, org.n_posts]), np.array([0, org.n_trusts]))
 
     def __len__(self) -> int:
         return len(self.posts) - 1
 
+    def per_trust_sum(self, values: np.ndarray) -> np.ndarray:
+        """Each run's sum of a value per trust, as a run's own `sum` makes it (so a float sum
+        has the same bits as the run's alone)."""
+        values = np.asarray(values)
+        if self.trusts_alike:  # a row per run: each row is summed as a run's own array
+            return values.reshape(len(self), -1).sum(axis=1)
+        edges = self.trusts
+        return np.array([values[a:b].sum() for a, b in zip(edges[:-1], edges[1:], strict=True)])
 
-def sum_in_blocks(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    """`values[a:b].sum()` for each block between successive `edges`: each block summed as it
-    would be alone, so a float sum has the same bits as a run's own."""
-    return np.array([values[a:b].sum() for a, b in zip(edges[:-1], edges[1:], strict=True)])
+    def per_post_count(self, posts: np.ndarray) -> np.ndarray:
+        """How many of these posts (sorted) lie in each run."""
+        at = np.searchsorted(posts, self.posts)
+        return at[1:] - at[:-1]
 
 
 @dataclass
@@ -70,7 +82,8 @@ class Observed:
     `new_episodes`, `conversions`, `reproduction_number`, `agency_share` (share of posts
     covered by bank and agency staff, Eq. 2a), `special_measures` (trusts in special measures
     after this week's rating) and `special_measures_entries` (trusts that entered this week,
-    Eq. 13a). `recent_leavers` and `recent_staff` are the leaver window kept by the recording.
+    Eq. 13a). `leaver_window` is kept by the recording: how many weeks it holds, and each run's
+    leavers and staff summed over them (whole numbers: exact sums).
     """
 
     t: int
@@ -98,11 +111,11 @@ class Observed:
     leaving: Any = None
     removed: Any = None
     rated_quality: Any = None
-    recent_leavers: Any = ()
-    recent_staff: Any = ()
+    leaver_window: Any = None
 
     def __post_init__(self) -> None:
         p = self.people
+        self.acts_each = self.runs.per_post_count(self.bullies)
         self.persistent = p.occupied & persistently_bullied(
             p.source_weeks, self.scenario.persistence
         )
@@ -123,55 +136,48 @@ class Observed:
             self.persistent,
         )
         self.staff = self.tally.staff
+        self._per_staff = self._of_staff = self.tally.per_staff
+        nobody = self.staff == 0
+        if nobody.any():  # a share or mean of nobody is NaN
+            self._of_staff = self._per_staff.copy()
+            self._of_staff[nobody] = np.nan
+        self._columns = self.tally.columns
         self._acts_by: np.ndarray | None = None
 
-    def per_staff(self, count: np.ndarray) -> np.ndarray:
-        """A count per run as a share of its staff in post (0 with nobody in post)."""
-        return count / np.maximum(self.staff, 1)
+    def per_staff(self, name: str) -> np.ndarray:
+        """A count of the tally per run as a share of its staff in post (0 with nobody in
+        post)."""
+        return self._per_staff[:, self._columns[name]]
 
     def in_survey(self, weeks: str) -> np.ndarray:
         """Share of staff in post with this (a people's week, `SURVEYED`) happening in the
         survey's look-back."""
-        return self.per_staff(self.tally.after[weeks])
+        return self.per_staff(weeks)
 
     def share_of_staff(self, mark: str) -> np.ndarray:
-        """Share of staff in post this mark marks (NaN with nobody in post)."""
-        return _ratio(self.tally.marked[mark], self.staff)
+        """Share of staff in post this mark of the tally marks (NaN with nobody in post)."""
+        return self._of_staff[:, self._columns[mark]]
 
     def staff_mean(self, value: str) -> np.ndarray:
         """Mean over staff in post (NaN with nobody in post): the sum and division of
         `values[occupied].mean()`, so the same bits."""
-        return _ratio(self.tally.sums[value], self.staff)
-
-    def per_trust_sum(self, values: np.ndarray) -> np.ndarray:
-        """Each run's sum of a value per trust (each run's as its own `sum` makes it)."""
-        values, each = np.asarray(values), np.diff(self.runs.trusts)
-        if len(each) > 1 and (each == each[0]).all():  # a row per run: each row's own sum
-            return values.reshape(len(each), -1).sum(axis=1)
-        return sum_in_blocks(values, self.runs.trusts)
+        return self._of_staff[:, self._columns[value]]
 
     def per_trust_mean(self, values: np.ndarray) -> np.ndarray:
         """Each run's mean of a value per trust (the same sum and division as `np.mean`)."""
-        return self.per_trust_sum(values) / np.diff(self.runs.trusts)
+        return self.runs.per_trust_sum(values) / self.runs.trusts_each
 
     def acts_by(self, relation: int) -> np.ndarray:
         """This week's acts of one relation (rules.MANAGER_TO_REPORT, ...), counted once."""
         if self._acts_by is None:
-            run = np.repeat(np.arange(len(self.runs)), np.diff(self.runs.acts))
+            run = np.repeat(np.arange(len(self.runs)), self.acts_each)
             codes = run * 3 + np.asarray(self.relation, dtype=np.intp)
             self._acts_by = np.bincount(codes, minlength=3 * len(self.runs)).reshape(-1, 3)
         return self._acts_by[:, relation]
 
     def acts(self) -> np.ndarray:
         """This week's acts in each run."""
-        return np.diff(self.runs.acts)
-
-
-def _ratio(count: np.ndarray, staff: np.ndarray) -> np.ndarray:
-    """count / staff per run, NaN where there is no staff."""
-    share = np.full(len(staff), np.nan)
-    np.divide(count, staff, out=share, where=staff > 0)
-    return share
+        return self.acts_each
 
 
 SURVEYED = (
@@ -206,13 +212,12 @@ def _summary(name: str, label: str, unit: str, how: str) -> Measure:
 
 
 def _leaders_trained(o: Observed) -> np.ndarray:
-    return o.tally.marked["trained leaders"] / np.maximum(o.tally.marked["leaders"], 1)
+    return o.tally.count("trained leaders") / np.maximum(o.tally.count("leaders"), 1)
 
 
 def _leaver_rate(o: Observed) -> np.ndarray:
-    weeks = len(o.recent_leavers)
-    mean_staff = sum(o.recent_staff) / len(o.recent_staff)  # whole numbers: an exact sum
-    return sum(o.recent_leavers) / np.maximum(mean_staff, 1) * 52 / weeks
+    weeks, leavers, staff = o.leaver_window
+    return leavers / np.maximum(staff / weeks, 1) * 52 / weeks
 
 
 def _driver(name: str) -> Callable[[Observed], float]:
@@ -242,7 +247,7 @@ MEASURES: tuple[Measure, ...] = (
             lambda o: o.per_trust_mean(o.board)),
     _weekly("staff", "staff in post", "people", "count", lambda o: o.staff),
     _weekly("vacancy_rate", "vacancy rate", "share", "share of posts vacant",
-            lambda o: 1 - o.staff / np.diff(o.runs.posts)),
+            lambda o: 1 - o.staff / o.runs.posts_each),
     _weekly("bullied_by_public", "bullied by patients/public", "share", PREVALENCE,
             lambda o: o.in_survey("aggressed_week")),
     _weekly("bullied_by_colleagues", "bullied by colleagues", "share", PREVALENCE,
@@ -252,13 +257,13 @@ MEASURES: tuple[Measure, ...] = (
     _weekly("bullied_by_staff", "bullied by any staff", "share", PREVALENCE,
             lambda o: o.in_survey("bullied_week")),
     _weekly("persistent_bullied", "persistently bullied", "share", PERSISTENT,
-            lambda o: o.per_staff(o.tally.marked["persistent"])),
+            lambda o: o.per_staff("persistent")),
     _weekly("perpetrators_last_year", "perpetrators (any act)", "share",
             "share of staff in post who bullied someone at least once in the survey's look-back",
             lambda o: o.in_survey("bullied_others_week")),
     _weekly("persistent_perpetrators", "persistent perpetrators", "share",
             "share of staff in post who are the counted source of someone persistently bullied",
-            lambda o: o.per_staff(o.tally.sources)),
+            lambda o: o.per_staff("sources")),
     _weekly("bullying_acts", "bullying acts", "acts", "count this week", lambda o: o.acts()),
     _weekly("acts_by_managers", "acts by managers", "acts", "count this week",
             lambda o: o.acts_by(MANAGER_TO_REPORT)),
@@ -282,7 +287,7 @@ MEASURES: tuple[Measure, ...] = (
     _weekly("ceo_exits", "chief-executive exits", "people", "count this week (removals included)",
             lambda o: o.ceo_exits),
     _weekly("ceos_in_post", "chief executives in post", "people", "count",
-            lambda o: o.per_trust_sum(o.people.occupied[o.org.trust_start[:-1]])),
+            lambda o: o.runs.per_trust_sum(o.people.occupied[o.org.trust_start[:-1]])),
     _weekly("leaders_trained", "leaders trained", "share",
             "share of leaders in post trained (0 with none in post)", _leaders_trained),
     _weekly("agency_share", "bank and agency cover", "share",
@@ -294,10 +299,10 @@ MEASURES: tuple[Measure, ...] = (
     _weekly("care_quality", "care quality", "0-1", "mean over trusts (Eq. 10)",
             lambda o: o.per_trust_mean(o.trust_quality)),
     _weekly("harm_events", "harm events", "events", "count this week",
-            lambda o: o.per_trust_sum(o.harm).astype(np.int64)),
+            lambda o: o.runs.per_trust_sum(o.harm).astype(np.int64)),
     _weekly("expected_harm", "expected harm events", "events",
             "sum over trusts at the reference quality (Eq. 10b)",
-            lambda o: o.per_trust_sum(o.expected_harm).astype(float)),
+            lambda o: o.runs.per_trust_sum(o.expected_harm).astype(float)),
     _weekly("new_episodes", "new perpetrator episodes", "episodes", "count this week",
             lambda o: o.new_episodes),
     _weekly("conversions", "conversions", "episodes", "count this week", lambda o: o.conversions),
@@ -398,5 +403,5 @@ def record_rows(observed: Observed) -> list[dict[str, float]]:
     columns = []
     for m in WEEKLY_MEASURES:
         value = m.of(observed)  # one per run, or one for all
-        columns.append(value.tolist() if np.ndim(value) else [np.asarray(value).item()] * runs)
+        columns.append(value.tolist() if isinstance(value, np.ndarray) else [value] * runs)
     return [dict(zip(TIMESERIES_COLUMNS, row, strict=True)) for row in zip(*columns, strict=True)]

@@ -21,7 +21,7 @@ import pandas as pd
 
 from culturesim.engine import interrupts, rules
 from culturesim.engine.cascades import EpisodeLog, largest_cascade
-from culturesim.engine.measures import TIMESERIES_COLUMNS  # noqa: F401  (re-exported)
+from culturesim.engine.measures import TIMESERIES_COLUMNS, Runs  # noqa: F401  (re-exported)
 from culturesim.engine.mesa_tools import RecordedMeasures, model_scenario
 from culturesim.engine.organisation import (
     PATIENT_FACING_FROM,
@@ -173,9 +173,8 @@ class CultureModel(mesa.Model):
         self.people = stack_people([people for *_, people in built], orgs)
         posts = np.cumsum([0, *(org.n_posts for org in orgs)])
         trusts = np.cumsum([0, *(org.n_trusts for org in orgs)])
-        self.run_edges = posts, trusts
-        """Where each replicate's posts and trusts lie in the model's (culturesim.engine.
-        measures.Runs)."""
+        self.runs = Runs(posts, trusts)
+        """Where each replicate's posts and trusts lie in the model's."""
         self.recording = Recording(
             s,
             self.org,

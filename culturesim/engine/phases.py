@@ -16,7 +16,7 @@ import numpy as np
 
 from culturesim.engine import rules
 from culturesim.engine.interventions import apply_due
-from culturesim.engine.measures import Observed, Runs, sum_in_blocks
+from culturesim.engine.measures import Observed
 from culturesim.engine.replicates import (
     Replicate,
     joined,
@@ -390,26 +390,23 @@ def observe(model: CultureModel, week: Week) -> Observed:
     (culturesim.engine.measures): the model's arrays, where each replicate lies in them, and
     what the week counted for each."""
     org, replicates = model.org, model.replicates
-    posts, trusts = model.run_edges
+    runs = model.runs
     removed = week.removed if week.removed is not None else np.zeros(0, dtype=np.int64)
-
-    def per_run(sorted_posts: np.ndarray) -> np.ndarray:
-        return np.diff(np.searchsorted(sorted_posts, posts))
-
+    ceo_exits = runs.per_post_count(week.leaving[org.level[week.leaving] == 0])
     return Observed(
         t=week.t,
         scenario=model.scenario,
         org=org,
         people=model.people,
-        runs=Runs(posts, trusts, np.searchsorted(week.bullies, posts)),
+        runs=runs,
         drivers=week.drivers,
         board=week.board,
         workload=week.workload,
         bullies=week.bullies,
         victim=week.victim,
         relation=week.relation,
-        leavers=per_run(week.leaving),
-        ceo_exits=per_run(week.leaving[org.level[week.leaving] == 0]) + per_run(removed),
+        leavers=runs.per_post_count(week.leaving),
+        ceo_exits=ceo_exits + runs.per_post_count(removed),
         leaving=week.leaving,
         removed=week.removed,
         rated_quality=week.rated_quality,
@@ -425,11 +422,11 @@ def observe(model: CultureModel, week: Week) -> Observed:
                 for r in replicates
             ]
         ),
-        special_measures=sum_in_blocks(model.special_measures, trusts),
+        special_measures=runs.per_trust_sum(model.special_measures),
         special_measures_entries=(
             np.zeros(len(replicates), dtype=np.int64)
             if week.entering is None
-            else sum_in_blocks(week.entering, trusts)
+            else runs.per_trust_sum(week.entering)
         ),
     )
 

@@ -22,6 +22,7 @@ import contextvars
 import os
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -63,7 +64,22 @@ EVENT_COLUMNS = (
     "persistent",
 )
 WIDE_EVENT_COLUMNS = ("perpetrator_person", "victim_person", "episode")
-"""Kept as int32 while the run goes (a third less memory), int64 in the events table."""
+"""Kept as int32 when a table is gathered in memory, int64 in the events table."""
+EVENT_DTYPES = {
+    name: np.int64 if name in WIDE_EVENT_COLUMNS else np.int32 for name in EVENT_COLUMNS
+} | {"relation": np.int8, "persistent": np.bool_}
+
+
+@dataclass
+class WeekOfEvents:
+    """One week's events as the week left them: its acts of bullying by staff (the columns
+    of the events table, but the week) and the posts and people that suffered public
+    aggression; gathered into the table's columns when the table is made or streamed."""
+
+    t: int
+    acts: dict[str, np.ndarray]
+    public: np.ndarray | None
+    public_person: np.ndarray | None
 
 
 class Recording:
@@ -84,18 +100,23 @@ class Recording:
         self.recorders = [Recorder(scenario, own, self, trusts) for own, trusts in runs]
         self.trust_record = TrustRecord(scenario, org)
         self._recording: Future | None = None
-        window = scenario.observation.leaver_window_weeks
-        self._recent_leavers: deque[np.ndarray] = deque(maxlen=window)
-        self._recent_staff: deque[np.ndarray] = deque(maxlen=window)
+        self._window: deque[tuple[np.ndarray, np.ndarray]] = deque()
+        self._window_weeks = scenario.observation.leaver_window_weeks
+        self._window_sums = (np.zeros(len(runs), dtype=np.int64),) * 2
 
     def record_week(self, observed: Observed, alongside: bool = False) -> None:
         """Append the week's value of every weekly measure to each run's records;
         `alongside`, on the recording thread, while the caller goes on (it must not change the
         state before `settle`)."""
         self.settle()
-        self._recent_leavers.append(observed.leavers)
-        self._recent_staff.append(observed.staff)
-        observed.recent_leavers, observed.recent_staff = self._recent_leavers, self._recent_staff
+        leavers, staff = self._window_sums
+        leavers, staff = leavers + observed.leavers, staff + observed.staff
+        self._window.append((observed.leavers, observed.staff))
+        if len(self._window) > self._window_weeks:
+            gone_leavers, gone_staff = self._window.popleft()
+            leavers, staff = leavers - gone_leavers, staff - gone_staff
+        self._window_sums = leavers, staff
+        observed.leaver_window = (len(self._window), leavers, staff)
         if alongside:
             context = contextvars.copy_context()  # numpy's error state goes with it
             self._recording = _recording_thread().submit(context.run, self._record, observed)
@@ -145,7 +166,8 @@ class Recorder:
         self.trust_slice = trusts
         self.rows: list[dict[str, float]] = []
         self.last_acts: dict[str, np.ndarray] = {}
-        self._event_chunks: list[dict[str, np.ndarray]] = []
+        self._event_chunks: list[WeekOfEvents] = []
+        self._gathered: dict[str, np.ndarray] | None = None
         self.events_taken = False
 
     @property
@@ -179,21 +201,16 @@ class Recorder:
         if t < 0 or not self.scenario.run.record_events:
             return
         public = np.flatnonzero(aggressed)
-        none = np.full(len(public), -1)
-        self._event_chunks.append(
-            {
-                "week": np.full(len(bullies) + len(public), t, dtype=np.int32),
-                "perpetrator": np.concatenate([bullies, none]).astype(np.int32),
-                "victim": np.concatenate([victim, public]).astype(np.int32),
-                "relation": np.concatenate([relation, np.full(len(public), PUBLIC)]).astype(
-                    np.int8
-                ),
-                "perpetrator_person": np.concatenate([person_id[bullies], none]).astype(np.int32),
-                "victim_person": person_id[np.concatenate([victim, public])].astype(np.int32),
-                "episode": np.concatenate([episode, none]).astype(np.int32),
-                "persistent": np.concatenate([persistent, np.zeros(len(public), dtype=bool)]),
-            }
-        )
+        acts = {
+            "perpetrator": bullies,
+            "victim": victim,
+            "relation": relation,
+            "perpetrator_person": person_id[bullies],
+            "victim_person": person_id[victim],
+            "episode": episode,
+            "persistent": persistent,
+        }
+        self._event_chunks.append(WeekOfEvents(t, acts, public, person_id[public]))
 
     def timeseries(self) -> pd.DataFrame:
         """One row per recorded week with every weekly measure."""
@@ -211,33 +228,63 @@ class Recorder:
                 "this run's events were streamed to its run folder (events.parquet): read them "
                 "there"
             )
-        if not self._event_chunks:
+        table = self._all_events()
+        if table is None:
             return pd.DataFrame(
                 {
                     c: np.array([], dtype=bool if c == "persistent" else np.int64)
                     for c in EVENT_COLUMNS
                 }
             )
-        table = self._gather_events()
-        self._event_chunks = [{name: table[name] for name in EVENT_COLUMNS}]
+        self._gathered = table
         return pd.DataFrame(table, copy=False)
 
     def take_events(self) -> dict[str, np.ndarray] | None:
         """The events recorded since the last call, as the events table's columns (None if
         there are none), forgotten here: a run that streams its events to disk calls this every
         few weeks, so they never pile up in memory (`events()` is then refused)."""
-        if not self._event_chunks:
+        table = self._all_events()
+        if table is None:
             return None
         self.events_taken = True
-        table = self._gather_events()
-        self._event_chunks = []
+        self._gathered = None
         return table
 
+    def _all_events(self) -> dict[str, np.ndarray] | None:
+        """The events gathered before and those of the weeks since, as one table."""
+        if not self._event_chunks:
+            return self._gathered
+        new = self._gather_events()
+        self._event_chunks = []
+        if self._gathered is None:
+            return new
+        return {name: np.concatenate([self._gathered[name], new[name]]) for name in new}
+
     def _gather_events(self) -> dict[str, np.ndarray]:
-        table = {}
-        for name in EVENT_COLUMNS:  # one column at a time, each chunk freed once copied
-            wide = np.int64 if name in WIDE_EVENT_COLUMNS else None
-            table[name] = np.concatenate([c.pop(name) for c in self._event_chunks], dtype=wide)
+        weeks = self._event_chunks
+        table = {
+            "week": np.repeat(
+                np.array([w.t for w in weeks], dtype=np.int32),
+                [len(w.acts["victim"]) + len(w.public) for w in weeks],
+            )
+        }
+        longest = max(len(w.public) for w in weeks)
+        nobody, never = np.full(longest, -1, dtype=np.int32), np.zeros(longest, dtype=bool)
+        for name in EVENT_COLUMNS[1:]:  # one column at a time, each week's part freed once copied
+            if name == "victim":
+                public = [w.public for w in weeks]
+            elif name == "victim_person":
+                public = [w.public_person for w in weeks]
+            elif name == "relation":
+                public = [np.full(len(w.public), PUBLIC, dtype=np.int8) for w in weeks]
+            else:
+                filler = never if name == "persistent" else nobody
+                public = [filler[: len(w.public)] for w in weeks]
+            pieces = [piece for w, other in zip(weeks, public, strict=True)
+                      for piece in (w.acts.pop(name), other)]  # fmt: skip
+            table[name] = np.concatenate(pieces, dtype=EVENT_DTYPES[name])
+        for w in weeks:
+            w.public = w.public_person = None
         table["trust"] = self.org.trust[table["victim"]].astype(np.int32)
         return table
 

@@ -86,7 +86,7 @@ class ReferenceBookkeeping:
             scenario=self.scenario,
             org=self.org,
             people=self.state(),
-            runs=Runs.alone(self.org, len(acts)),
+            runs=Runs.alone(self.org),
             drivers=week.drivers,
             board=week.board,
             workload=np.array([p.workload for p in self.people]),

@@ -93,25 +93,6 @@ def sum_per_group(
 
 @OnWeekThreads
 @numba.njit(cache=True, nogil=True)
-def _count_after(present, week, since, edges, out):
-    for block in range(len(edges) - 1):
-        count = 0
-        for i in numba.prange(edges[block], edges[block + 1]):
-            count += present[i] and week[i] > since
-        out[block] = count
-
-
-def count_after(present: np.ndarray, week: np.ndarray, since: int, edges: np.ndarray) -> np.ndarray:
-    """How many posts `present` marks whose `week` is after `since`, in each block of posts
-    between successive `edges` (each run of a model): exact counts, in one pass
-    (`np.count_nonzero(present & (week > since))` makes two arrays first)."""
-    out = np.zeros(len(edges) - 1, dtype=np.int64)
-    _count_after(len(week), present, week, since, np.asarray(edges, dtype=np.int64), out)
-    return out
-
-
-@OnWeekThreads
-@numba.njit(cache=True, nogil=True)
 def _among(ids, chosen, out):
     top = -1
     for c in chosen:

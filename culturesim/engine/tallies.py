@@ -102,10 +102,8 @@ def _tally(edges, occupied, weeks, since, marks, values, person_id, source, pers
     (eight to ten times as long)."""
     runs = len(edges) - 1
     staff = np.zeros(runs, dtype=np.int64)
-    after = np.zeros((runs, 5), dtype=np.int64)
-    marked = np.zeros((runs, 4), dtype=np.int64)
+    counts = np.zeros((runs, 10), dtype=np.int64)
     sums = np.zeros((runs, 3))
-    sources = np.zeros(runs, dtype=np.int64)
     longest = np.max(np.diff(edges)) if runs else 0
     g0, g1, g2 = np.empty(longest + 1), np.empty(longest + 1), np.empty(longest + 1)
     for run in range(runs):
@@ -136,9 +134,9 @@ def _tally(edges, occupied, weeks, since, marks, values, person_id, source, pers
         for i in range(len(o)):
             top = max(top, sourced[i] if held[i] else -1)
         staff[run] = n
-        after[run, 0], after[run, 1], after[run, 2], after[run, 3] = a0, a1, a2, a3
-        after[run, 4] = a4
-        marked[run, 0], marked[run, 1], marked[run, 2], marked[run, 3] = c0, c1, c2, c3
+        counts[run, 0], counts[run, 1], counts[run, 2], counts[run, 3] = a0, a1, a2, a3
+        counts[run, 4], counts[run, 5], counts[run, 6], counts[run, 7] = a4, c0, c1, c2
+        counts[run, 8] = c3
         sums[run, 0] = 0.0 + pairwise_sum(g0, 0, n)
         sums[run, 1] = 0.0 + pairwise_sum(g1, 0, n)
         sums[run, 2] = 0.0 + pairwise_sum(g2, 0, n)
@@ -150,23 +148,39 @@ def _tally(edges, occupied, weeks, since, marks, values, person_id, source, pers
             count = 0
             for i in range(len(o)):
                 count += o[i] & (who[i] <= top) & is_source[min(who[i], top)]
-            sources[run] = count
-    return staff, after, marked, sums, sources
+            counts[run, 9] = count
+    per_staff = np.empty((runs, 13))
+    for run in range(runs):
+        at_least_one = max(staff[run], 1)
+        for j in range(10):
+            per_staff[run, j] = counts[run, j] / at_least_one
+        for j in range(3):
+            per_staff[run, 10 + j] = sums[run, j] / at_least_one
+    return staff, counts, sums, per_staff
 
 
 @dataclass(frozen=True)
 class Tally:
-    """Each run's counts and sums over its staff in post (one row per run)."""
+    """Each run's counts and sums over its staff in post, a row per run: `counts` has a
+    column for each of `names` (the weeks, then the marks, then "sources", the staff in post
+    who are the counted source of someone persistently bullied); `sums` a column for each of
+    `values`, each summed as numpy's `sum` adds it; `per_staff`, the counts then the sums,
+    each divided by the run's staff in post (by 1 with nobody in post)."""
 
     staff: np.ndarray
-    after: dict[str, np.ndarray]
-    """Staff in post whose week of this is after the survey's start."""
-    marked: dict[str, np.ndarray]
-    """Staff in post this mask marks."""
-    sums: dict[str, np.ndarray]
-    """Sum of this value over staff in post, as numpy's `sum` adds it."""
-    sources: np.ndarray
-    """Staff in post who are the counted source of someone persistently bullied."""
+    names: tuple[str, ...]
+    counts: np.ndarray
+    values: tuple[str, ...]
+    sums: np.ndarray
+    per_staff: np.ndarray
+
+    @property
+    def columns(self) -> dict[str, int]:
+        """Each name's column of `per_staff`."""
+        return {name: i for i, name in enumerate((*self.names, *self.values))}
+
+    def count(self, name: str) -> np.ndarray:
+        return self.counts[:, self.names.index(name)]
 
 
 def tally(
@@ -186,7 +200,7 @@ def tally(
     is a persistent perpetrator."""
     if (len(weeks), len(marks), len(values)) != (5, 4, 3):
         raise ValueError("tally counts five weeks and four marks and sums three values")
-    staff, after, marked, sums, sources = _tally(
+    staff, counts, sums, per_staff = _tally(
         np.asarray(edges, dtype=np.int64),
         occupied,
         tuple(weeks.values()),
@@ -197,10 +211,4 @@ def tally(
         source_person,
         persistent,
     )
-    return Tally(
-        staff,
-        dict(zip(weeks, after.T, strict=True)),
-        dict(zip(marks, marked.T, strict=True)),
-        dict(zip(values, sums.T, strict=True)),
-        sources,
-    )
+    return Tally(staff, (*weeks, *marks, "sources"), counts, tuple(values), sums, per_staff)

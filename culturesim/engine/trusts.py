@@ -87,6 +87,7 @@ class TrustRecord:
         self.weekly: dict[str, list[np.ndarray]] = {name: [] for name in self.WEEKLY}
         self.prevalence: dict[int, dict[str, np.ndarray]] = {}
         self.ratings: dict[int, list[np.ndarray]] = {}
+        self._sums: tuple[int, tuple] | None = None
 
     def _count(self, posts: np.ndarray | None, weights: np.ndarray | None = None) -> np.ndarray:
         org = self.org
@@ -125,6 +126,22 @@ class TrustRecord:
                 for name, source in SOURCES.items()
             }
 
+    def _yearly_sums(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+        """The recorded weeks, their years, where each year begins, and each weekly sum added
+        up by year for every trust: worked out once for the replicates side by side that share
+        this record (a year's sum adds its weeks in order, trust by trust, whichever trusts are
+        taken)."""
+        if self._sums is None or self._sums[0] != len(self.weeks):
+            weeks = np.asarray(self.weeks)
+            years = weeks // YEAR_WEEKS
+            blocks = np.flatnonzero(np.r_[True, years[1:] != years[:-1]])
+            sums = {
+                name: np.add.reduceat(np.stack(rows), blocks, axis=0)
+                for name, rows in self.weekly.items()
+            }
+            self._sums = (len(self.weeks), (weeks, years, blocks, sums))
+        return self._sums[1]
+
     def table(self, trusts: slice = slice(None), org: Organisation | None = None) -> pd.DataFrame:
         """One row per trust and year, with the columns of `TRUST_COLUMNS`: of the `trusts`
         of one run, whose own organisation is `org`, when the record is of several runs side
@@ -133,13 +150,8 @@ class TrustRecord:
         n = org.n_trusts
         if not self.weeks:
             return pd.DataFrame({name: [] for name in TRUST_COLUMNS})
-        weeks = np.asarray(self.weeks)
-        years = weeks // YEAR_WEEKS
-        blocks = np.flatnonzero(np.r_[True, years[1:] != years[:-1]])
-        sums = {
-            name: np.add.reduceat(np.stack(rows)[:, trusts], blocks, axis=0)
-            for name, rows in self.weekly.items()
-        }
+        weeks, years, blocks, every_trust = self._yearly_sums()
+        sums = {name: values[:, trusts] for name, values in every_trust.items()}
         n_weeks = np.diff(np.r_[blocks, len(weeks)])[:, None]
         posts = np.diff(org.trust_start)[None, :]
         staff = sums["staff"] / n_weeks

@@ -46,6 +46,17 @@ class StoredTable:
         return read_events(self.path) if self.path.stem == "events" else pd.read_parquet(self.path)
 
 
+@dataclass(frozen=True)
+class TableWhenRead:
+    """A table of a finished run made when first read: a sweep keeps only a run's summary and
+    time series, so the replicates it runs side by side skip gathering the rest."""
+
+    make: Callable[[], pd.DataFrame]
+
+    def read(self) -> pd.DataFrame:
+        return self.make()
+
+
 @dataclass(repr=False)
 class RunResult:
     scenario: Scenario
@@ -66,7 +77,7 @@ class RunResult:
 
     def __getattribute__(self, name: str) -> Any:
         value = object.__getattribute__(self, name)
-        if isinstance(value, StoredTable):
+        if isinstance(value, StoredTable | TableWhenRead):
             value = value.read()
             setattr(self, name, value)
         return value
@@ -74,7 +85,11 @@ class RunResult:
     def tables_in_memory(self) -> dict[str, pd.DataFrame]:
         """The run's tables that are held here (not yet written to, or read from, its folder)."""
         tables = {name: object.__getattribute__(self, name) for name in TABLES}
-        return {name: t for name, t in tables.items() if not isinstance(t, StoredTable)}
+        return {
+            name: getattr(self, name)
+            for name, t in tables.items()
+            if not isinstance(t, StoredTable)
+        }
 
     def __repr__(self) -> str:
         return (
@@ -156,7 +171,7 @@ def simulate_replicates(
 
     run_weeks(model, progress, snapshot)
     return [
-        result_of(model, frames, settle(scenario, seed), replicate=index)
+        result_of(model, frames, settle(scenario, seed), replicate=index, finished=True)
         for index, (seed, frames) in enumerate(zip(model.seeds, snapshots, strict=True))
     ]
 
@@ -204,11 +219,13 @@ def result_of(
     snapshots: list[pd.DataFrame] = (),
     scenario: Scenario | None = None,
     replicate: int = 0,
+    finished: bool = False,
 ) -> RunResult:
     """A model's tables and headline summary as they stand now (the weeks run so far), of its
     `replicate`'s run when it runs several side by side.
 
-    `scenario` is the scenario to record as run (default: the model's own).
+    `scenario` is the scenario to record as run (default: the model's own). A `finished`
+    model runs no further, so its events and trusts tables are made when first read.
     """
     scenario = scenario or model.scenario
     recorder = model.replicates[replicate].recorder
@@ -220,10 +237,10 @@ def result_of(
     return RunResult(
         scenario=scenario,
         timeseries=timeseries,
-        events=recorder.events(),
+        events=TableWhenRead(recorder.events) if finished else recorder.events(),
         episodes=episodes,
         agents=agents,
-        trusts=recorder.trusts(),
+        trusts=TableWhenRead(recorder.trusts) if finished else recorder.trusts(),
         summary=summary,
         model=model,
         replicate=replicate,
