@@ -322,13 +322,11 @@ def turnover(model: CultureModel, week: Week) -> None:
     just_left = np.zeros(org.n_posts, dtype=bool)
     just_left[leaving] = True
     hired = hired[~just_left[hired]]
+    level, shift = org.level[hired], org.compassion_shift(hired)
     traits, person_ids = [], []
     for replicate, part in zip(model.replicates, parts(model.replicates, hired), strict=True):
-        own = hired[part]
-        traits.append(
-            draw_traits(s, org.level[own], replicate.streams["hiring"], org.compassion_shift(own))
-        )
-        person_ids.append(replicate.new_person_ids(len(own)))
+        traits.append(draw_traits(s, level[part], replicate.streams["hiring"], shift[part]))
+        person_ids.append(replicate.new_person_ids(part.stop - part.start))
     hire(p, hired, s, joined(traits), joined(person_ids))
 
 

@@ -107,12 +107,14 @@ def uniform(replicates: Sequence[Replicate], stream: str, posts: np.ndarray | in
         count = posts if isinstance(posts, int | np.integer) else len(posts)
         return uniform_on_threads(replicates[0].streams[stream], int(count))
     if isinstance(posts, int | np.integer):
-        counts = [r.posts.stop - r.posts.start for r in replicates]
+        pieces = [r.posts for r in replicates]
+        drawn = np.empty(posts)
     else:
-        counts = [part.stop - part.start for part in parts(replicates, posts)]
-    return np.concatenate(
-        [r.streams[stream].random(n) for r, n in zip(replicates, counts, strict=True)]
-    )
+        pieces = parts(replicates, posts)
+        drawn = np.empty(len(posts))
+    for replicate, piece in zip(replicates, pieces, strict=True):
+        replicate.streams[stream].random(out=drawn[piece])
+    return drawn
 
 
 def uniform_per_trust(replicates: Sequence[Replicate], stream: str) -> np.ndarray:
@@ -127,8 +129,17 @@ def poisson_per_trust(
 ) -> np.ndarray:
     """A Poisson count per trust with these means, each replicate's from its own `stream`."""
     if len(replicates) == 1:
-        return replicates[0].streams[stream].poisson(expected)
-    return np.concatenate([r.streams[stream].poisson(expected[r.trusts]) for r in replicates])
+        return _poisson(replicates[0].streams[stream], expected)
+    return np.concatenate([_poisson(r.streams[stream], expected[r.trusts]) for r in replicates])
+
+
+def _poisson(stream: np.random.Generator, means: np.ndarray) -> np.ndarray:
+    """`stream.poisson(means)`, drawn mean by mean for a few: the same numbers (each mean's
+    draw in turn), but a draw from an array of means costs about 4.5 µs and one from a number
+    0.3 µs."""
+    if len(means) > 8:
+        return stream.poisson(means)
+    return np.array([stream.poisson(mean) for mean in means.tolist()], dtype=np.int64)
 
 
 def stack_organisations(orgs: Sequence[Organisation]) -> Organisation:

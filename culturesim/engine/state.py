@@ -184,7 +184,9 @@ def draw_traits(
             mean, sd = getattr(traits, f"{name}_mean"), getattr(traits, f"{name}_sd")
             drawn[name][here] = mean + sd * rng.standard_normal(here.sum())
     drawn["compassion"] += compassion_shift
-    return {name: np.clip(values, 0, 1) for name, values in drawn.items()}
+    for values in drawn.values():  # clipped to 0-1, as np.clip does, in place
+        np.minimum(np.maximum(values, 0, out=values), 1, out=values)
+    return drawn
 
 
 def initial_people(scenario: Scenario, org: Organisation, rng: np.random.Generator) -> People:

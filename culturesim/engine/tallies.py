@@ -94,18 +94,29 @@ def pairwise_sum(values: np.ndarray, first: int, count: int) -> float:
 
 
 @numba.njit(cache=True, nogil=True)
+def _sum_in_post(values, occupied, gathered):
+    """`values[occupied].sum()`, gathering into `gathered` (written for each post, kept for
+    staff in post: no branch)."""
+    n = 0
+    for i in range(len(values)):
+        gathered[n] = values[i]
+        n += occupied[i]
+    return 0.0 + pairwise_sum(gathered, 0, n)
+
+
+@numba.njit(cache=True, nogil=True)
 def _tally(edges, occupied, weeks, since, marks, values, person_id, source, persistent):
-    """For each run: one pass for every count, one gathering the values of staff in post
-    (written for each post, kept for staff: no branch), one for the largest source, then the
-    sums. Each pass reads views of the run's block from 0 and names each array: a loop from
-    a block's first post, or one indexing a tuple, is not compiled to vector instructions
-    (eight to ten times as long)."""
+    """For each run: one pass for every count, one for the largest source, and one for each
+    value's sum over staff in post, gathered into one buffer (a whole-NHS run's is 11 MB).
+    Each pass reads views of the run's block from 0 and names each array: a loop from a
+    block's first post, or one indexing a tuple, is not compiled to vector instructions (eight
+    to ten times as long)."""
     runs = len(edges) - 1
     staff = np.zeros(runs, dtype=np.int64)
     counts = np.zeros((runs, 10), dtype=np.int64)
     sums = np.zeros((runs, 3))
     longest = np.max(np.diff(edges)) if runs else 0
-    g0, g1, g2 = np.empty(longest + 1), np.empty(longest + 1), np.empty(longest + 1)
+    gathered = np.empty(longest + 1)
     for run in range(runs):
         a, b = edges[run], edges[run + 1]
         o = occupied[a:b]
@@ -114,9 +125,10 @@ def _tally(edges, occupied, weeks, since, marks, values, person_id, source, pers
         m0, m1, m2, m3 = marks[0][a:b], marks[1][a:b], marks[2][a:b], marks[3][a:b]
         v0, v1, v2 = values[0][a:b], values[1][a:b], values[2][a:b]
         who, sourced, held = person_id[a:b], source[a:b], persistent[a:b]
-        a0 = a1 = a2 = a3 = a4 = c0 = c1 = c2 = c3 = 0
+        n = a0 = a1 = a2 = a3 = a4 = c0 = c1 = c2 = c3 = 0
         for i in range(len(o)):
             x = o[i]
+            n += x
             a0 += x & (w0[i] > since)
             a1 += x & (w1[i] > since)
             a2 += x & (w2[i] > since)
@@ -126,10 +138,6 @@ def _tally(edges, occupied, weeks, since, marks, values, person_id, source, pers
             c1 += x & m1[i]
             c2 += x & m2[i]
             c3 += x & m3[i]
-        n = 0
-        for i in range(len(o)):
-            g0[n], g1[n], g2[n] = v0[i], v1[i], v2[i]
-            n += o[i]
         top = -1
         for i in range(len(o)):
             top = max(top, sourced[i] if held[i] else -1)
@@ -137,9 +145,9 @@ def _tally(edges, occupied, weeks, since, marks, values, person_id, source, pers
         counts[run, 0], counts[run, 1], counts[run, 2], counts[run, 3] = a0, a1, a2, a3
         counts[run, 4], counts[run, 5], counts[run, 6], counts[run, 7] = a4, c0, c1, c2
         counts[run, 8] = c3
-        sums[run, 0] = 0.0 + pairwise_sum(g0, 0, n)
-        sums[run, 1] = 0.0 + pairwise_sum(g1, 0, n)
-        sums[run, 2] = 0.0 + pairwise_sum(g2, 0, n)
+        sums[run, 0] = _sum_in_post(v0, o, gathered)
+        sums[run, 1] = _sum_in_post(v1, o, gathered)
+        sums[run, 2] = _sum_in_post(v2, o, gathered)
         if top >= 0:
             is_source = np.zeros(top + 1, dtype=np.bool_)
             for i in range(len(o)):
