@@ -322,12 +322,17 @@ def turnover(model: CultureModel, week: Week) -> None:
     just_left = np.zeros(org.n_posts, dtype=bool)
     just_left[leaving] = True
     hired = hired[~just_left[hired]]
-    level, shift = org.level[hired], org.compassion_shift(hired)
-    traits, person_ids = [], []
-    for replicate, part in zip(model.replicates, parts(model.replicates, hired), strict=True):
-        traits.append(draw_traits(s, level[part], replicate.streams["hiring"], shift[part]))
-        person_ids.append(replicate.new_person_ids(part.stop - part.start))
-    hire(p, hired, s, joined(traits), joined(person_ids))
+    replicates = model.replicates
+    runs = [part.stop - part.start for part in parts(replicates, hired)]
+    traits = draw_traits(
+        s,
+        org.level[hired],
+        [replicate.streams["hiring"] for replicate in replicates],
+        org.compassion_shift(hired),
+        runs,
+    )
+    person_ids = [r.new_person_ids(n) for r, n in zip(replicates, runs, strict=True)]
+    hire(p, hired, s, traits, joined(person_ids))
 
 
 def regulator(model: CultureModel, week: Week) -> None:

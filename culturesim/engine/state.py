@@ -9,6 +9,7 @@ state. A vacant post has `occupied == False` and its other values are meaningles
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, make_dataclass
 from typing import Any
 
@@ -164,29 +165,49 @@ class PostsView:
 def draw_traits(
     scenario: Scenario,
     level: np.ndarray,
-    rng: np.random.Generator,
+    rng: np.random.Generator | Sequence[np.random.Generator],
     compassion_shift: np.ndarray | float = 0.0,
+    runs: Sequence[int] | None = None,
 ) -> dict[str, np.ndarray]:
     """Each trait for people at these levels: normal per role, clipped to 0-1.
 
     `compassion_shift` moves the mean compassion of each post (its trust's leadership effect).
+    Replicates side by side (culturesim.engine.replicates) draw together: `level` holds each
+    run's people in turn, `runs` how many are each's and `rng` each's stream. A run draws from
+    its stream role by role, each trait in turn for everyone of that role, in post order.
     """
-    drawn = {name: np.empty(len(level)) for name in TRAITS}
-    if len(level) == 0:
-        return drawn  # nobody to draw for: nothing taken from the stream either way
-    per_role = np.bincount(level, minlength=len(ROLES))
-    for depth, role in enumerate(ROLES):
-        if per_role[depth] == 0:
-            continue  # an empty draw takes nothing from the stream: skipping it changes no draw
-        here = level == depth
-        traits = getattr(scenario.population, role)
-        for name in TRAITS:
-            mean, sd = getattr(traits, f"{name}_mean"), getattr(traits, f"{name}_sd")
-            drawn[name][here] = mean + sd * rng.standard_normal(here.sum())
-    drawn["compassion"] += compassion_shift
-    for values in drawn.values():  # clipped to 0-1, as np.clip does, in place
-        np.minimum(np.maximum(values, 0, out=values), 1, out=values)
-    return drawn
+    streams = [rng] if isinstance(rng, np.random.Generator) else list(rng)
+    runs = [len(level)] if runs is None else runs
+    roles = len(ROLES)
+    group = level  # a run's role
+    if len(streams) > 1:
+        group = np.repeat(np.arange(len(streams)) * roles, runs) + level
+    order = np.argsort(group, kind="stable")
+    sizes = np.bincount(group, minlength=len(streams) * roles)
+    normals = np.empty((len(TRAITS), len(level)))
+    first = 0
+    for at in np.flatnonzero(sizes).tolist():  # an empty draw would take nothing either way
+        stream, size = streams[at // roles], int(sizes[at])
+        for drawn in normals[:, first : first + size]:
+            stream.standard_normal(out=drawn)
+        first += size
+    mean, sd = _trait_tables(scenario.population)
+    role = level[order]
+    values = np.empty_like(normals)
+    values[:, order] = mean[:, role] + sd[:, role] * normals
+    values[TRAITS.index("compassion")] += compassion_shift
+    np.minimum(np.maximum(values, 0, out=values), 1, out=values)  # clipped, as np.clip does
+    return dict(zip(TRAITS, values, strict=True))
+
+
+_TRAIT_FIELDS = [[f"{t}_{what}" for t in TRAITS] for what in ("mean", "sd")]
+
+
+def _trait_tables(population: Any) -> np.ndarray:
+    """Each trait's mean and sd of a scenario's population: a row per trait, a column per
+    role."""
+    of_role = [getattr(population, role) for role in ROLES]
+    return np.array([[[getattr(r, f) for r in of_role] for f in row] for row in _TRAIT_FIELDS])
 
 
 def initial_people(scenario: Scenario, org: Organisation, rng: np.random.Generator) -> People:
