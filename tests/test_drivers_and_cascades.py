@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from culturesim.engine.cascades import EpisodeLog, cascade_sizes, cascade_statistics
-from culturesim.engine.scenario import Change, Schedule
+from culturesim.engine.scenario import Change, Schedule, load_scenario
 
 
 def schedule(value: float, *changes: tuple[int, float, int]) -> Schedule:
@@ -144,3 +144,25 @@ def test_cascades_are_roots_with_their_descendants(log):
     assert stats["cascades"] == 3 and stats["cascade_max_size"] == 4
     assert stats["conversions"] == 3 and stats["perpetrator_episodes"] == 6
     assert stats["reproduction_number"] == pytest.approx(1.0)
+
+
+def test_cascade_statistics_agree_with_the_cascade_table_of_a_run():
+    """The headline figures are counted with numpy; they are the figures of `cascade_sizes`
+    (pandas) over the cascades rooted in the recorded weeks, to the bit."""
+    from culturesim.run.simulate import simulate
+
+    scenario = load_scenario("baseline").with_overrides(
+        {"organisation.staff_per_trust": 600, "run.steps": 80}
+    )
+    episodes = simulate(scenario, seed=4).episodes
+    cascades = cascade_sizes(episodes)
+    cascades = cascades[cascades.start_week >= 0]
+    stats = cascade_statistics(episodes, steps=80, window_weeks=13)
+    observed = episodes[(episodes.start_week >= 0) & (episodes.start_week < 80 - 13)]
+    assert len(cascades) > 20 and (cascades["size"] > 1).any()
+    assert stats["cascades"] == len(cascades)
+    assert stats["cascade_mean_size"] == float(cascades["size"].mean())
+    assert stats["cascade_max_size"] == cascades["size"].max()
+    assert stats["cascade_max_depth"] == cascades["depth"].max()
+    assert stats["reproduction_number"] == float(observed.offspring.mean())
+    assert stats["perpetrator_episodes"] == (episodes.start_week >= 0).sum()

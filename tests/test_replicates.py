@@ -12,6 +12,7 @@ from culturesim.batch.executors import ExecutorHandle
 from culturesim.batch.worker import RunSpec, RunTask, side_by_side, side_by_side_size
 from culturesim.engine.model import CultureModel
 from culturesim.engine.scenario import load_scenario
+from culturesim.engine.state import draw_traits
 from culturesim.run.simulate import simulate, simulate_replicates
 
 SEEDS = [3, 8, 21]
@@ -146,3 +147,27 @@ def test_paired_runs_side_by_side_report_what_each_pair_reports_alone():
         )
     assert [len(g) for g, _ in pair_groups(a, list(range(10)), 2, None)] == [5, 5]
     assert [g for g, _ in pair_groups(a, [1, 2], 2, ["d1", "d2"])] == [[1], [2]]
+
+
+def test_hiring_draws_each_replicates_traits_from_its_own_stream_as_alone():
+    """Traits for the hires of several replicates are drawn in one call: each replicate's are
+    the numbers its own stream gives it alone, role by role, whatever the others hire."""
+    scenario = load_scenario("baseline")
+    rng = np.random.default_rng(9)
+    runs = [7, 0, 12, 1]
+    levels = [rng.integers(0, 5, n).astype(np.int8) for n in runs]
+    shifts = [rng.random(n) * 0.1 for n in runs]
+    together = draw_traits(
+        scenario,
+        np.concatenate(levels),
+        [np.random.default_rng(seed) for seed in range(4)],
+        np.concatenate(shifts),
+        runs,
+    )
+    first = 0
+    for seed, (level, shift) in enumerate(zip(levels, shifts, strict=True)):
+        alone = draw_traits(scenario, level, np.random.default_rng(seed), shift)
+        for name, values in alone.items():
+            assert np.array_equal(together[name][first : first + len(level)], values)
+        first += len(level)
+    assert len(set(np.concatenate(levels[2:3]).tolist())) > 2  # several roles in one run

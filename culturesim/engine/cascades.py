@@ -145,18 +145,32 @@ def reproduction_by_period(
 
 
 def cascade_statistics(episodes: pd.DataFrame, steps: int, window_weeks: int) -> dict:
-    """Headline cascade figures of a run, over cascades rooted during the recorded weeks."""
-    cascades = recorded_cascades(episodes)
-    observed = episodes[(episodes.start_week >= 0) & (episodes.start_week < steps - window_weeks)]
-    recorded = episodes[episodes.start_week >= 0]
+    """Headline cascade figures of a run, over cascades rooted during the recorded weeks.
+
+    A cascade is the episodes sharing a root, which is its earliest episode, so a cascade
+    rooted in the recorded weeks is a root episode begun at week 0 or later (`cascade_sizes`,
+    counted here with numpy: whole numbers, so the means are those of pandas)."""
+    root = episodes["root"].to_numpy()
+    start = episodes["start_week"].to_numpy()
+    episode = episodes["episode"].to_numpy()
+    roots = episode[(root == episode) & (start >= 0)]
+    top = int(max(episode.max(), root.max())) + 1 if len(episode) else 0
+    sizes = np.bincount(root, minlength=top)[roots]
+    depth = np.zeros(top, dtype=np.int64)
+    np.maximum.at(depth, root, episodes["generation"].to_numpy())
+    recorded = start >= 0
+    observed = recorded & (start < steps - window_weeks)
+    offspring = episodes["offspring"].to_numpy()[observed]
     return {
-        "cascades": int(len(cascades)),
-        "cascade_mean_size": float(cascades["size"].mean()) if len(cascades) else 0.0,
-        "cascade_max_size": int(cascades["size"].max()) if len(cascades) else 0,
-        "cascade_max_depth": int(cascades["depth"].max()) if len(cascades) else 0,
-        "conversions": int((recorded.parent >= 0).sum()),
-        "perpetrator_episodes": int(len(recorded)),
-        "reproduction_number": float(observed.offspring.mean()) if len(observed) else float("nan"),
+        "cascades": len(roots),
+        "cascade_mean_size": float(sizes.sum() / len(sizes)) if len(roots) else 0.0,
+        "cascade_max_size": int(sizes.max()) if len(roots) else 0,
+        "cascade_max_depth": int(depth[roots].max()) if len(roots) else 0,
+        "conversions": int(np.count_nonzero(recorded & (episodes["parent"].to_numpy() >= 0))),
+        "perpetrator_episodes": int(np.count_nonzero(recorded)),
+        "reproduction_number": float(offspring.sum() / len(offspring))
+        if len(offspring)
+        else float("nan"),
     }
 
 

@@ -229,10 +229,11 @@ class CultureModel(mesa.Model):
             return self.people
         return PostsView(self.people, replicate.posts)
 
-    def uniform(self, stream: str, posts: np.ndarray | None = None) -> np.ndarray:
+    def uniform(self, stream: str, posts: np.ndarray | None = None, times: int = 1) -> np.ndarray:
         """A uniform number for every post (or each of the sorted `posts`), each replicate's
-        from its own `stream`."""
-        return uniform(self.replicates, stream, self.org.n_posts if posts is None else posts)
+        from its own `stream`; with `times`, a row for each of that many draws in turn."""
+        every = self.org.n_posts if posts is None else posts
+        return uniform(self.replicates, stream, every, times)
 
     def settle_records(self) -> None:
         """Wait for every week being recorded alongside (culturesim.engine.recorder)."""

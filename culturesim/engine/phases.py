@@ -131,6 +131,7 @@ def targets(model: CultureModel, week: Week) -> None:
     still_there[still_there] = p.occupied[last[still_there]] & (
         p.person_id[last[still_there]] == p.target_person[bullies[still_there]]
     )
+    choose_relation, choose_person, choose_repeat = model.uniform("targets", bullies, times=3)
     victim, relation = rules.pick_targets(
         bullies,
         org.manager,
@@ -138,10 +139,10 @@ def targets(model: CultureModel, week: Week) -> None:
         org.n_reports,
         org.peers,
         s.targets,
-        model.uniform("targets", bullies),
-        model.uniform("targets", bullies),
+        choose_relation,
+        choose_person,
         np.where(still_there, last, -1),
-        model.uniform("targets", bullies),
+        choose_repeat,
     )
     acted = victim >= 0
     acted[acted] = p.occupied[victim[acted]]
@@ -419,12 +420,8 @@ def observe(model: CultureModel, week: Week) -> Observed:
         new_episodes=np.array([r.episodes_log.new_this_week for r in replicates]),
         conversions=np.array([r.episodes_log.conversions_this_week for r in replicates]),
         reproduction_number=np.array([r.episodes_log.reproduction_number() for r in replicates]),
-        agency_share=np.array(
-            [
-                float(np.dot(week.temporary_share[r.trusts], r.org.posts_per_trust) / r.org.n_posts)
-                for r in replicates
-            ]
-        ),
+        agency_share=runs.per_trust_dot(week.temporary_share, org.posts_per_trust)
+        / runs.posts_each,
         special_measures=runs.per_trust_sum(model.special_measures),
         special_measures_entries=(
             np.zeros(len(replicates), dtype=np.int64)

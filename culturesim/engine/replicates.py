@@ -100,21 +100,30 @@ def joined(pieces: list) -> Any:
     return np.concatenate(pieces)
 
 
-def uniform(replicates: Sequence[Replicate], stream: str, posts: np.ndarray | int) -> np.ndarray:
+def uniform(
+    replicates: Sequence[Replicate], stream: str, posts: np.ndarray | int, times: int = 1
+) -> np.ndarray:
     """One uniform number in [0, 1) per post of `posts` (sorted; an int: every post), each
-    replicate's from its own `stream`, as many as it would draw alone."""
+    replicate's from its own `stream`, as many as it would draw alone; with `times`, that many
+    such draws one after another, a row each (each replicate takes them in one call: a
+    stream's numbers come in order, so they are the same)."""
     if len(replicates) == 1:
         count = posts if isinstance(posts, int | np.integer) else len(posts)
-        return uniform_on_threads(replicates[0].streams[stream], int(count))
+        drawn = uniform_on_threads(replicates[0].streams[stream], int(count) * times)
+        return drawn if times == 1 else drawn.reshape(times, -1)
     if isinstance(posts, int | np.integer):
         pieces = [r.posts for r in replicates]
-        drawn = np.empty(posts)
+        drawn = np.empty((times, posts))
     else:
         pieces = parts(replicates, posts)
-        drawn = np.empty(len(posts))
+        drawn = np.empty((times, len(posts)))
     for replicate, piece in zip(replicates, pieces, strict=True):
-        replicate.streams[stream].random(out=drawn[piece])
-    return drawn
+        if times == 1:
+            replicate.streams[stream].random(out=drawn[0, piece])
+        else:
+            count = piece.stop - piece.start
+            drawn[:, piece] = replicate.streams[stream].random(count * times).reshape(times, -1)
+    return drawn[0] if times == 1 else drawn
 
 
 def uniform_per_trust(replicates: Sequence[Replicate], stream: str) -> np.ndarray:
