@@ -101,8 +101,8 @@ def test_a_worker_puts_a_points_consecutive_replicates_side_by_side():
     spec = RunSpec(base, None, (), 1)
     groups = side_by_side(spec, _tasks(points=2, replicates=3))
     assert [[t.run_id for t in g] for g in groups] == [[0, 1, 2], [3, 4, 5]]
-    # as even as can be: 32 baseline runs (2,000 posts) in 4 models of 8, under 20,000 posts
-    assert [len(g) for g in side_by_side(spec, _tasks(points=1, replicates=32))] == [8, 8, 8, 8]
+    # as even as can be: 40 baseline runs (2,000 posts) in 3 models, each under 32,000 posts
+    assert [len(g) for g in side_by_side(spec, _tasks(points=1, replicates=40))] == [14, 14, 12]
     # a run function of the user's runs each alone
     assert all(
         len(g) == 1 for g in side_by_side(RunSpec(base, None, (), 1, simulate), _tasks(2, 3))

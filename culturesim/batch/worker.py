@@ -58,11 +58,13 @@ class RunSpec:
     function: RunFunction | None = None
 
 
-SIDE_BY_SIDE_POSTS = 20_000
+SIDE_BY_SIDE_POSTS = 32_000
 """Replicates of a design point run side by side in one model up to about this many posts in
 all (culturesim.engine.replicates): by then a week's fixed cost is small beside its work, and
-larger models run slower per post as their arrays outgrow the processor's caches (8 baseline
-runs, 16,000 posts, gained 1.58x; 16, 32,000 posts, 1.42x: benchmarks/results/side_by_side.md)."""
+larger models run slower per post as their arrays outgrow the processor's caches. Since the
+weekly bookkeeping is shared by the replicates (issue 11, session 11), 16 baseline runs a
+model (32,000 posts) take 70 ms of CPU a run, against 76 ms at 8 and 73 ms at 32
+(benchmarks/results/side_by_side.md)."""
 
 
 def default_run(scenario: Scenario, seed: int) -> Any:
@@ -176,7 +178,7 @@ def execute_runs(spec: RunSpec, tasks: tuple[RunTask, ...]) -> list[dict]:
 
 def side_by_side_size(scenario: Scenario, runs: int) -> int:
     """How many of `runs` replicates of this scenario share a model: all that fit in about
-    `SIDE_BY_SIDE_POSTS` posts, as evenly as can be (32 baseline runs: 4 models of 8)."""
+    `SIDE_BY_SIDE_POSTS` posts, as evenly as can be (40 baseline runs: models of 14, 14 and 12)."""
     posts = scenario.organisation.trusts * scenario.organisation.staff_per_trust
     models = math.ceil(runs / max(1, SIDE_BY_SIDE_POSTS // posts))
     return math.ceil(runs / models)
