@@ -8,6 +8,7 @@ bullied them last; otherwise it is a root. A cascade is a root with all its desc
 from __future__ import annotations
 
 from collections import deque
+from itertools import islice
 
 import numba
 import numpy as np
@@ -95,7 +96,7 @@ class EpisodeLog:
         w = self.window_weeks
         if len(self._new_by_week) < 2 * w:
             return float("nan")
-        earlier = sum(list(self._new_by_week)[:w])
+        earlier = sum(islice(self._new_by_week, w))
         return sum(self._conversions_by_week) / earlier if earlier else float("nan")
 
     def frame(self) -> pd.DataFrame:

@@ -156,24 +156,38 @@ def targets(model: CultureModel, week: Week) -> None:
     )
     week.persistent_bullies = week.bullies[persistent_act]
     episode = _log_episodes(model, week)
-    for replicate, acts in zip(
-        model.replicates, parts(model.replicates, week.bullies), strict=True
-    ):
+    public = np.flatnonzero(week.aggressed)
+    victim_person, public_person = p.person_id[week.victim], p.person_id[public]
+    replicates = model.replicates
+    acts, aggressed = parts(replicates, week.bullies), parts(replicates, public)
+    bullies, victim = own_posts(replicates, acts, week.bullies, week.victim)
+    (public,) = own_posts(replicates, aggressed, public)
+    for replicate, its_acts, its_public in zip(replicates, acts, aggressed, strict=True):
         replicate.recorder.record_acts(
             week.t,
-            p.person_id[replicate.posts],
-            own_posts(week.bullies[acts], replicate),
-            own_posts(week.victim[acts], replicate),
-            week.relation[acts],
-            episode[acts],
-            week.aggressed[replicate.posts],
-            persistent_act[acts],
+            {
+                "perpetrator": bullies[its_acts],
+                "victim": victim[its_acts],
+                "relation": week.relation[its_acts],
+                "perpetrator_person": perpetrator[its_acts],
+                "victim_person": victim_person[its_acts],
+                "episode": episode[its_acts],
+                "persistent": persistent_act[its_acts],
+            },
+            public[its_public],
+            public_person[its_public],
         )
 
 
-def own_posts(posts: np.ndarray, replicate: Replicate) -> np.ndarray:
-    """Posts of the model as numbered in the replicate's own organisation."""
-    return posts - replicate.first_post if replicate.first_post else posts
+def own_posts(
+    replicates: list[Replicate], pieces: list[slice], *posts: np.ndarray
+) -> list[np.ndarray]:
+    """Posts of the model as numbered in each replicate's own organisation: `pieces` says
+    which of them are each replicate's (`replicates.parts`)."""
+    if len(replicates) == 1:
+        return list(posts)
+    first = np.repeat([r.first_post for r in replicates], [p.stop - p.start for p in pieces])
+    return [of_model - first for of_model in posts]
 
 
 def _log_episodes(model: CultureModel, week: Week) -> np.ndarray:
@@ -183,11 +197,16 @@ def _log_episodes(model: CultureModel, week: Week) -> np.ndarray:
     starting = bullies[(t - p.bullied_others_week[bullies]) > window]
     converted = week.victimised[starting] & (p.bullied_in_episode[starting] >= 0)
     parent = np.where(converted, p.bullied_in_episode[starting], -1)
-    for replicate, part in zip(model.replicates, parts(model.replicates, starting), strict=True):
-        own = starting[part]
-        p.episode[own] = replicate.episodes_log.start(
-            parent[part], own_posts(own, replicate), p.person_id[own], t
-        )
+    person = p.person_id[starting]
+    replicates = model.replicates
+    pieces = parts(replicates, starting)
+    (own,) = own_posts(replicates, pieces, starting)
+    p.episode[starting] = joined(
+        [
+            replicate.episodes_log.start(parent[part], own[part], person[part], t)
+            for replicate, part in zip(replicates, pieces, strict=True)
+        ]
+    )
     return p.episode[bullies]
 
 

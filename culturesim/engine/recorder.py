@@ -183,38 +183,33 @@ class Recorder:
     def record_acts(
         self,
         t: int,
-        person_id: np.ndarray,
-        bullies: np.ndarray,
-        victim: np.ndarray,
-        relation: np.ndarray,
-        episode: np.ndarray,
-        aggressed: np.ndarray,
-        persistent: np.ndarray,
+        acts: dict[str, np.ndarray],
+        public: np.ndarray,
+        public_person: np.ndarray,
     ) -> None:
-        """Keep this week's acts: the latest always, every one if the run records events
-        (`person_id`: who holds each post).
+        """Keep this week's acts: the latest always, every one if the run records events.
 
-        `persistent` marks acts that make or keep their victim persistently bullied by this
-        perpetrator (Eq. 16); acts of public aggression are never persistent bullying.
+        `acts` are the events table's columns but the week (`EVENT_COLUMNS`) for the week's
+        acts of bullying by staff: "persistent" marks acts that make or keep their victim
+        persistently bullied by this perpetrator (Eq. 16). `public` are the posts that
+        suffered public aggression and `public_person` who held them; acts of public aggression
+        are never persistent bullying.
         """
-        self.last_acts = {"perpetrator": bullies, "victim": victim, "relation": relation}
+        self.last_acts = {name: acts[name] for name in ("perpetrator", "victim", "relation")}
         if t < 0 or not self.scenario.run.record_events:
             return
-        public = np.flatnonzero(aggressed)
-        acts = {
-            "perpetrator": bullies,
-            "victim": victim,
-            "relation": relation,
-            "perpetrator_person": person_id[bullies],
-            "victim_person": person_id[victim],
-            "episode": episode,
-            "persistent": persistent,
-        }
-        self._event_chunks.append(WeekOfEvents(t, acts, public, person_id[public]))
+        self._event_chunks.append(WeekOfEvents(t, acts, public, public_person))
 
     def timeseries(self) -> pd.DataFrame:
-        """One row per recorded week with every weekly measure."""
-        return pd.DataFrame.from_records(self.records, columns=TIMESERIES_COLUMNS)
+        """One row per recorded week with every weekly measure (ints as int64, the rest as
+        float64)."""
+        rows = self.records
+        if not rows:
+            return pd.DataFrame.from_records(rows, columns=TIMESERIES_COLUMNS)
+        return pd.DataFrame(
+            {name: np.array([row[name] for row in rows]) for name in TIMESERIES_COLUMNS},
+            copy=False,
+        )
 
     def trusts(self) -> pd.DataFrame:
         """One row per trust and 52-week year (`culturesim.engine.trusts.TRUST_COLUMNS`)."""
