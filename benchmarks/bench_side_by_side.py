@@ -11,7 +11,9 @@ the kinds in each round and taking medians over rounds:
 1. Baseline-size runs (the bundled `baseline`: 2,000 posts, 52 burn-in and 260 recorded
    weeks), each as a sweep's worker runs it: `--runs` seeds one by one
    (`culturesim.batch.worker.default_run`), then side by side in models of each of `--packs`
-   replicates (`default_runs`). Reported: CPU per run, runs per core-second and the gain.
+   replicates (`default_runs`), after the worker's own start (`freeze_long_lived`, where the
+   code has it). Reported: CPU per run, runs per core-second and the gain. Use `--runs 64` or
+   more: a full garbage collection (0.1 s before session 11) falls in a measurement or not.
    `--filed CHECKOUT` also times `simulate(baseline)` one by one with the code in CHECKOUT
    (issue 11's "now": `git archive 9c8174c | tar -x -C CHECKOUT`); `--old CHECKOUT` times
    the same alone and side-by-side runs with an older checkout that has them (session 8 on),
@@ -52,6 +54,11 @@ if pack == 0:  # the code of another checkout: its own plain run
 else:
     from culturesim.batch.worker import default_run, default_runs
     default_run(scenario, 10_000)
+    try:  # what a sweep's worker process does before its runs (session 11 on)
+        from culturesim.batch.worker import freeze_long_lived
+        freeze_long_lived()
+    except ImportError:
+        pass
     started = time.process_time()
     if pack == 1:
         for seed in range(runs):

@@ -22,7 +22,7 @@ import contextvars
 import os
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -70,16 +70,17 @@ EVENT_DTYPES = {
 } | {"relation": np.int8, "persistent": np.bool_}
 
 
-@dataclass
-class WeekOfEvents:
+class WeekOfEvents(NamedTuple):
     """One week's events as the week left them: its acts of bullying by staff (the columns
     of the events table, but the week) and the posts and people that suffered public
-    aggression; gathered into the table's columns when the table is made or streamed."""
+    aggression; gathered into the table's columns when the table is made or streamed. (A
+    tuple of arrays, which the garbage collector stops tracking: a sweep's worker keeps
+    thousands.)"""
 
     t: int
     acts: dict[str, np.ndarray]
-    public: np.ndarray | None
-    public_person: np.ndarray | None
+    public: np.ndarray
+    public_person: np.ndarray
 
 
 class Recording:
@@ -278,8 +279,6 @@ class Recorder:
             pieces = [piece for w, other in zip(weeks, public, strict=True)
                       for piece in (w.acts.pop(name), other)]  # fmt: skip
             table[name] = np.concatenate(pieces, dtype=EVENT_DTYPES[name])
-        for w in weeks:
-            w.public = w.public_person = None
         table["trust"] = self.org.trust[table["victim"]].astype(np.int32)
         return table
 
