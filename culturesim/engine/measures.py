@@ -2,8 +2,11 @@
 
 Weekly measures are the columns of `timeseries.parquet`, in order, each with the function that
 computes it from what the week observed (`Observed`); both engines record through it, so their
-measures cannot drift. Summary measures are the numeric headline figures of `summary.json`
-(computed by `culturesim.run.outputs.summarise`). Figures, the page's plots, sweep outputs,
+measures cannot drift. A model of several runs side by side (culturesim.engine.replicates)
+observes them all at once: each measure gives one value per run, the same bits as the run's
+alone, from one compiled tally of the model's arrays (culturesim.engine.tallies). Summary
+measures are the numeric headline figures of `summary.json` (computed by
+`culturesim.run.outputs.summarise`). Figures, the page's plots, sweep outputs,
 analysis and the CLI summary take their names and labels from here.
 """
 

@@ -1,8 +1,11 @@
 """The Recorder: a run's weekly measures, its events, per-trust outcomes and the tables built
-from them.
+from them; the Recording: a model's week recorded for every run it holds at once.
 
-Both engines record through it, so a measure is computed one way only
-(`culturesim.engine.measures`).
+Both engines record through them, so a measure is computed one way only
+(`culturesim.engine.measures`). A model of several replicates side by side (culturesim.engine.
+replicates) works out a week's measures for all of them in one go (`Recording`) and keeps the
+per-trust sums once for its trusts; each replicate's `Recorder` keeps its rows, its events and
+makes its tables.
 
 When a large model (threads, culturesim.engine.threads) is run by `culturesim.run.simulate`'s
 loop, which changes nothing between weeks, it works out each week's measures on a thread of

@@ -5,7 +5,9 @@ trusts but bookkeeping (ODD 7), so the replicates' trusts can sit side by side a
 one model: each phase's numpy passes then cover every replicate at once, and the fixed cost of
 a week (about 550 numpy calls) is paid once for all of them. What belongs to a run stays its
 own (`Replicate`): its random streams, its organisation as built, its person and episode
-numbers, and what it records. Each replicate draws from its own streams exactly the numbers it
+numbers, and what it records (its weekly measures are worked out for all replicates at once,
+each to the bits it would have alone: culturesim.engine.recorder.Recording). Each replicate
+draws from its own streams exactly the numbers it
 would draw alone (`uniform`, `poisson_per_trust`: one draw per replicate, in the same order),
 so its outputs are bit for bit those of a run of its own (`tests/test_replicates.py`). A
 model of one replicate is the ordinary model; `CultureModel(scenario, seeds=[...])` and
