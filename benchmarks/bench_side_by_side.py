@@ -145,6 +145,17 @@ def main() -> None:
             f"| the code in {args.old}, {how} (old / new {statistics.median(ratios):.2f}x) "
             f"| {cpu * 1e3:.0f} | {1 / cpu:.2f} | {old_alone / cpu:.2f}x (its own alone) |"
         )
+    against_filed = []
+    if args.filed:  # issue 11's target is a ratio to this code: each round's, to see the spread
+        for pack in args.packs:
+            rounds = ", ".join(
+                f"{filed / side:.2f}x"
+                for filed, side in zip(per_run[0], per_run[pack], strict=True)
+            )
+            against_filed.append(
+                f"The code in {args.filed} against {pack} a model side by side, round by round:"
+                f" {rounds}."
+            )
     alone_week = statistics.median(per_week[1])
     side_week = statistics.median(per_week[week_pack])
     load = os.getloadavg()[0]
@@ -171,6 +182,7 @@ def main() -> None:
             "|---|---:|---:|---:|",
             *rows,
             "",
+            *(f"{line}\n" for line in against_filed),
             f"1,000-post weeks ({args.weeks} steady-state weeks): {alone_week:.3f} ms alone, "
             f"{side_week:.3f} ms per replicate-week with {week_pack} side by side "
             f"({alone_week / side_week:.2f}x).",
