@@ -75,6 +75,8 @@ class Runs:
 
     def per_post_count(self, posts: np.ndarray) -> np.ndarray:
         """How many of these posts (sorted) lie in each run."""
+        if len(self) == 1:
+            return np.array([len(posts)])
         at = np.searchsorted(posts, self.posts)
         return at[1:] - at[:-1]
 
@@ -150,17 +152,15 @@ class Observed:
         )
         self.staff = self.tally.staff
         self._per_staff = self._of_staff = self.tally.per_staff
-        nobody = self.staff == 0
-        if nobody.any():  # a share or mean of nobody is NaN
+        if not self.staff.all():  # a share or mean of nobody is NaN
             self._of_staff = self._per_staff.copy()
-            self._of_staff[nobody] = np.nan
-        self._columns = self.tally.columns
+            self._of_staff[self.staff == 0] = np.nan
         self._acts_by: np.ndarray | None = None
 
     def per_staff(self, name: str) -> np.ndarray:
         """A count of the tally per run as a share of its staff in post (0 with nobody in
         post)."""
-        return self._per_staff[:, self._columns[name]]
+        return self._per_staff[:, TALLIED[name]]
 
     def in_survey(self, weeks: str) -> np.ndarray:
         """Share of staff in post with this (a people's week, `SURVEYED`) happening in the
@@ -169,12 +169,12 @@ class Observed:
 
     def share_of_staff(self, mark: str) -> np.ndarray:
         """Share of staff in post this mark of the tally marks (NaN with nobody in post)."""
-        return self._of_staff[:, self._columns[mark]]
+        return self._of_staff[:, TALLIED[mark]]
 
     def staff_mean(self, value: str) -> np.ndarray:
         """Mean over staff in post (NaN with nobody in post): the sum and division of
         `values[occupied].mean()`, so the same bits."""
-        return self._of_staff[:, self._columns[value]]
+        return self._of_staff[:, TALLIED[value]]
 
     def per_trust_mean(self, values: np.ndarray) -> np.ndarray:
         """Each run's mean of a value per trust (the same sum and division as `np.mean`)."""
@@ -202,6 +202,14 @@ SURVEYED = (
 )
 """The people's weeks of something (the last week it happened) a weekly measure looks back on
 over the survey's look-back."""
+TALLIED = {
+    name: column
+    for column, name in enumerate(
+        (*SURVEYED, "compassionate", "persistent", "leaders", "trained leaders", "sources",
+         "compassion", "strain", "workload")
+    )
+}  # fmt: skip
+"""The columns of the week's tally (`Tally.per_staff`), in the order `Observed` asks for them."""
 
 
 @dataclass(frozen=True)

@@ -350,6 +350,7 @@ def turnover(model: CultureModel, week: Week) -> None:
         [replicate.streams["hiring"] for replicate in replicates],
         org.compassion_shift(hired),
         runs,
+        model.trait_tables,
     )
     person_ids = [r.new_person_ids(n) for r, n in zip(replicates, runs, strict=True)]
     hire(p, hired, s, traits, joined(person_ids))

@@ -168,6 +168,7 @@ def draw_traits(
     rng: np.random.Generator | Sequence[np.random.Generator],
     compassion_shift: np.ndarray | float = 0.0,
     runs: Sequence[int] | None = None,
+    tables: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """Each trait for people at these levels: normal per role, clipped to 0-1.
 
@@ -175,7 +176,10 @@ def draw_traits(
     Replicates side by side (culturesim.engine.replicates) draw together: `level` holds each
     run's people in turn, `runs` how many are each's and `rng` each's stream. A run draws from
     its stream role by role, each trait in turn for everyone of that role, in post order.
+    `tables` are the population's `trait_tables`, if worked out already (a model keeps them).
     """
+    if len(level) == 0:
+        return {name: np.empty(0) for name in TRAITS}  # nobody to draw for: nothing drawn
     streams = [rng] if isinstance(rng, np.random.Generator) else list(rng)
     runs = [len(level)] if runs is None else runs
     roles = len(ROLES)
@@ -191,7 +195,7 @@ def draw_traits(
         for drawn in normals[:, first : first + size]:
             stream.standard_normal(out=drawn)
         first += size
-    mean, sd = _trait_tables(scenario.population)
+    mean, sd = trait_tables(scenario.population) if tables is None else tables
     role = level[order]
     values = np.empty_like(normals)
     values[:, order] = mean[:, role] + sd[:, role] * normals
@@ -203,9 +207,9 @@ def draw_traits(
 _TRAIT_FIELDS = [[f"{t}_{what}" for t in TRAITS] for what in ("mean", "sd")]
 
 
-def _trait_tables(population: Any) -> np.ndarray:
-    """Each trait's mean and sd of a scenario's population: a row per trait, a column per
-    role."""
+def trait_tables(population: Any) -> np.ndarray:
+    """Each trait's mean and sd in a scenario's population (`draw_traits`): a table each, a row
+    per trait, a column per role."""
     of_role = [getattr(population, role) for role in ROLES]
     return np.array([[[getattr(r, f) for r in of_role] for f in row] for row in _TRAIT_FIELDS])
 

@@ -182,11 +182,6 @@ class Tally:
     sums: np.ndarray
     per_staff: np.ndarray
 
-    @property
-    def columns(self) -> dict[str, int]:
-        """Each name's column of `per_staff`."""
-        return {name: i for i, name in enumerate((*self.names, *self.values))}
-
     def count(self, name: str) -> np.ndarray:
         return self.counts[:, self.names.index(name)]
 

@@ -93,7 +93,7 @@ class TrustRecord:
         org = self.org
         if posts is None:
             return np.zeros(org.n_trusts)
-        return np.bincount(org.trust[posts], weights, minlength=org.n_trusts).astype(float)
+        return np.bincount(org.trust[posts], weights, minlength=org.n_trusts)
 
     def record(self, o: Observed) -> None:
         """Add one recorded week."""
@@ -110,9 +110,9 @@ class TrustRecord:
             "strain": org.sum_per_trust(people.strain, occupied),
             "acts": self._count(o.victim),
             "leavers": self._count(leaving),
-            "ceo_exits": self._count(leaving[org.level[leaving] == 0]) + self._count(removed),
-            "quality": np.asarray(o.trust_quality, dtype=float),
-            "harm": np.asarray(o.harm, dtype=float),
+            "ceo_exits": self._count(np.concatenate((leaving[org.level[leaving] == 0], removed))),
+            "quality": o.trust_quality,
+            "harm": o.harm,
         }
         for name, value in values.items():
             self.weekly[name].append(np.asarray(value, dtype=float))
