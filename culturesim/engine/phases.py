@@ -155,7 +155,19 @@ def targets(model: CultureModel, week: Week) -> None:
         week.source_weeks[week.victim], s.persistence
     )
     week.persistent_bullies = week.bullies[persistent_act]
-    episode = _log_episodes(model, week)
+    _keep_acts(model, week, perpetrator, _log_episodes(model, week), persistent_act)
+
+
+def _keep_acts(
+    model: CultureModel,
+    week: Week,
+    perpetrator: np.ndarray,
+    episode: np.ndarray,
+    persistent_act: np.ndarray,
+) -> None:
+    """Each replicate's recorder keeps its acts of the week and its public aggression, posts
+    numbered as in its own organisation (the events table's columns)."""
+    p = model.people
     public = np.flatnonzero(week.aggressed)
     victim_person, public_person = p.person_id[week.victim], p.person_id[public]
     replicates = model.replicates
