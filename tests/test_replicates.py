@@ -171,3 +171,18 @@ def test_hiring_draws_each_replicates_traits_from_its_own_stream_as_alone():
             assert np.array_equal(together[name][first : first + len(level)], values)
         first += len(level)
     assert len(set(np.concatenate(levels[2:3]).tolist())) > 2  # several roles in one run
+
+
+def test_a_side_by_side_result_keeps_its_tables_when_its_model_runs_on():
+    """A side-by-side run's events are gathered when first read: stepping its model on
+    afterwards does not add the later weeks to the run's tables."""
+    scenario = load_scenario("baseline").with_overrides(
+        {"organisation.staff_per_trust": 300, "run.steps": 20}
+    )
+    side = simulate_replicates(scenario, [1, 2])[0]
+    for _ in range(8):
+        side.model.step()
+    alone = simulate(scenario, seed=1)
+    assert side.events.week.max() == 19
+    assert side.events.equals(alone.events)
+    assert side.trusts.equals(alone.trusts)

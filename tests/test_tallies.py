@@ -42,6 +42,7 @@ def test_tally_matches_numpy_run_by_run():
     values = {f"v{j}": rng.random(n) * 10.0 ** rng.integers(-6, 6, n) for j in range(3)}
     person_id = rng.permutation(3 * n)[:n].astype(np.int32)  # ids are a run's own: they repeat
     person_id[600:1_900] = person_id[:1_300]
+    person_id[np.flatnonzero(occupied)[::97]] = -1  # no id is negative; one there matches none
     source = np.where(rng.random(n) < 0.2, rng.choice(person_id, n), -1).astype(np.int32)
     persistent = occupied & (rng.random(n) < 0.3)
 

@@ -64,8 +64,8 @@ SIDE_BY_SIDE_POSTS = 32_000
 all (culturesim.engine.replicates): by then a week's fixed cost is small beside its work, and
 larger models run slower per post as their arrays outgrow the processor's caches. Since the
 weekly bookkeeping is shared by the replicates (issue 11, session 11), 16 baseline runs a
-model (32,000 posts) take 70 ms of CPU a run, against 76 ms at 8 and 73 ms at 32
-(benchmarks/results/side_by_side.md)."""
+model (32,000 posts) take 65 ms of CPU a run against 70 ms at 8 (and, in an earlier
+measurement, 70 against 76 at 8 and 73 at 32; benchmarks/results/side_by_side.md)."""
 
 
 def default_run(scenario: Scenario, seed: int) -> Any:

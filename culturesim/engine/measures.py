@@ -139,13 +139,19 @@ class Observed:
             p.occupied,
             {name: getattr(p, name) for name in SURVEYED},
             self.t - self.scenario.observation.survey_weeks,
-            {
-                "compassionate": p.behaviour == COMPASSIONATE,
-                "persistent": self.persistent,
-                "leaders": self.org.is_leader,
-                "trained leaders": self.org.is_leader & p.trained,
-            },
-            {"compassion": p.compassion, "strain": p.strain, "workload": self.workload},
+            dict(
+                zip(
+                    MARKED,
+                    (
+                        p.behaviour == COMPASSIONATE,
+                        self.persistent,
+                        self.org.is_leader,
+                        self.org.is_leader & p.trained,
+                    ),
+                    strict=True,
+                )
+            ),
+            dict(zip(AVERAGED, (p.compassion, p.strain, self.workload), strict=True)),
             p.person_id,
             p.source_person,
             self.persistent,
@@ -202,14 +208,13 @@ SURVEYED = (
 )
 """The people's weeks of something (the last week it happened) a weekly measure looks back on
 over the survey's look-back."""
-TALLIED = {
-    name: column
-    for column, name in enumerate(
-        (*SURVEYED, "compassionate", "persistent", "leaders", "trained leaders", "sources",
-         "compassion", "strain", "workload")
-    )
-}  # fmt: skip
-"""The columns of the week's tally (`Tally.per_staff`), in the order `Observed` asks for them."""
+MARKED = ("compassionate", "persistent", "leaders", "trained leaders")
+"""Staff in post the week's tally counts (`Observed.__post_init__` says who each marks)."""
+AVERAGED = ("compassion", "strain", "workload")
+"""What the week's tally sums over staff in post, for the staff means."""
+TALLIED = {name: column for column, name in enumerate((*SURVEYED, *MARKED, "sources", *AVERAGED))}
+"""Each count's and sum's column of the week's tally (`Tally.per_staff`: the weeks, the marks,
+"sources", then the sums, as `culturesim.engine.tallies` lays them out)."""
 
 
 @dataclass(frozen=True)
@@ -292,7 +297,8 @@ MEASURES: tuple[Measure, ...] = (
             lambda o: o.acts_by(COLLEAGUE)),
     _weekly("acts_by_reports", "acts by reports", "acts", "count this week",
             lambda o: o.acts_by(REPORT_TO_MANAGER)),
-    _weekly("perpetrators", "perpetrators", "people", "count this week", lambda o: o.acts()),
+    _weekly("perpetrators", "perpetrators", "people", "count this week (one act a bully)",
+            lambda o: o.acts()),
     _weekly("compassion_climate", "compassion climate", "share",
             "share of staff in post acting compassionately this week",
             lambda o: o.share_of_staff("compassionate")),

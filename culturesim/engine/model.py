@@ -39,13 +39,7 @@ from culturesim.engine.replicates import (
     uniform,
 )
 from culturesim.engine.scenario import DRIVER_RANGES, Scenario, ScenarioError, Shock
-from culturesim.engine.state import (
-    People,
-    PostsView,
-    initial_people,
-    reset_person,
-    trait_tables,
-)
+from culturesim.engine.state import People, PostsView, initial_people, reset_person
 from culturesim.engine.threads import default_threads
 from culturesim.engine.week import Loop, Week
 
@@ -146,8 +140,6 @@ class CultureModel(mesa.Model):
         self.stance = scenario.regulator.stance
         self.funding_factor = 1.0
         self.overrides: dict[str, float] = {}
-        self.trait_tables = trait_tables(scenario.population)
-        """Each trait's mean and sd by role, as hiring draws them (`state.draw_traits`)."""
         self.driver_schedules = {
             name: getattr(scenario.drivers, name).values(scenario.run.steps + 1)
             for name in DRIVER_RANGES

@@ -174,6 +174,7 @@ def _keep_acts(
     acts, aggressed = parts(replicates, week.bullies), parts(replicates, public)
     bullies, victim = own_posts(replicates, acts, week.bullies, week.victim)
     (public,) = own_posts(replicates, aggressed, public)
+    bullies, victim, public = (posts.astype(np.int32) for posts in (bullies, victim, public))
     for replicate, its_acts, its_public in zip(replicates, acts, aggressed, strict=True):
         replicate.recorder.record_acts(
             week.t,
@@ -362,7 +363,6 @@ def turnover(model: CultureModel, week: Week) -> None:
         [replicate.streams["hiring"] for replicate in replicates],
         org.compassion_shift(hired),
         runs,
-        model.trait_tables,
     )
     person_ids = [r.new_person_ids(n) for r, n in zip(replicates, runs, strict=True)]
     hire(p, hired, s, traits, joined(person_ids))

@@ -67,7 +67,8 @@ EVENT_COLUMNS = (
     "persistent",
 )
 WIDE_EVENT_COLUMNS = ("perpetrator_person", "victim_person", "episode")
-"""Kept as int32 when a table is gathered in memory, int64 in the events table."""
+"""Kept as int32 while a run goes (as every column of a week's events), int64 in the events
+table."""
 EVENT_DTYPES = {
     name: np.int64 if name in WIDE_EVENT_COLUMNS else np.int32 for name in EVENT_COLUMNS
 } | {"relation": np.int8, "persistent": np.bool_}
@@ -106,7 +107,10 @@ class Recording:
         self._recording: Future | None = None
         self._window: deque[tuple[np.ndarray, np.ndarray]] = deque()
         self._window_weeks = scenario.observation.leaver_window_weeks
-        self._window_sums = (np.zeros(len(runs), dtype=np.int64),) * 2
+        self._window_sums = (
+            np.zeros(len(runs), dtype=np.int64),
+            np.zeros(len(runs), dtype=np.int64),
+        )
 
     def record_week(self, observed: Observed, alongside: bool = False) -> None:
         """Append the week's value of every weekly measure to each run's records;

@@ -168,7 +168,6 @@ def draw_traits(
     rng: np.random.Generator | Sequence[np.random.Generator],
     compassion_shift: np.ndarray | float = 0.0,
     runs: Sequence[int] | None = None,
-    tables: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """Each trait for people at these levels: normal per role, clipped to 0-1.
 
@@ -176,7 +175,6 @@ def draw_traits(
     Replicates side by side (culturesim.engine.replicates) draw together: `level` holds each
     run's people in turn, `runs` how many are each's and `rng` each's stream. A run draws from
     its stream role by role, each trait in turn for everyone of that role, in post order.
-    `tables` are the population's `trait_tables`, if worked out already (a model keeps them).
     """
     if len(level) == 0:
         return {name: np.empty(0) for name in TRAITS}  # nobody to draw for: nothing drawn
@@ -195,12 +193,12 @@ def draw_traits(
         for drawn in normals[:, first : first + size]:
             stream.standard_normal(out=drawn)
         first += size
-    mean, sd = trait_tables(scenario.population) if tables is None else tables
+    mean, sd = trait_tables(scenario.population)  # read each time: a scenario can be changed
     role = level[order]
     values = np.empty_like(normals)
     values[:, order] = mean[:, role] + sd[:, role] * normals
     values[TRAITS.index("compassion")] += compassion_shift
-    np.minimum(np.maximum(values, 0, out=values), 1, out=values)  # clipped, as np.clip does
+    np.clip(values, 0, 1, out=values)
     return dict(zip(TRAITS, values, strict=True))
 
 

@@ -155,7 +155,8 @@ def _tally(edges, occupied, weeks, since, marks, values, person_id, source, pers
                     is_source[sourced[i]] = True
             count = 0
             for i in range(len(o)):
-                count += o[i] & (who[i] <= top) & is_source[min(who[i], top)]
+                known = (who[i] >= 0) & (who[i] <= top)  # as `among`: no id below 0
+                count += o[i] & known & is_source[max(min(who[i], top), 0)]
             counts[run, 9] = count
     per_staff = np.empty((runs, 13))
     for run in range(runs):

@@ -18,6 +18,7 @@ import pandas as pd
 from culturesim.engine import interrupts
 from culturesim.engine.model import CultureModel
 from culturesim.engine.organisation import Organisation
+from culturesim.engine.recorder import Recorder
 from culturesim.engine.scenario import Scenario
 from culturesim.files import FolderLock, naming_failures, swap_in
 from culturesim.run.causal import cascade_counts, causal_measures, twin_of
@@ -48,13 +49,18 @@ class StoredTable:
 
 @dataclass(frozen=True)
 class TableWhenRead:
-    """A table of a finished run made when first read: a sweep keeps only a run's summary and
-    time series, so the replicates it runs side by side skip gathering the rest."""
+    """The events table of a finished run side by side (`simulate_replicates`), gathered when
+    first read, with the weeks the run had then: a sweep keeps only a run's summary and time
+    series, so its replicates skip gathering their events."""
 
-    make: Callable[[], pd.DataFrame]
+    recorder: Recorder
+    weeks: int
 
     def read(self) -> pd.DataFrame:
-        return self.make()
+        events = self.recorder.events()
+        if len(events) and events["week"].iloc[-1] >= self.weeks:  # the model ran on
+            return events[events["week"] < self.weeks].reset_index(drop=True)
+        return events
 
 
 @dataclass(repr=False)
@@ -225,7 +231,7 @@ def result_of(
     `replicate`'s run when it runs several side by side.
 
     `scenario` is the scenario to record as run (default: the model's own). A `finished`
-    model runs no further, so its events and trusts tables are made when first read.
+    model's events table is gathered when first read (`TableWhenRead`).
     """
     scenario = scenario or model.scenario
     recorder = model.replicates[replicate].recorder
@@ -237,10 +243,10 @@ def result_of(
     return RunResult(
         scenario=scenario,
         timeseries=timeseries,
-        events=TableWhenRead(recorder.events) if finished else recorder.events(),
+        events=TableWhenRead(recorder, model.week) if finished else recorder.events(),
         episodes=episodes,
         agents=agents,
-        trusts=TableWhenRead(recorder.trusts) if finished else recorder.trusts(),
+        trusts=recorder.trusts(),
         summary=summary,
         model=model,
         replicate=replicate,
