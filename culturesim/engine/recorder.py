@@ -22,8 +22,10 @@ week before `step` returns.
 from __future__ import annotations
 
 import contextvars
+import functools
 import os
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import NamedTuple
 
@@ -104,6 +106,7 @@ class Recording:
         runs = runs or [(org, slice(0, org.n_trusts))]
         self.recorders = [Recorder(scenario, own, self, trusts) for own, trusts in runs]
         self.trust_record = TrustRecord(scenario, org)
+        self._so_far: tuple[int, TrustRecord] | None = None
         self._recording: Future | None = None
         self._window: deque[tuple[np.ndarray, np.ndarray]] = deque()
         self._window_weeks = scenario.observation.leaver_window_weeks
@@ -111,6 +114,15 @@ class Recording:
             np.zeros(len(runs), dtype=np.int64),
             np.zeros(len(runs), dtype=np.int64),
         )
+
+    def trusts_so_far(self) -> TrustRecord:
+        """The per-trust record as it stands, one copy for every run of the model
+        (`TrustRecord.so_far`): the tables of runs that have finished, made later."""
+        self.settle()
+        weeks = len(self.trust_record.weeks)
+        if self._so_far is None or self._so_far[0] != weeks:
+            self._so_far = (weeks, self.trust_record.so_far())
+        return self._so_far[1]
 
     def record_week(self, observed: Observed, alongside: bool = False) -> None:
         """Append the week's value of every weekly measure to each run's records;
@@ -224,6 +236,16 @@ class Recorder:
         self.settle()
         return self.recording.trust_record.table(self.trust_slice, self.org)
 
+    def trusts_when_read(self) -> Callable[[], pd.DataFrame]:
+        """`trusts()` as it stands now, made when called (for a run that has finished)."""
+        record = self.recording.trusts_so_far()
+        return functools.partial(record.table, self.trust_slice, self.org)
+
+    def events_when_read(self) -> Callable[[], pd.DataFrame]:
+        """`events()` of the weeks recorded so far, gathered when called (for a run that has
+        finished: should its model run on, the later weeks are left out)."""
+        return functools.partial(_events_before, self, len(self.records))
+
     def events(self) -> pd.DataFrame:
         """Every bullying act and every act of public aggression (perpetrator -1) so far."""
         if self.events_taken:
@@ -315,3 +337,11 @@ class Recorder:
             "persistent_perpetrator": people.occupied
             & persistent_perpetrators(people.person_id, people.source_person, persistent),
         }
+
+
+def _events_before(recorder: Recorder, weeks: int) -> pd.DataFrame:
+    """A recorder's events of its first `weeks` recorded weeks."""
+    events = recorder.events()
+    if len(events) and events["week"].iloc[-1] >= weeks:  # the model ran on
+        return events[events["week"] < weeks].reset_index(drop=True)
+    return events

@@ -126,6 +126,16 @@ class TrustRecord:
                 for name, source in SOURCES.items()
             }
 
+    def so_far(self) -> TrustRecord:
+        """The record as it stands: a copy that the weeks recorded later leave alone."""
+        copy = TrustRecord(self.scenario, self.org)
+        copy.weeks = list(self.weeks)
+        copy.weekly = {name: list(rows) for name, rows in self.weekly.items()}
+        copy.prevalence = dict(self.prevalence)  # a year's entry is replaced, never changed
+        copy.ratings = {year: list(rated) for year, rated in self.ratings.items()}
+        copy._sums = self._sums
+        return copy
+
     def _yearly_sums(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, np.ndarray]]:
         """The recorded weeks, their years, where each year begins, and each weekly sum added
         up by year for every trust: worked out once for the replicates side by side that share

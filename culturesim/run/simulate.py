@@ -18,7 +18,6 @@ import pandas as pd
 from culturesim.engine import interrupts
 from culturesim.engine.model import CultureModel
 from culturesim.engine.organisation import Organisation
-from culturesim.engine.recorder import Recorder
 from culturesim.engine.scenario import Scenario
 from culturesim.files import FolderLock, naming_failures, swap_in
 from culturesim.run.causal import cascade_counts, causal_measures, twin_of
@@ -49,18 +48,14 @@ class StoredTable:
 
 @dataclass(frozen=True)
 class TableWhenRead:
-    """The events table of a finished run side by side (`simulate_replicates`), gathered when
-    first read, with the weeks the run had then: a sweep keeps only a run's summary and time
-    series, so its replicates skip gathering their events."""
+    """A table of a finished run side by side (`simulate_replicates`) made when first read, as
+    it stood when the run finished: a sweep keeps only a run's summary and time series, so its
+    replicates skip making the rest."""
 
-    recorder: Recorder
-    weeks: int
+    make: Callable[[], pd.DataFrame]
 
     def read(self) -> pd.DataFrame:
-        events = self.recorder.events()
-        if len(events) and events["week"].iloc[-1] >= self.weeks:  # the model ran on
-            return events[events["week"] < self.weeks].reset_index(drop=True)
-        return events
+        return self.make()
 
 
 @dataclass(repr=False)
@@ -231,7 +226,7 @@ def result_of(
     `replicate`'s run when it runs several side by side.
 
     `scenario` is the scenario to record as run (default: the model's own). A `finished`
-    model's events table is gathered when first read (`TableWhenRead`).
+    model's events and trusts tables are made when first read (`TableWhenRead`).
     """
     scenario = scenario or model.scenario
     recorder = model.replicates[replicate].recorder
@@ -243,10 +238,10 @@ def result_of(
     return RunResult(
         scenario=scenario,
         timeseries=timeseries,
-        events=TableWhenRead(recorder, model.week) if finished else recorder.events(),
+        events=TableWhenRead(recorder.events_when_read()) if finished else recorder.events(),
         episodes=episodes,
         agents=agents,
-        trusts=recorder.trusts(),
+        trusts=TableWhenRead(recorder.trusts_when_read()) if finished else recorder.trusts(),
         summary=summary,
         model=model,
         replicate=replicate,
