@@ -164,23 +164,15 @@ class Observed:
         self._acts_by: np.ndarray | None = None
 
     def per_staff(self, name: str) -> np.ndarray:
-        """A count of the tally per run as a share of its staff in post (0 with nobody in
-        post)."""
-        return self._per_staff[:, TALLIED[name]]
+        """A count of the week's tally per run as a share of its staff in post (0 with nobody
+        in post): for a `SURVEYED` week, the share with that happening in the survey's
+        look-back."""
+        return self._per_staff[:, self.tally.columns[name]]
 
-    def in_survey(self, weeks: str) -> np.ndarray:
-        """Share of staff in post with this (a people's week, `SURVEYED`) happening in the
-        survey's look-back."""
-        return self.per_staff(weeks)
-
-    def share_of_staff(self, mark: str) -> np.ndarray:
-        """Share of staff in post this mark of the tally marks (NaN with nobody in post)."""
-        return self._of_staff[:, TALLIED[mark]]
-
-    def staff_mean(self, value: str) -> np.ndarray:
-        """Mean over staff in post (NaN with nobody in post): the sum and division of
-        `values[occupied].mean()`, so the same bits."""
-        return self._of_staff[:, TALLIED[value]]
+    def of_staff(self, name: str) -> np.ndarray:
+        """The same for a `MARKED` share or an `AVERAGED` mean, but NaN with nobody in post
+        (the sum and division of `values[occupied].mean()`, so the same bits)."""
+        return self._of_staff[:, self.tally.columns[name]]
 
     def per_trust_mean(self, values: np.ndarray) -> np.ndarray:
         """Each run's mean of a value per trust (the same sum and division as `np.mean`)."""
@@ -193,10 +185,6 @@ class Observed:
             codes = run * 3 + np.asarray(self.relation, dtype=np.intp)
             self._acts_by = np.bincount(codes, minlength=3 * len(self.runs)).reshape(-1, 3)
         return self._acts_by[:, relation]
-
-    def acts(self) -> np.ndarray:
-        """This week's acts in each run."""
-        return self.acts_each
 
 
 SURVEYED = (
@@ -212,9 +200,6 @@ MARKED = ("compassionate", "persistent", "leaders", "trained leaders")
 """Staff in post the week's tally counts (`Observed.__post_init__` says who each marks)."""
 AVERAGED = ("compassion", "strain", "workload")
 """What the week's tally sums over staff in post, for the staff means."""
-TALLIED = {name: column for column, name in enumerate((*SURVEYED, *MARKED, "sources", *AVERAGED))}
-"""Each count's and sum's column of the week's tally (`Tally.per_staff`: the weeks, the marks,
-"sources", then the sums, as `culturesim.engine.tallies` lays them out)."""
 
 
 @dataclass(frozen=True)
@@ -275,22 +260,22 @@ MEASURES: tuple[Measure, ...] = (
     _weekly("vacancy_rate", "vacancy rate", "share", "share of posts vacant",
             lambda o: 1 - o.staff / o.runs.posts_each),
     _weekly("bullied_by_public", "bullied by patients/public", "share", PREVALENCE,
-            lambda o: o.in_survey("aggressed_week")),
+            lambda o: o.per_staff("aggressed_week")),
     _weekly("bullied_by_colleagues", "bullied by colleagues", "share", PREVALENCE,
-            lambda o: o.in_survey("bullied_by_colleague_week")),
+            lambda o: o.per_staff("bullied_by_colleague_week")),
     _weekly("bullied_by_managers", "bullied by managers", "share", PREVALENCE,
-            lambda o: o.in_survey("bullied_by_manager_week")),
+            lambda o: o.per_staff("bullied_by_manager_week")),
     _weekly("bullied_by_staff", "bullied by any staff", "share", PREVALENCE,
-            lambda o: o.in_survey("bullied_week")),
+            lambda o: o.per_staff("bullied_week")),
     _weekly("persistent_bullied", "persistently bullied", "share", PERSISTENT,
             lambda o: o.per_staff("persistent")),
     _weekly("perpetrators_last_year", "perpetrators (any act)", "share",
             "share of staff in post who bullied someone at least once in the survey's look-back",
-            lambda o: o.in_survey("bullied_others_week")),
+            lambda o: o.per_staff("bullied_others_week")),
     _weekly("persistent_perpetrators", "persistent perpetrators", "share",
             "share of staff in post who are the counted source of someone persistently bullied",
             lambda o: o.per_staff("sources")),
-    _weekly("bullying_acts", "bullying acts", "acts", "count this week", lambda o: o.acts()),
+    _weekly("bullying_acts", "bullying acts", "acts", "count this week", lambda o: o.acts_each),
     _weekly("acts_by_managers", "acts by managers", "acts", "count this week",
             lambda o: o.acts_by(MANAGER_TO_REPORT)),
     _weekly("acts_by_colleagues", "acts by colleagues", "acts", "count this week",
@@ -298,16 +283,16 @@ MEASURES: tuple[Measure, ...] = (
     _weekly("acts_by_reports", "acts by reports", "acts", "count this week",
             lambda o: o.acts_by(REPORT_TO_MANAGER)),
     _weekly("perpetrators", "perpetrators", "people", "count this week (one act a bully)",
-            lambda o: o.acts()),
+            lambda o: o.acts_each),
     _weekly("compassion_climate", "compassion climate", "share",
             "share of staff in post acting compassionately this week",
-            lambda o: o.share_of_staff("compassionate")),
+            lambda o: o.of_staff("compassionate")),
     _weekly("compassion_disposition", "compassion disposition", "0-1", "mean over staff in post",
-            lambda o: o.staff_mean("compassion")),
+            lambda o: o.of_staff("compassion")),
     _weekly("mean_strain", "mean strain", "0-1", "mean over staff in post",
-            lambda o: o.staff_mean("strain")),
+            lambda o: o.of_staff("strain")),
     _weekly("mean_workload", "mean workload", "relative", "mean over staff in post (Eq. 2)",
-            lambda o: o.staff_mean("workload")),
+            lambda o: o.of_staff("workload")),
     _weekly("leavers", "leavers", "people", "count this week", lambda o: o.leavers),
     _weekly("leaver_rate", "leaver rate", "per year",
             "leavers over mean staff in the leaver window, annualised", _leaver_rate),

@@ -21,7 +21,10 @@ import pandas as pd
 
 from culturesim.engine import interrupts, rules
 from culturesim.engine.cascades import EpisodeLog, largest_cascade
-from culturesim.engine.measures import TIMESERIES_COLUMNS, Runs  # noqa: F401  (re-exported)
+from culturesim.engine.measures import (
+    TIMESERIES_COLUMNS,  # noqa: F401  (re-exported)
+    Runs,
+)
 from culturesim.engine.mesa_tools import RecordedMeasures, model_scenario
 from culturesim.engine.organisation import (
     PATIENT_FACING_FROM,

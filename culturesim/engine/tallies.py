@@ -15,6 +15,7 @@ them all in one pass over each run's block of posts, and one over the staff it g
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numba
@@ -170,21 +171,25 @@ def _tally(edges, occupied, weeks, since, marks, values, person_id, source, pers
 
 @dataclass(frozen=True)
 class Tally:
-    """Each run's counts and sums over its staff in post, a row per run: `counts` has a
-    column for each of `names` (the weeks, then the marks, then "sources", the staff in post
-    who are the counted source of someone persistently bullied); `sums` a column for each of
-    `values`, each summed as numpy's `sum` adds it; `per_staff`, the counts then the sums,
-    each divided by the run's staff in post (by 1 with nobody in post)."""
+    """Each run's counts and sums over its staff in post, a row per run: `counts` has a column
+    for each week, then each mark, then "sources" (the staff in post who are the counted source
+    of someone persistently bullied); `sums` a column for each value, each summed as numpy's
+    `sum` adds it; `per_staff`, the counts then the sums, each divided by the run's staff in
+    post (by 1 with nobody in post). `columns` gives each name's column of `per_staff`."""
 
     staff: np.ndarray
-    names: tuple[str, ...]
     counts: np.ndarray
-    values: tuple[str, ...]
     sums: np.ndarray
     per_staff: np.ndarray
+    columns: dict[str, int]
 
     def count(self, name: str) -> np.ndarray:
-        return self.counts[:, self.names.index(name)]
+        return self.counts[:, self.columns[name]]
+
+
+@functools.cache
+def _columns(names: tuple[str, ...]) -> dict[str, int]:
+    return {name: column for column, name in enumerate(names)}
 
 
 def tally(
@@ -215,4 +220,4 @@ def tally(
         source_person,
         persistent,
     )
-    return Tally(staff, (*weeks, *marks, "sources"), counts, tuple(values), sums, per_staff)
+    return Tally(staff, counts, sums, per_staff, _columns((*weeks, *marks, "sources", *values)))

@@ -89,11 +89,9 @@ class TrustRecord:
         self.ratings: dict[int, list[np.ndarray]] = {}
         self._sums: tuple[int, tuple] | None = None
 
-    def _count(self, posts: np.ndarray | None, weights: np.ndarray | None = None) -> np.ndarray:
-        org = self.org
-        if posts is None:
-            return np.zeros(org.n_trusts)
-        return np.bincount(org.trust[posts], weights, minlength=org.n_trusts)
+    def _count(self, posts: np.ndarray) -> np.ndarray:
+        """How many of these posts each trust has."""
+        return np.bincount(self.org.trust[posts], minlength=self.org.n_trusts)
 
     def record(self, o: Observed) -> None:
         """Add one recorded week."""
